@@ -1,0 +1,46 @@
+"""nblabel: Jupyter-native auto-labeling of images.
+
+Example:
+    >>> import nblabel as nbl
+    >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
+    >>> nbl.Annotator(ds)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Public names and the module that defines each. Loaded on first use so that
+# `import nblabel` stays fast and does not import torch or ultralytics.
+_EXPORTS = {
+    "Dataset": "nblabel.dataset",
+    "STATUSES": "nblabel.dataset",
+    "ImageError": "nblabel.images",
+    "load_rgb": "nblabel.images",
+    "AnnotationError": "nblabel.records",
+    "Annotator": "nblabel.widgets.annotator",
+    "GeneralAI": "nblabel.models.general",
+    "CustomAI": "nblabel.models.custom",
+    "AutoLabeler": "nblabel.loop.autolabeler",
+    "deidentify": "nblabel.models.deidentify",
+    "rect_to_polygon": "nblabel.models.polygon",
+    "setup_panel": "nblabel.widgets.setup_panel",
+    "smooth_keypoints": "nblabel.models.smoothing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nblabel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

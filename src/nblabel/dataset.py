@@ -1,0 +1,675 @@
+"""Dataset: a pandas DataFrame of images that is journaled to SQLite on every write.
+
+The DataFrame (``ds.df``) is the view users analyse; the journal is the source of truth on
+disk. Every write goes to the journal first, in one transaction, and only then to the
+DataFrame, so a kernel that dies mid-session loses nothing that was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .images import ImageError, image_size, is_image_path, load_rgb
+from .journal import Journal, decode_key
+from .records import AnnotationError, image_confidence, normalize_record
+
+STATUSES = ("unlabeled", "predicted", "review", "auto", "verified")
+CORE_COLUMNS = (
+    "image",
+    "width",
+    "height",
+    "annotations",
+    "status",
+    "confidence",
+    "source",
+    "seconds",
+    "edits",
+    "issues",
+    "updated",
+)
+HUMAN = "human"
+
+
+def default_db_path(source: str | os.PathLike) -> Path:
+    """Where a dataset is journaled when no ``db=`` is given.
+
+    One file per source under ``$NBLABEL_HOME`` (default ``~/.nblabel``), so running the same
+    cell again resumes the same labels instead of starting over.
+    """
+    home = Path(os.environ.get("NBLABEL_HOME", Path.home() / ".nblabel")).expanduser()
+    src = str(Path(source).expanduser().resolve()) if source else "dataset"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(src).name or "dataset").strip("-")[:40] or "dataset"
+    digest = hashlib.sha1(src.encode()).hexdigest()[:8]
+    return home / "datasets" / f"{slug}-{digest}.db"
+
+
+def _base_row(image: str, width: int, height: int, issues: str | None) -> dict:
+    return {
+        "image": image,
+        "width": int(width),
+        "height": int(height),
+        "annotations": [],
+        "status": "unlabeled",
+        "confidence": None,
+        "source": None,
+        "seconds": 0.0,
+        "edits": 0,
+        "issues": issues,
+        "updated": None,
+    }
+
+
+def _join_issues(*parts: str | None) -> str | None:
+    text = "; ".join(p for p in parts if p)
+    return text or None
+
+
+class Dataset:
+    """Images, their annotations and review state: a DataFrame backed by a SQLite journal.
+
+    Build one with a ``from_*`` constructor or :meth:`open`; do not call ``Dataset()``.
+
+    Example:
+        >>> import nblabel as nbl
+        >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
+        >>> ds.annotate("img1", [{"label": "cat", "bbox": [10, 20, 200, 220]}])  # doctest: +SKIP
+        >>> ds.df.loc["img1", "status"]  # doctest: +SKIP
+        'verified'
+    """
+
+    def __init__(self, journal: Journal, df: pd.DataFrame, classes: list[str]):
+        self._journal = journal
+        self._df = df
+        self._classes = list(classes)
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[Any], None]] = []
+        self.import_report: list[str] = []
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def _create(
+        cls,
+        items: Sequence[dict],
+        *,
+        db,
+        source: str | os.PathLike | None,
+        classes: Sequence[str] = (),
+        overwrite: bool = False,
+        durability: str = "normal",
+        report: Sequence[str] = (),
+    ) -> Dataset:
+        """Journal ``items`` (dicts with image/width/height/annotations/issues/key + extras)."""
+        explicit_db = db is not None
+        path = Path(db).expanduser() if explicit_db else default_db_path(source or "dataset")
+        if overwrite and path.exists():
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        journal = Journal(path, durability=durability)
+        resumed = journal.count() > 0
+        if resumed:
+            # A journal already holds this dataset: keep every label in it and only add the
+            # images it does not know yet, so re-running an import cell never loses work.
+            known_classes = journal.get_meta("classes", [])
+            known_images = {d["image"] for _, d in journal.iter_rows()}
+            known_keys = {k for k, _ in journal.iter_rows()}
+        else:
+            known_classes, known_images, known_keys = [], set(), set()
+        all_classes = list(known_classes)
+        for c in classes:
+            if c not in all_classes:
+                all_classes.append(c)
+        journal.set_meta("classes", all_classes)
+        if journal.get_meta("created") is None:
+            journal.set_meta("created", time.time())
+            journal.set_meta("source", str(source) if source is not None else None)
+
+        rows: list[tuple[Any, dict]] = []
+        used = set(known_keys)
+        for item in items:
+            if item["image"] in known_images:
+                continue
+            key = item.get("key")
+            if key is None:
+                key = Path(item["image"]).stem
+            key = _unique_key(key, used)
+            used.add(key)
+            row = _base_row(
+                item["image"], item.get("width", 0), item.get("height", 0),
+                _join_issues(*(item.get("issues") or [])),
+            )
+            anns = item.get("annotations") or []
+            if anns:
+                row["annotations"] = anns
+                human = all((a.get("source") or HUMAN) == HUMAN for a in anns)
+                row["status"] = "verified" if human else "predicted"
+                row["source"] = HUMAN if human else anns[0].get("source")
+                row["confidence"] = None if human else image_confidence(anns)
+            for k, v in item.items():
+                if k not in ("key", "issues", "annotations", "image", "width", "height"):
+                    row[k] = v
+            rows.append((key, row))
+        journal.insert_rows(
+            rows, event={"kind": "import", "source": str(source), "n_objects": len(rows)}
+        )
+        ds = cls._from_journal(journal)
+        ds.import_report = list(report)
+        if resumed:
+            ds.import_report.append(
+                f"resumed {len(known_keys)} journaled rows from {path}; added {len(rows)} new"
+            )
+        if not explicit_db:
+            ds.import_report.append(f"journaling to {path} (pass db= to choose the file)")
+        for line in ds.import_report:
+            print(f"nblabel: {line}")
+        return ds
+
+    @classmethod
+    def _from_journal(cls, journal: Journal) -> Dataset:
+        keys, data = [], []
+        for k, d in journal.iter_rows():
+            keys.append(k)
+            data.append(d)
+        df = pd.DataFrame(data, index=pd.Index(keys, name="key"))
+        for col in CORE_COLUMNS:
+            if col not in df.columns:
+                df[col] = pd.Series(dtype=object)
+        extra = [c for c in df.columns if c not in CORE_COLUMNS]
+        df = df[list(CORE_COLUMNS) + extra]
+        if len(df):
+            df["width"] = df["width"].astype(int)
+            df["height"] = df["height"].astype(int)
+            df["edits"] = df["edits"].astype(int)
+            df["seconds"] = df["seconds"].astype(float)
+            df["confidence"] = df["confidence"].astype(float)
+        for col in ("annotations", "issues", "source", "status", "image"):
+            df[col] = df[col].astype(object)
+        return cls(journal, df, journal.get_meta("classes", []))
+
+    @classmethod
+    def open(cls, db: str | os.PathLike, durability: str = "normal") -> Dataset:
+        """Reopen a journaled dataset, e.g. after a kernel restart or crash.
+
+        Example:
+            >>> ds = nbl.Dataset.open("labels.db")  # doctest: +SKIP
+        """
+        path = Path(db).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such database; build one with Dataset.from_folder")
+        return cls._from_journal(Journal(path, durability=durability))
+
+    @classmethod
+    def from_folder(
+        cls,
+        folder: str | os.PathLike,
+        db: str | os.PathLike | None = None,
+        *,
+        classes: Sequence[str] = (),
+        recursive: bool = True,
+        overwrite: bool = False,
+        durability: str = "normal",
+    ) -> Dataset:
+        """One row per image file under ``folder``.
+
+        Files that are not images by extension are listed in ``ds.import_report`` (not
+        silently dropped); image files that cannot be read become rows whose ``issues``
+        column says why, so they can be found and fixed.
+
+        Example:
+            >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
+        """
+        root = Path(folder).expanduser()
+        if not root.is_dir():
+            raise NotADirectoryError(f"{root}: not a folder of images")
+        walker = root.rglob("*") if recursive else root.glob("*")
+        images, other = [], []
+        for p in sorted(walker):
+            if p.name.startswith(".") or not p.is_file():
+                continue
+            (images if is_image_path(p) else other).append(p)
+        items = []
+        for p in images:
+            rel = p.relative_to(root).with_suffix("").as_posix()
+            items.append(dict(_sized(p), key=rel))
+        report = []
+        if other:
+            names = ", ".join(o.name for o in other[:5]) + (" ..." if len(other) > 5 else "")
+            report.append(f"ignored {len(other)} non-image file(s): {names}")
+        bad = sum(1 for i in items if i["issues"])
+        if bad:
+            report.append(f"{bad} image(s) could not be read; see ds.df['issues']")
+        return cls._create(
+            items, db=db, source=root, classes=classes, overwrite=overwrite,
+            durability=durability, report=report,
+        )
+
+    @classmethod
+    def from_dataframe(
+        cls,
+        df: pd.DataFrame,
+        image_col: str = "path",
+        db: str | os.PathLike | None = None,
+        *,
+        annotations_col: str | None = None,
+        classes: Sequence[str] = (),
+        overwrite: bool = False,
+        durability: str = "normal",
+    ) -> Dataset:
+        """Rows of ``df`` become images; the index labels become the keys; other columns stay.
+
+        Example:
+            >>> df = pd.DataFrame({"path": ["a.jpg", "b.jpg"]}, index=["a", "b"])
+            >>> ds = nbl.Dataset.from_dataframe(df, image_col="path", db="x.db")  # doctest: +SKIP
+        """
+        if image_col not in df.columns:
+            raise KeyError(f"column {image_col!r} not in the DataFrame; columns: {list(df.columns)}")
+        dup_index = df.index[df.index.duplicated()].unique().tolist()
+        if dup_index:
+            raise ValueError(f"the DataFrame index must be unique; repeated labels: {dup_index[:10]}")
+        seen: dict[str, Any] = {}
+        items, all_classes = [], list(classes)
+        for key, rec in zip(df.index, df.to_dict("records")):
+            path = str(rec.pop(image_col))
+            item = _sized(Path(path))
+            item["image"] = path  # keep the user's spelling of the path
+            item["key"] = key.item() if hasattr(key, "item") else key
+            resolved = str(Path(path).resolve())
+            if resolved in seen:
+                item["issues"].append(f"duplicate image: same file as row {seen[resolved]!r}")
+            seen.setdefault(resolved, key)
+            if annotations_col:
+                raw = rec.pop(annotations_col) or []
+                anns = []
+                for a in raw:
+                    try:
+                        anns.append(normalize_record(a, width=item["width"] or None,
+                                                     height=item["height"] or None))
+                    except AnnotationError as e:
+                        item["issues"].append(f"annotation dropped: {e}")
+                for a in anns:
+                    if a["label"] not in all_classes:
+                        all_classes.append(a["label"])
+                item["annotations"] = anns
+            item.update(rec)
+            items.append(item)
+        return cls._create(
+            items, db=db, source=f"dataframe:{image_col}:{len(df)}" if db is None else db,
+            classes=all_classes, overwrite=overwrite, durability=durability,
+        )
+
+    @classmethod
+    def _from_reader(cls, reader, args, db, source, overwrite, durability, classes=()) -> Dataset:
+        found, items = reader(*args)
+        merged = list(classes) + [c for c in found if c not in classes]
+        bad = sum(1 for i in items if i.get("issues"))
+        report = [f"{bad} row(s) have issues; see ds.df['issues']"] if bad else []
+        return cls._create(
+            items, db=db, source=source, classes=merged, overwrite=overwrite,
+            durability=durability, report=report,
+        )
+
+    @classmethod
+    def from_voc(cls, annotations, images=None, db=None, *, classes=(), overwrite=False,
+                 durability="normal") -> Dataset:
+        """Pascal VOC XML files (one per image).
+
+        Example:
+            >>> ds = nbl.Dataset.from_voc("raccoon/annotations", images="raccoon/images",
+            ...                           db="labels.db")  # doctest: +SKIP
+        """
+        from .formats.voc import read_voc
+
+        return cls._from_reader(read_voc, (annotations, images), db, annotations, overwrite,
+                                durability, classes)
+
+    @classmethod
+    def from_coco(cls, path, images=None, db=None, *, classes=(), overwrite=False,
+                  durability="normal") -> Dataset:
+        """A COCO instances JSON file (boxes, polygons, keypoints)."""
+        from .formats.coco import read_coco
+
+        return cls._from_reader(read_coco, (path, images), db, path, overwrite, durability, classes)
+
+    @classmethod
+    def from_yolo(cls, path, db=None, *, classes=(), overwrite=False,
+                  durability="normal") -> Dataset:
+        """A YOLO dataset folder (``data.yaml``, ``images/``, ``labels/``)."""
+        from .formats.yolo import read_yolo
+
+        return cls._from_reader(read_yolo, (path,), db, path, overwrite, durability, classes)
+
+    @classmethod
+    def from_labelstudio(cls, path, images=None, db=None, *, classes=(), overwrite=False,
+                         durability="normal") -> Dataset:
+        """A Label Studio JSON export / import file (tasks with annotations and predictions)."""
+        from .formats.labelstudio import read_labelstudio
+
+        return cls._from_reader(read_labelstudio, (path, images), db, path, overwrite, durability,
+                                classes)
+
+    @classmethod
+    def from_video(cls, path, every: int = 5, db=None, *, frames_dir=None, max_frames=None,
+                   overwrite=False, durability="normal") -> Dataset:
+        """One row per kept frame (every ``every``-th) with ``frame`` and ``timestamp`` columns.
+
+        Frames are written as JPEG files next to the database (or to ``frames_dir``).
+
+        Example:
+            >>> ds = nbl.Dataset.from_video("clip.mp4", every=5, db="clip.db")  # doctest: +SKIP
+        """
+        from .video import extract_frames
+
+        video = Path(path).expanduser()
+        dbp = Path(db).expanduser() if db is not None else default_db_path(video)
+        out = Path(frames_dir) if frames_dir else dbp.parent / f"{dbp.stem}_frames"
+        frames = extract_frames(video, every=every, out_dir=out, max_frames=max_frames)
+        items = [
+            dict(f, key=f"{video.stem}-{f['frame']:06d}", issues=[], annotations=[])
+            for f in frames
+        ]
+        return cls._create(items, db=dbp, source=video, overwrite=overwrite,
+                           durability=durability)
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def df(self) -> pd.DataFrame:
+        """The live DataFrame, one row per image. Read it freely; write through
+        :meth:`annotate` and :meth:`update` so every change is journaled."""
+        return self._df
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self._classes)
+
+    @property
+    def db_path(self) -> Path:
+        return self._journal.path
+
+    def __len__(self) -> int:
+        return len(self._df)
+
+    def __repr__(self) -> str:
+        counts = self._df["status"].value_counts().to_dict() if len(self._df) else {}
+        states = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s))
+        return (f"Dataset({len(self)} images, classes={self._classes}, {states or 'empty'}, "
+                f"db='{self.db_path}')")
+
+    def keys(self) -> list:
+        return list(self._df.index)
+
+    def row(self, key) -> dict:
+        """One row as a plain dict (a copy)."""
+        self._check_key(key)
+        with self._lock:
+            d = self._df.loc[key].to_dict()
+        d["annotations"] = [dict(a) for a in d["annotations"] or []]
+        return d
+
+    def path(self, key) -> str:
+        self._check_key(key)
+        return self._df.at[key, "image"]
+
+    def image(self, key):
+        """The image of ``key`` as an RGB ``uint8`` array (EXIF rotation applied)."""
+        return load_rgb(self.path(key))
+
+    def counts(self) -> dict[str, int]:
+        """Number of images per status."""
+        vc = self._df["status"].value_counts().to_dict()
+        return {s: int(vc.get(s, 0)) for s in STATUSES}
+
+    def objects(self) -> pd.DataFrame:
+        """A long table: one row per object, for pandas analysis.
+
+        Example:
+            >>> ds.objects().groupby("label").size()  # doctest: +SKIP
+        """
+        out = []
+        with self._lock:
+            for key, image, status, anns in zip(
+                self._df.index, self._df["image"], self._df["status"], self._df["annotations"]
+            ):
+                for i, a in enumerate(anns or []):
+                    x1, y1, x2, y2 = a["bbox"]
+                    out.append({
+                        "key": key, "object": i, "image": image, "label": a["label"],
+                        "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+                        "area": (x2 - x1) * (y2 - y1), "score": a.get("score"),
+                        "source": a.get("source"), "status": status,
+                        "has_polygon": a.get("points") is not None,
+                        "has_keypoints": a.get("keypoints") is not None,
+                    })
+        cols = ["key", "object", "image", "label", "x1", "y1", "x2", "y2", "area", "score",
+                "source", "status", "has_polygon", "has_keypoints"]
+        return pd.DataFrame(out, columns=cols)
+
+    def events(self) -> pd.DataFrame:
+        """The journal's event log: one row per write (time, key, kind, source, seconds)."""
+        rows = [
+            (pd.Timestamp(ts, unit="s"), None if k is None else decode_key(k), kind, src, sec,
+             n, st)
+            for ts, k, kind, src, sec, n, st in self._journal.events()
+        ]
+        return pd.DataFrame(
+            rows, columns=["ts", "key", "kind", "source", "seconds", "n_objects", "status"]
+        )
+
+    # -- writing ------------------------------------------------------------------------
+    def add_classes(self, names: Iterable[str]) -> list[str]:
+        """Add class names (kept in order; existing names are ignored). Returns all classes."""
+        with self._lock:
+            new = list(self._classes)
+            for n in names:
+                if not isinstance(n, str) or not n.strip():
+                    raise ValueError(f"class names must be non-empty strings, got {n!r}")
+                if n not in new:
+                    new.append(n)
+            if new != self._classes:
+                self._journal.set_meta("classes", new)
+                self._classes = new
+        return self.classes
+
+    def annotate(
+        self,
+        key,
+        annotations: Sequence[dict],
+        source: str = HUMAN,
+        *,
+        status: str | None = None,
+        confidence: float | None = None,
+        seconds: float = 0.0,
+        kind: str | None = None,
+        count_edit: bool | None = None,
+    ) -> None:
+        """Replace the objects of image ``key``; durable when it returns.
+
+        A human write (``source="human"``) marks the image ``verified`` unless ``status``
+        says otherwise, adds ``seconds`` to the time spent and counts one edit. A model write
+        (any other source) sets status ``predicted`` unless given, and the image's confidence
+        to its least confident object.
+
+        Raises:
+            KeyError: unknown key.
+            ValueError: an unknown class, an empty box, a malformed record (nothing is written).
+
+        Example:
+            >>> ds.annotate("raccoon-1", [{"label": "raccoon", "bbox": [81, 88, 522, 408]}])
+            ... # doctest: +SKIP
+        """
+        self.annotate_many(
+            [(key, annotations, {"source": source, "status": status, "confidence": confidence,
+                                 "seconds": seconds, "kind": kind, "count_edit": count_edit})]
+        )
+
+    def annotate_many(self, writes: Iterable[tuple[Any, Sequence[dict], dict]]) -> None:
+        """Several :meth:`annotate` calls in one transaction (all or nothing).
+
+        Each write is ``(key, records, options)`` with the keyword options of annotate.
+        """
+        prepared = []
+        with self._lock:
+            for key, anns, opt in writes:
+                self._check_key(key)
+                source = opt.get("source") or HUMAN
+                human = source == HUMAN
+                status = opt.get("status") or ("verified" if human else "predicted")
+                if status not in STATUSES:
+                    raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+                w = int(self._df.at[key, "width"]) or None
+                h = int(self._df.at[key, "height"]) or None
+                try:
+                    recs = [normalize_record(a, width=w, height=h, classes=self._classes,
+                                             default_source=source) for a in anns]
+                except AnnotationError as e:
+                    raise AnnotationError(f"image {key!r}: {e}") from None
+                conf = opt.get("confidence")
+                if conf is None and not human:
+                    conf = image_confidence(recs)
+                row = self._row_dict(key)
+                seconds = float(opt.get("seconds") or 0.0)
+                count_edit = opt.get("count_edit")
+                if count_edit is None:
+                    count_edit = human
+                row.update(
+                    annotations=recs, status=status,
+                    confidence=None if human and conf is None else conf,
+                    source=source, seconds=float(row["seconds"] or 0.0) + seconds,
+                    edits=int(row["edits"] or 0) + (1 if count_edit else 0),
+                    updated=time.time(),
+                )
+                event = {"kind": opt.get("kind") or ("edit" if human else "predict"),
+                         "source": source, "seconds": seconds, "n_objects": len(recs),
+                         "status": status}
+                prepared.append((key, row, event))
+            self._journal.write(prepared)
+            for key, row, _ in prepared:
+                self._set_row(key, row)
+        self._notify([k for k, _, _ in prepared])
+
+    def update(self, key, **columns) -> None:
+        """Set other columns of one row (``image``, ``issues``, user columns ...), journaled.
+
+        ``annotations`` must go through :meth:`annotate` so they are validated.
+
+        Example:
+            >>> ds.update("img1", image="deid/img1.jpg", original_image="img1.jpg")  # doctest: +SKIP
+        """
+        if "annotations" in columns:
+            raise ValueError("use ds.annotate(key, records, ...) to change annotations")
+        if "status" in columns and columns["status"] not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {columns['status']!r}")
+        with self._lock:
+            self._check_key(key)
+            row = self._row_dict(key)
+            row.update(columns)
+            self._journal.write([(key, row, {"kind": "update", "source": ",".join(columns)})])
+            self._set_row(key, row)
+        self._notify([key])
+
+    def on_change(self, fn: Callable[[Any], None], remove: bool = False) -> None:
+        """Call ``fn(key)`` after every write to the dataset (from the writing thread).
+
+        Example:
+            >>> ds.on_change(lambda key: print("changed", key))  # doctest: +SKIP
+        """
+        with self._lock:
+            if remove:
+                if fn in self._listeners:
+                    self._listeners.remove(fn)
+            elif fn not in self._listeners:
+                self._listeners.append(fn)
+
+    # -- export -------------------------------------------------------------------------
+    def _export_rows(self) -> list[dict]:
+        with self._lock:
+            return [
+                {"key": k, "image": im, "width": int(w), "height": int(h),
+                 "annotations": list(a or []), "status": st}
+                for k, im, w, h, a, st in zip(
+                    self._df.index, self._df["image"], self._df["width"], self._df["height"],
+                    self._df["annotations"], self._df["status"],
+                )
+            ]
+
+    def to_coco(self, path, **options) -> Path:
+        """Write a COCO instances JSON file (boxes, polygons, keypoints, scores)."""
+        from .formats.coco import write_coco
+
+        return write_coco(self._export_rows(), self.classes, path, **options)
+
+    def to_yolo(self, out_dir, **options) -> Path:
+        """Write a YOLO dataset (labels + ``data.yaml`` that ultralytics trains on)."""
+        from .formats.yolo import write_yolo
+
+        return write_yolo(self._export_rows(), self.classes, out_dir, **options)
+
+    def to_voc(self, out_dir, **options) -> Path:
+        """Write one Pascal VOC XML file per image."""
+        from .formats.voc import write_voc
+
+        return write_voc(self._export_rows(), self.classes, out_dir, **options)
+
+    def to_labelstudio(self, path, **options) -> Path:
+        """Write a Label Studio import JSON (human labels as annotations, model output as
+        predictions with scores)."""
+        from .formats.labelstudio import write_labelstudio
+
+        return write_labelstudio(self._export_rows(), self.classes, path, **options)
+
+    # -- internals ----------------------------------------------------------------------
+    def _check_key(self, key) -> None:
+        if key not in self._df.index:
+            sample = list(self._df.index[:5])
+            raise KeyError(f"no image with key {key!r} in this dataset (keys look like {sample})")
+
+    def _row_dict(self, key) -> dict:
+        d = self._df.loc[key].to_dict()
+        return {k: (None if isinstance(v, float) and v != v and k not in ("seconds",) else v)
+                for k, v in d.items()}
+
+    def _set_row(self, key, row: dict) -> None:
+        df = self._df
+        pos = df.index.get_loc(key)
+        for col, value in row.items():
+            if col not in df.columns:
+                df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
+            c = df.columns.get_loc(col)
+            if value is None and df.dtypes.iloc[c] != object:
+                value = float("nan")
+            df.iat[pos, c] = value
+
+    def _notify(self, keys) -> None:
+        for fn in list(self._listeners):
+            for k in keys:
+                try:
+                    fn(k)
+                except Exception as e:  # the write is already durable; report, don't undo it
+                    warnings.warn(f"nblabel: on_change callback {fn!r} failed: {e!r}",
+                                  stacklevel=3)
+
+
+def _sized(p: Path) -> dict:
+    try:
+        w, h = image_size(p)
+        issues = []
+    except ImageError as e:
+        w, h, issues = 0, 0, [e.problem]
+    return {"image": str(p), "width": w, "height": h, "issues": issues, "annotations": []}
+
+
+def _unique_key(key, used: set):
+    if key not in used:
+        return key
+    i = 2
+    while f"{key}~{i}" in used:
+        i += 1
+    return f"{key}~{i}"

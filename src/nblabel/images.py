@@ -1,0 +1,134 @@
+"""Reading images the same way everywhere: EXIF orientation applied, always RGB uint8.
+
+Sizes come from file headers (Pillow opens lazily), so a 20,000-image folder is indexed
+without decoding pixels. Every failure is an :class:`ImageError` that names the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".jfif", ".pgm", ".ppm"}
+)
+_EXIF_ORIENTATION = 0x0112
+_SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
+
+
+class ImageError(ValueError):
+    """An image that cannot be read; the message names the file and the problem."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """True when the file name has an image extension nblabel reads."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` as displayed, i.e. after EXIF rotation, read from the header only.
+
+    Example:
+        >>> image_size("photo.jpg")  # doctest: +SKIP
+        (1920, 1080)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    p = Path(path)
+    if not p.exists():
+        raise ImageError(p, "file not found")
+    try:
+        with Image.open(p) as im:
+            w, h = im.size
+            try:
+                orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+            except Exception:  # a broken EXIF block must not hide a readable image
+                orientation = 1
+    except UnidentifiedImageError:
+        raise ImageError(p, "not an image file (or an unsupported format)") from None
+    except OSError as e:
+        raise ImageError(p, f"unreadable image ({e})") from None
+    if w <= 0 or h <= 0:
+        raise ImageError(p, f"image has no pixels ({w}x{h})")
+    return (h, w) if orientation in _SWAPS_AXES else (w, h)
+
+
+def _to_uint8_rgb(arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise ImageError(what, f"expected an HxW, HxWx3 or HxWx4 array, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        a = arr.astype(np.float64)
+        if np.issubdtype(arr.dtype, np.floating) and a.max(initial=0) <= 1.0:
+            a = a * 255.0
+        elif a.max(initial=0) > 255:
+            # 16-bit (or wider) data: scale the full range rather than clipping to white
+            a = a * (255.0 / (65535.0 if a.max() <= 65535 else a.max()))
+        arr = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    elif arr.shape[2] == 4:
+        # composite on white: transparent areas of cut-outs would otherwise turn black
+        rgb = arr[:, :, :3].astype(np.float32)
+        alpha = arr[:, :, 3:4].astype(np.float32) / 255.0
+        arr = np.rint(rgb * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def load_rgb(image: str | os.PathLike | np.ndarray) -> np.ndarray:
+    """Decode ``image`` (a path or an array) into an ``HxWx3`` RGB ``uint8`` array.
+
+    Grayscale, palette, RGBA, CMYK and 16-bit images are converted; EXIF orientation is
+    applied so pixel coordinates match what a viewer shows.
+
+    Example:
+        >>> load_rgb(np.zeros((4, 5), np.uint16)).shape
+        (4, 5, 3)
+    """
+    if isinstance(image, np.ndarray):
+        return _to_uint8_rgb(image, "<array>")
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = Path(image)
+    if not p.exists():
+        raise ImageError(p, "file not found")
+    try:
+        with Image.open(p) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                arr = np.asarray(im)
+            elif im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                arr = np.asarray(im.convert("RGBA"))
+            else:
+                arr = np.asarray(im.convert("RGB"))
+    except UnidentifiedImageError:
+        raise ImageError(p, "not an image file (or an unsupported format)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(p, f"corrupt or truncated image ({e})") from None
+    return _to_uint8_rgb(arr, str(p))
+
+
+def encode_image(rgb: np.ndarray, fmt: str = "jpeg", quality: int = 85) -> bytes:
+    """Encode an RGB array as JPEG/PNG/WebP bytes (for binary transfer to the browser)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fmt = fmt.lower()
+    kwargs = {"quality": quality} if fmt in ("jpeg", "jpg", "webp") else {}
+    Image.fromarray(rgb).save(buf, format="JPEG" if fmt == "jpg" else fmt.upper(), **kwargs)
+    return buf.getvalue()
+
+
+def fit_long_side(width: int, height: int, long_side: int) -> tuple[int, int, float]:
+    """Display size for a long side limit: ``(w, h, scale)`` with ``scale <= 1``."""
+    s = min(1.0, float(long_side) / max(width, height))
+    return max(1, round(width * s)), max(1, round(height * s)), s

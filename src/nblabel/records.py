@@ -1,0 +1,174 @@
+"""The annotation record: one plain dict per object, validated in one place.
+
+Every part of nblabel (formats, models, the loop, the widget) exchanges objects as
+records of this shape, in pixel coordinates of the original (EXIF-rotated) image::
+
+    {"label": "raccoon", "bbox": [x1, y1, x2, y2],
+     "points": [[x, y], ...] | None,             # polygon outline
+     "keypoints": [[x, y, v], ...] | None,       # v: 0 absent, 1 hidden, 2 visible
+     "score": 0.93 | None,                       # None for human labels
+     "source": "human" | "<model>@<version>"}
+
+Extra JSON-serialisable keys (``kind`` for de-identification regions, ``keypoint_scores``,
+``attributes`` ...) are kept as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+CORE_KEYS = ("label", "bbox", "points", "keypoints", "score", "source")
+
+
+class AnnotationError(ValueError):
+    """An annotation record that cannot be stored as given."""
+
+
+def _num(v: Any, what: str) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise AnnotationError(f"{what} must be a number, got {v!r}") from None
+    if not math.isfinite(f):
+        raise AnnotationError(f"{what} must be finite, got {v!r}")
+    return f
+
+
+def _clip(v: float, hi: float | None) -> float:
+    if hi is None or hi <= 0:
+        return v
+    return min(max(v, 0.0), float(hi))
+
+
+def bbox_of_points(points: Iterable[Sequence[float]]) -> list[float]:
+    """Tight ``[x1, y1, x2, y2]`` around ``[[x, y], ...]`` (extra columns ignored)."""
+    pts = list(points)
+    xs = [float(p[0]) for p in pts]
+    ys = [float(p[1]) for p in pts]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def normalize_record(
+    rec: dict,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    classes: Sequence[str] | None = None,
+    default_source: str = "human",
+) -> dict:
+    """Return a validated copy of ``rec``.
+
+    Coordinates partly outside the image are clipped to it (a box hanging over the edge is
+    a common export artefact); a box that is empty after clipping raises, because storing it
+    would silently produce an object nobody can see. A ``label`` missing from ``classes``
+    raises with the list of known classes.
+
+    Example:
+        >>> normalize_record({"label": "cat", "bbox": [-5, 10, 50, 60]}, width=40, height=80)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'label': 'cat', 'bbox': [0.0, 10.0, 40.0, 60.0], 'points': None, 'keypoints': None,
+         'score': None, 'source': 'human'}
+    """
+    if not isinstance(rec, dict):
+        raise AnnotationError(f"an annotation must be a dict, got {type(rec).__name__}")
+    label = rec.get("label")
+    if not isinstance(label, str) or not label.strip():
+        raise AnnotationError(f"annotation needs a non-empty string 'label', got {label!r}")
+    if classes is not None and label not in classes:
+        raise AnnotationError(
+            f"unknown class {label!r}; known classes: {list(classes)}. "
+            "Add it first with ds.add_classes([...])."
+        )
+
+    points = rec.get("points")
+    if points is not None:
+        try:
+            points = [[_clip(_num(p[0], "x"), width), _clip(_num(p[1], "y"), height)] for p in points]
+        except (TypeError, IndexError):
+            raise AnnotationError("'points' must be a list of [x, y] pairs") from None
+        if len(points) < 3:
+            raise AnnotationError(f"a polygon needs at least 3 points, got {len(points)}")
+
+    keypoints = rec.get("keypoints")
+    if keypoints is not None:
+        kps = []
+        try:
+            for p in keypoints:
+                v = int(p[2]) if len(p) > 2 and p[2] is not None else 2
+                if v not in (0, 1, 2):
+                    raise AnnotationError(f"keypoint visibility must be 0, 1 or 2, got {p[2]!r}")
+                x, y = _num(p[0], "keypoint x"), _num(p[1], "keypoint y")
+                if v and width and height and not (0 <= x <= width and 0 <= y <= height):
+                    v = 0  # a point off the image cannot be seen; keep the slot, mark it absent
+                kps.append([x, y, v])
+        except (TypeError, IndexError):
+            raise AnnotationError("'keypoints' must be a list of [x, y, visibility]") from None
+        keypoints = kps
+
+    bbox = rec.get("bbox")
+    if bbox is None:
+        if points:
+            bbox = bbox_of_points(points)
+        elif keypoints and any(k[2] for k in keypoints):
+            bbox = bbox_of_points([k for k in keypoints if k[2]])
+        else:
+            raise AnnotationError("annotation needs a 'bbox' (or 'points'/'keypoints' to derive it)")
+    try:
+        x1, y1, x2, y2 = (_num(v, "bbox coordinate") for v in bbox)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, AnnotationError):
+            raise
+        raise AnnotationError(f"'bbox' must be [x1, y1, x2, y2], got {bbox!r}") from None
+    x1, x2 = sorted((x1, x2))
+    y1, y2 = sorted((y1, y2))
+    x1, x2 = _clip(x1, width), _clip(x2, width)
+    y1, y2 = _clip(y1, height), _clip(y2, height)
+    if x2 - x1 <= 0 or y2 - y1 <= 0:
+        raise AnnotationError(
+            f"box {list(bbox)} has zero area inside the {width}x{height} image"
+            if width
+            else f"box {list(bbox)} has zero area"
+        )
+
+    score = rec.get("score")
+    if score is not None:
+        score = _num(score, "score")
+    source = rec.get("source") or default_source
+    out = {
+        "label": label,
+        "bbox": [x1, y1, x2, y2],
+        "points": points,
+        "keypoints": keypoints,
+        "score": score,
+        "source": str(source),
+    }
+    for k, v in rec.items():
+        if k not in out:
+            out[k] = v
+    return out
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``[x1, y1, x2, y2]`` boxes.
+
+    Example:
+        >>> iou([0, 0, 10, 10], [5, 0, 15, 10])
+        0.3333333333333333
+    """
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def image_confidence(records: Sequence[dict]) -> float | None:
+    """Confidence of an image's predictions: the least confident object decides.
+
+    An image with no scored object has no confidence (``None``); an image where the model
+    found nothing is not "confident", so callers decide how to route it.
+    """
+    scores = [r["score"] for r in records if r.get("score") is not None]
+    return min(scores) if scores else None
