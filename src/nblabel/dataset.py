@@ -48,7 +48,9 @@ def default_db_path(source: str | os.PathLike) -> Path:
     """
     home = Path(os.environ.get("NBLABEL_HOME", Path.home() / ".nblabel")).expanduser()
     src = str(Path(source).expanduser().resolve()) if source else "dataset"
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(src).name or "dataset").strip("-")[:40] or "dataset"
+    slug = (
+        re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(src).name or "dataset").strip("-")[:40] or "dataset"
+    )
     digest = hashlib.sha1(src.encode()).hexdigest()[:8]
     return home / "datasets" / f"{slug}-{digest}.db"
 
@@ -144,7 +146,9 @@ class Dataset:
             key = _unique_key(key, used)
             used.add(key)
             row = _base_row(
-                item["image"], item.get("width", 0), item.get("height", 0),
+                item["image"],
+                item.get("width", 0),
+                item.get("height", 0),
                 _join_issues(*(item.get("issues") or [])),
             )
             anns = item.get("annotations") or []
@@ -191,8 +195,11 @@ class Dataset:
             df["edits"] = df["edits"].astype(int)
             df["seconds"] = df["seconds"].astype(float)
             df["confidence"] = df["confidence"].astype(float)
+            df["updated"] = df["updated"].astype(float)
         for col in ("annotations", "issues", "source", "status", "image"):
-            df[col] = df[col].astype(object)
+            # object columns hold None for "missing" (never NaN), in memory and after reopening
+            s = df[col].astype(object)
+            df[col] = s.where(s.notna(), None)
         return cls(journal, df, journal.get_meta("classes", []))
 
     @classmethod
@@ -248,8 +255,13 @@ class Dataset:
         if bad:
             report.append(f"{bad} image(s) could not be read; see ds.df['issues']")
         return cls._create(
-            items, db=db, source=root, classes=classes, overwrite=overwrite,
-            durability=durability, report=report,
+            items,
+            db=db,
+            source=root,
+            classes=classes,
+            overwrite=overwrite,
+            durability=durability,
+            report=report,
         )
 
     @classmethod
@@ -271,10 +283,14 @@ class Dataset:
             >>> ds = nbl.Dataset.from_dataframe(df, image_col="path", db="x.db")  # doctest: +SKIP
         """
         if image_col not in df.columns:
-            raise KeyError(f"column {image_col!r} not in the DataFrame; columns: {list(df.columns)}")
+            raise KeyError(
+                f"column {image_col!r} not in the DataFrame; columns: {list(df.columns)}"
+            )
         dup_index = df.index[df.index.duplicated()].unique().tolist()
         if dup_index:
-            raise ValueError(f"the DataFrame index must be unique; repeated labels: {dup_index[:10]}")
+            raise ValueError(
+                f"the DataFrame index must be unique; repeated labels: {dup_index[:10]}"
+            )
         seen: dict[str, Any] = {}
         items, all_classes = [], list(classes)
         for key, rec in zip(df.index, df.to_dict("records")):
@@ -291,8 +307,11 @@ class Dataset:
                 anns = []
                 for a in raw:
                     try:
-                        anns.append(normalize_record(a, width=item["width"] or None,
-                                                     height=item["height"] or None))
+                        anns.append(
+                            normalize_record(
+                                a, width=item["width"] or None, height=item["height"] or None
+                            )
+                        )
                     except AnnotationError as e:
                         item["issues"].append(f"annotation dropped: {e}")
                 for a in anns:
@@ -302,8 +321,12 @@ class Dataset:
             item.update(rec)
             items.append(item)
         return cls._create(
-            items, db=db, source=f"dataframe:{image_col}:{len(df)}" if db is None else db,
-            classes=all_classes, overwrite=overwrite, durability=durability,
+            items,
+            db=db,
+            source=f"dataframe:{image_col}:{len(df)}" if db is None else db,
+            classes=all_classes,
+            overwrite=overwrite,
+            durability=durability,
         )
 
     @classmethod
@@ -313,13 +336,19 @@ class Dataset:
         bad = sum(1 for i in items if i.get("issues"))
         report = [f"{bad} row(s) have issues; see ds.df['issues']"] if bad else []
         return cls._create(
-            items, db=db, source=source, classes=merged, overwrite=overwrite,
-            durability=durability, report=report,
+            items,
+            db=db,
+            source=source,
+            classes=merged,
+            overwrite=overwrite,
+            durability=durability,
+            report=report,
         )
 
     @classmethod
-    def from_voc(cls, annotations, images=None, db=None, *, classes=(), overwrite=False,
-                 durability="normal") -> Dataset:
+    def from_voc(
+        cls, annotations, images=None, db=None, *, classes=(), overwrite=False, durability="normal"
+    ) -> Dataset:
         """Pascal VOC XML files (one per image).
 
         Example:
@@ -328,37 +357,51 @@ class Dataset:
         """
         from .formats.voc import read_voc
 
-        return cls._from_reader(read_voc, (annotations, images), db, annotations, overwrite,
-                                durability, classes)
+        return cls._from_reader(
+            read_voc, (annotations, images), db, annotations, overwrite, durability, classes
+        )
 
     @classmethod
-    def from_coco(cls, path, images=None, db=None, *, classes=(), overwrite=False,
-                  durability="normal") -> Dataset:
+    def from_coco(
+        cls, path, images=None, db=None, *, classes=(), overwrite=False, durability="normal"
+    ) -> Dataset:
         """A COCO instances JSON file (boxes, polygons, keypoints)."""
         from .formats.coco import read_coco
 
         return cls._from_reader(read_coco, (path, images), db, path, overwrite, durability, classes)
 
     @classmethod
-    def from_yolo(cls, path, db=None, *, classes=(), overwrite=False,
-                  durability="normal") -> Dataset:
+    def from_yolo(
+        cls, path, db=None, *, classes=(), overwrite=False, durability="normal"
+    ) -> Dataset:
         """A YOLO dataset folder (``data.yaml``, ``images/``, ``labels/``)."""
         from .formats.yolo import read_yolo
 
         return cls._from_reader(read_yolo, (path,), db, path, overwrite, durability, classes)
 
     @classmethod
-    def from_labelstudio(cls, path, images=None, db=None, *, classes=(), overwrite=False,
-                         durability="normal") -> Dataset:
+    def from_labelstudio(
+        cls, path, images=None, db=None, *, classes=(), overwrite=False, durability="normal"
+    ) -> Dataset:
         """A Label Studio JSON export / import file (tasks with annotations and predictions)."""
         from .formats.labelstudio import read_labelstudio
 
-        return cls._from_reader(read_labelstudio, (path, images), db, path, overwrite, durability,
-                                classes)
+        return cls._from_reader(
+            read_labelstudio, (path, images), db, path, overwrite, durability, classes
+        )
 
     @classmethod
-    def from_video(cls, path, every: int = 5, db=None, *, frames_dir=None, max_frames=None,
-                   overwrite=False, durability="normal") -> Dataset:
+    def from_video(
+        cls,
+        path,
+        every: int = 5,
+        db=None,
+        *,
+        frames_dir=None,
+        max_frames=None,
+        overwrite=False,
+        durability="normal",
+    ) -> Dataset:
         """One row per kept frame (every ``every``-th) with ``frame`` and ``timestamp`` columns.
 
         Frames are written as JPEG files next to the database (or to ``frames_dir``).
@@ -373,11 +416,9 @@ class Dataset:
         out = Path(frames_dir) if frames_dir else dbp.parent / f"{dbp.stem}_frames"
         frames = extract_frames(video, every=every, out_dir=out, max_frames=max_frames)
         items = [
-            dict(f, key=f"{video.stem}-{f['frame']:06d}", issues=[], annotations=[])
-            for f in frames
+            dict(f, key=f"{video.stem}-{f['frame']:06d}", issues=[], annotations=[]) for f in frames
         ]
-        return cls._create(items, db=dbp, source=video, overwrite=overwrite,
-                           durability=durability)
+        return cls._create(items, db=dbp, source=video, overwrite=overwrite, durability=durability)
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -400,8 +441,10 @@ class Dataset:
     def __repr__(self) -> str:
         counts = self._df["status"].value_counts().to_dict() if len(self._df) else {}
         states = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s))
-        return (f"Dataset({len(self)} images, classes={self._classes}, {states or 'empty'}, "
-                f"db='{self.db_path}')")
+        return (
+            f"Dataset({len(self)} images, classes={self._classes}, {states or 'empty'}, "
+            f"db='{self.db_path}')"
+        )
 
     def keys(self) -> list:
         return list(self._df.index)
@@ -440,23 +483,54 @@ class Dataset:
             ):
                 for i, a in enumerate(anns or []):
                     x1, y1, x2, y2 = a["bbox"]
-                    out.append({
-                        "key": key, "object": i, "image": image, "label": a["label"],
-                        "x1": x1, "y1": y1, "x2": x2, "y2": y2,
-                        "area": (x2 - x1) * (y2 - y1), "score": a.get("score"),
-                        "source": a.get("source"), "status": status,
-                        "has_polygon": a.get("points") is not None,
-                        "has_keypoints": a.get("keypoints") is not None,
-                    })
-        cols = ["key", "object", "image", "label", "x1", "y1", "x2", "y2", "area", "score",
-                "source", "status", "has_polygon", "has_keypoints"]
+                    out.append(
+                        {
+                            "key": key,
+                            "object": i,
+                            "image": image,
+                            "label": a["label"],
+                            "x1": x1,
+                            "y1": y1,
+                            "x2": x2,
+                            "y2": y2,
+                            "area": (x2 - x1) * (y2 - y1),
+                            "score": a.get("score"),
+                            "source": a.get("source"),
+                            "status": status,
+                            "has_polygon": a.get("points") is not None,
+                            "has_keypoints": a.get("keypoints") is not None,
+                        }
+                    )
+        cols = [
+            "key",
+            "object",
+            "image",
+            "label",
+            "x1",
+            "y1",
+            "x2",
+            "y2",
+            "area",
+            "score",
+            "source",
+            "status",
+            "has_polygon",
+            "has_keypoints",
+        ]
         return pd.DataFrame(out, columns=cols)
 
     def events(self) -> pd.DataFrame:
         """The journal's event log: one row per write (time, key, kind, source, seconds)."""
         rows = [
-            (pd.Timestamp(ts, unit="s"), None if k is None else decode_key(k), kind, src, sec,
-             n, st)
+            (
+                pd.Timestamp(ts, unit="s"),
+                None if k is None else decode_key(k),
+                kind,
+                src,
+                sec,
+                n,
+                st,
+            )
             for ts, k, kind, src, sec, n, st in self._journal.events()
         ]
         return pd.DataFrame(
@@ -506,8 +580,20 @@ class Dataset:
             ... # doctest: +SKIP
         """
         self.annotate_many(
-            [(key, annotations, {"source": source, "status": status, "confidence": confidence,
-                                 "seconds": seconds, "kind": kind, "count_edit": count_edit})]
+            [
+                (
+                    key,
+                    annotations,
+                    {
+                        "source": source,
+                        "status": status,
+                        "confidence": confidence,
+                        "seconds": seconds,
+                        "kind": kind,
+                        "count_edit": count_edit,
+                    },
+                )
+            ]
         )
 
     def annotate_many(self, writes: Iterable[tuple[Any, Sequence[dict], dict]]) -> None:
@@ -527,8 +613,12 @@ class Dataset:
                 w = int(self._df.at[key, "width"]) or None
                 h = int(self._df.at[key, "height"]) or None
                 try:
-                    recs = [normalize_record(a, width=w, height=h, classes=self._classes,
-                                             default_source=source) for a in anns]
+                    recs = [
+                        normalize_record(
+                            a, width=w, height=h, classes=self._classes, default_source=source
+                        )
+                        for a in anns
+                    ]
                 except AnnotationError as e:
                     raise AnnotationError(f"image {key!r}: {e}") from None
                 conf = opt.get("confidence")
@@ -540,15 +630,21 @@ class Dataset:
                 if count_edit is None:
                     count_edit = human
                 row.update(
-                    annotations=recs, status=status,
+                    annotations=recs,
+                    status=status,
                     confidence=None if human and conf is None else conf,
-                    source=source, seconds=float(row["seconds"] or 0.0) + seconds,
+                    source=source,
+                    seconds=float(row["seconds"] or 0.0) + seconds,
                     edits=int(row["edits"] or 0) + (1 if count_edit else 0),
                     updated=time.time(),
                 )
-                event = {"kind": opt.get("kind") or ("edit" if human else "predict"),
-                         "source": source, "seconds": seconds, "n_objects": len(recs),
-                         "status": status}
+                event = {
+                    "kind": opt.get("kind") or ("edit" if human else "predict"),
+                    "source": source,
+                    "seconds": seconds,
+                    "n_objects": len(recs),
+                    "status": status,
+                }
                 prepared.append((key, row, event))
             self._journal.write(prepared)
             for key, row, _ in prepared:
@@ -592,11 +688,21 @@ class Dataset:
     def _export_rows(self) -> list[dict]:
         with self._lock:
             return [
-                {"key": k, "image": im, "width": int(w), "height": int(h),
-                 "annotations": list(a or []), "status": st}
+                {
+                    "key": k,
+                    "image": im,
+                    "width": int(w),
+                    "height": int(h),
+                    "annotations": list(a or []),
+                    "status": st,
+                }
                 for k, im, w, h, a, st in zip(
-                    self._df.index, self._df["image"], self._df["width"], self._df["height"],
-                    self._df["annotations"], self._df["status"],
+                    self._df.index,
+                    self._df["image"],
+                    self._df["width"],
+                    self._df["height"],
+                    self._df["annotations"],
+                    self._df["status"],
                 )
             ]
 
@@ -633,8 +739,10 @@ class Dataset:
 
     def _row_dict(self, key) -> dict:
         d = self._df.loc[key].to_dict()
-        return {k: (None if isinstance(v, float) and v != v and k not in ("seconds",) else v)
-                for k, v in d.items()}
+        return {
+            k: (None if isinstance(v, float) and v != v and k not in ("seconds",) else v)
+            for k, v in d.items()
+        }
 
     def _set_row(self, key, row: dict) -> None:
         df = self._df
@@ -643,7 +751,7 @@ class Dataset:
             if col not in df.columns:
                 df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
             c = df.columns.get_loc(col)
-            if value is None and df.dtypes.iloc[c] != object:
+            if value is None and getattr(df.dtypes.iloc[c], "kind", "O") == "f":
                 value = float("nan")
             df.iat[pos, c] = value
 
@@ -653,8 +761,7 @@ class Dataset:
                 try:
                     fn(k)
                 except Exception as e:  # the write is already durable; report, don't undo it
-                    warnings.warn(f"nblabel: on_change callback {fn!r} failed: {e!r}",
-                                  stacklevel=3)
+                    warnings.warn(f"nblabel: on_change callback {fn!r} failed: {e!r}", stacklevel=3)
 
 
 def _sized(p: Path) -> dict:

@@ -85,7 +85,9 @@ def normalize_record(
     points = rec.get("points")
     if points is not None:
         try:
-            points = [[_clip(_num(p[0], "x"), width), _clip(_num(p[1], "y"), height)] for p in points]
+            points = [
+                [_clip(_num(p[0], "x"), width), _clip(_num(p[1], "y"), height)] for p in points
+            ]
         except (TypeError, IndexError):
             raise AnnotationError("'points' must be a list of [x, y] pairs") from None
         if len(points) < 3:
@@ -114,7 +116,9 @@ def normalize_record(
         elif keypoints and any(k[2] for k in keypoints):
             bbox = bbox_of_points([k for k in keypoints if k[2]])
         else:
-            raise AnnotationError("annotation needs a 'bbox' (or 'points'/'keypoints' to derive it)")
+            raise AnnotationError(
+                "annotation needs a 'bbox' (or 'points'/'keypoints' to derive it)"
+            )
     try:
         x1, y1, x2, y2 = (_num(v, "bbox coordinate") for v in bbox)
     except (TypeError, ValueError) as e:

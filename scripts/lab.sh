@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The main job: JupyterLab on the quickstart notebook, with everything it needs installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh run
+export NBLABEL_SHARED="${NBLABEL_SHARED:-$(cd .. && pwd)/shared}"
+args=(--notebook-dir="$(pwd)" --ServerApp.ip=127.0.0.1)
+[ "$(id -u)" = "0" ] && args+=(--allow-root)
+exec .venv/bin/jupyter lab "${args[@]}" "$@" notebooks/quickstart.ipynb
