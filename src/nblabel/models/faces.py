@@ -1,0 +1,305 @@
+"""YuNet face detection (boxes + 5 landmarks) on images of any size with bounded memory.
+
+YuNet runs through ``cv2.FaceDetectorYN`` and needs one small ONNX file. It is looked up in
+this order: the ``model_path`` argument, the ``NBLABEL_YUNET`` environment variable, the user
+cache (``$NBLABEL_CACHE`` or ``~/.cache/nblabel``), and finally downloaded once from the OpenCV
+model zoo into that cache. Offline machines get an error that says which file to pass.
+
+Large images are never handed to the network whole (its feature maps would need gigabytes):
+they are searched twice, once downscaled (large faces) and once in full-resolution tiles
+(small faces), and the two result sets are merged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nblabel.images import load_rgb
+from nblabel.records import iou
+
+YUNET_NAME = "face_detection_yunet.onnx"
+YUNET_URL = (
+    "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/"
+    "face_detection_yunet_2023mar.onnx"
+)
+
+# YuNet's landmark order.
+LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "right_mouth", "left_mouth")
+
+
+class FaceModelError(FileNotFoundError):
+    """The YuNet model file is missing and could not be obtained."""
+
+
+def cache_dir() -> Path:
+    """Folder for downloaded model files: ``$NBLABEL_CACHE`` or ``~/.cache/nblabel``."""
+    env = os.environ.get("NBLABEL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "nblabel"
+
+
+def resolve_yunet(model_path: str | os.PathLike | None = None) -> Path:
+    """Find (or fetch) the YuNet ONNX file.
+
+    Looks at ``model_path``, then ``$NBLABEL_YUNET``, then the folders
+    :func:`nblabel.models.weights.resolve_weights` searches (current folder,
+    ``$NBLABEL_WEIGHTS_DIR``, :func:`cache_dir`), and downloads the official file from the
+    OpenCV model zoo into the cache when none has it.
+
+    Raises:
+        FaceModelError: the file is missing and cannot be downloaded (e.g. offline); the
+            message names the file and the ``face_model=`` argument.
+
+    Example:
+        >>> resolve_yunet("models/face_detection_yunet.onnx")  # doctest: +SKIP
+        PosixPath('models/face_detection_yunet.onnx')
+    """
+    from nblabel.models.weights import WeightsUnavailableError, resolve_weights
+
+    hint = (
+        f"Download {YUNET_URL} on a machine with internet access and pass its path as "
+        f"face_model=... (or set NBLABEL_YUNET, or copy it to {cache_dir() / YUNET_NAME})."
+    )
+    if model_path is not None:
+        p = Path(model_path).expanduser()
+        if not p.is_file():
+            raise FaceModelError(f"face model {p} not found. {hint}")
+        return p
+    env = os.environ.get("NBLABEL_YUNET")
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_file():
+            raise FaceModelError(f"NBLABEL_YUNET points to {p}, which does not exist. {hint}")
+        return p
+    try:
+        return resolve_weights(YUNET_NAME)
+    except WeightsUnavailableError:
+        raise FaceModelError(
+            f"face model {YUNET_NAME} is not on this machine and could not be downloaded "
+            f"(offline, or NBLABEL_OFFLINE is set). {hint}"
+        ) from None
+    except FileNotFoundError as e:
+        raise FaceModelError(f"face model {YUNET_NAME} not found ({e}). {hint}") from None
+
+
+def _tile_starts(length: int, tile: int, step: int) -> list[int]:
+    """Tile origins covering ``[0, length)``; the last tile is pushed back to the edge so all
+    tiles share one size (the network is rebuilt whenever the input size changes)."""
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def _contained(a: list[float], b: list[float]) -> float:
+    """Share of box ``a`` that lies inside box ``b``."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return ix * iy / area if area > 0 else 1.0
+
+
+class FaceDetector:
+    """Face boxes with five landmarks (eyes, nose tip, mouth corners) from YuNet.
+
+    Args:
+        model_path: YuNet ONNX file; see :func:`resolve_yunet` for the fallbacks.
+        score_threshold: minimum face confidence (0-1).
+        nms_threshold: IoU above which overlapping faces are merged.
+        top_k: most candidates kept before NMS.
+        max_side: images with a longer side are searched downscaled to this size plus in
+            full-resolution tiles of this size, which bounds memory and time per call.
+        tile_overlap: overlap between tiles, as a share of the tile size.
+
+    Example:
+        >>> det = FaceDetector("face_detection_yunet.onnx")  # doctest: +SKIP
+        >>> det.detect("team.jpg")[0]  # doctest: +SKIP
+        {'bbox': [917.1, 98.8, 1053.3, 273.2], 'score': 0.94, 'landmarks': [[954.0, 166.2], ...]}
+    """
+
+    label = "face"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike | None = None,
+        score_threshold: float = 0.6,
+        nms_threshold: float = 0.3,
+        top_k: int = 5000,
+        max_side: int = 2048,
+        tile_overlap: float = 0.25,
+    ):
+        if not 0.0 <= score_threshold <= 1.0:
+            raise ValueError(f"score_threshold must be between 0 and 1, got {score_threshold!r}")
+        if not 0.0 <= nms_threshold <= 1.0:
+            raise ValueError(f"nms_threshold must be between 0 and 1, got {nms_threshold!r}")
+        if int(max_side) < 64:
+            raise ValueError(f"max_side must be at least 64 pixels, got {max_side!r}")
+        if not 0.0 <= tile_overlap < 0.9:
+            raise ValueError(f"tile_overlap must be in [0, 0.9), got {tile_overlap!r}")
+        self.model_path = model_path
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+        self.top_k = int(top_k)
+        self.max_side = int(max_side)
+        self.tile_overlap = float(tile_overlap)
+        self._nets: dict[tuple[int, int], Any] = {}
+
+    @property
+    def version(self) -> str:
+        """Short id of the model file, written to each record's ``source``."""
+        from nblabel.models.weights import short_hash
+
+        return f"yunet@{short_hash(self.load())}"
+
+    def load(self) -> Path:
+        """Resolve the model file now (downloading it if needed) and return its path."""
+        if not hasattr(self, "model_path_"):
+            self.model_path_ = resolve_yunet(self.model_path)
+        return self.model_path_
+
+    def _net(self, w: int, h: int):
+        import cv2
+
+        key = (w, h)
+        net = self._nets.get(key)
+        if net is None:
+            if len(self._nets) >= 4:  # sizes vary per image; keep only a few networks alive
+                self._nets.pop(next(iter(self._nets)))
+            try:
+                net = cv2.FaceDetectorYN.create(
+                    str(self.load()),
+                    "",
+                    (w, h),
+                    self.score_threshold,
+                    self.nms_threshold,
+                    self.top_k,
+                )
+            except cv2.error as e:
+                raise FaceModelError(
+                    f"{self.load()} could not be loaded as a YuNet model ({e}). Pass the ONNX "
+                    f"file from {YUNET_URL} as face_model=."
+                ) from None
+            self._nets[key] = net
+        return net
+
+    def _run(self, rgb: np.ndarray, scale: float = 1.0, dx: int = 0, dy: int = 0) -> list[dict]:
+        """YuNet on one RGB array; boxes mapped back by ``/ scale`` and the tile offset."""
+        h, w = rgb.shape[:2]
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        _, faces = self._net(w, h).detect(bgr)
+        out = []
+        for f in [] if faces is None else faces:
+            x, y, fw, fh = (float(v) for v in f[:4])
+            lm = [
+                [float(f[4 + 2 * i]) / scale + dx, float(f[5 + 2 * i]) / scale + dy]
+                for i in range(5)
+            ]
+            out.append(
+                {
+                    "bbox": [
+                        x / scale + dx,
+                        y / scale + dy,
+                        (x + fw) / scale + dx,
+                        (y + fh) / scale + dy,
+                    ],
+                    "score": float(f[14]),
+                    "landmarks": lm,
+                }
+            )
+        return out
+
+    def detect(self, image: str | os.PathLike | np.ndarray) -> list[dict]:
+        """Faces in ``image`` (path or RGB/grayscale array), best first.
+
+        Returns:
+            ``[{"bbox": [x1, y1, x2, y2], "score": float, "landmarks": [[x, y] * 5]}, ...]``
+            in pixel coordinates of ``image``.
+        """
+        import cv2
+
+        rgb = load_rgb(image)
+        h, w = rgb.shape[:2]
+        if max(h, w) <= self.max_side:
+            found = self._run(rgb)
+        else:
+            s = self.max_side / max(h, w)
+            small = cv2.resize(
+                rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
+            )
+            found = self._run(small, scale=s)
+            # Full-resolution tiles find faces too small to survive the downscale; a face
+            # smaller than the overlap lies wholly inside some tile, a larger one is found
+            # by the downscaled pass.
+            tw, th = min(self.max_side, w), min(self.max_side, h)
+            step_x = max(1, int(tw * (1 - self.tile_overlap)))
+            step_y = max(1, int(th * (1 - self.tile_overlap)))
+            for y0 in _tile_starts(h, th, step_y):
+                for x0 in _tile_starts(w, tw, step_x):
+                    tile_faces = self._run(rgb[y0 : y0 + th, x0 : x0 + tw], dx=x0, dy=y0)
+                    for f in tile_faces:
+                        x1, y1, x2, y2 = f["bbox"]
+                        # A face cut by an inner tile edge is seen whole elsewhere.
+                        cut = (
+                            (x1 <= x0 + 1 and x0 > 0)
+                            or (y1 <= y0 + 1 and y0 > 0)
+                            or (x2 >= x0 + tw - 1 and x0 + tw < w)
+                            or (y2 >= y0 + th - 1 and y0 + th < h)
+                        )
+                        if not cut:
+                            found.append(f)
+        return self._merge(found, w, h)
+
+    def _merge(self, found: list[dict], w: int, h: int) -> list[dict]:
+        found.sort(key=lambda f: -f["score"])
+        kept: list[dict] = []
+        for f in found:
+            x1, y1, x2, y2 = f["bbox"]
+            f["bbox"] = [
+                min(max(x1, 0.0), w),
+                min(max(y1, 0.0), h),
+                min(max(x2, 0.0), w),
+                min(max(y2, 0.0), h),
+            ]
+            if f["bbox"][2] <= f["bbox"][0] or f["bbox"][3] <= f["bbox"][1]:
+                continue
+            # The same face found by two passes (or two tiles) is kept once.
+            if any(
+                iou(f["bbox"], k["bbox"]) > self.nms_threshold
+                or _contained(f["bbox"], k["bbox"]) > 0.7
+                for k in kept
+            ):
+                continue
+            kept.append(f)
+        return kept[: self.top_k]
+
+    def predict(self, images) -> list[list[dict]]:
+        """Predictor protocol: one list of ``face`` records (5 keypoints each) per image.
+
+        Example:
+            >>> FaceDetector().predict(["a.jpg"])[0][0]["label"]  # doctest: +SKIP
+            'face'
+        """
+        source = self.version
+        out = []
+        for image in images:
+            out.append(
+                [
+                    {
+                        "label": self.label,
+                        "bbox": f["bbox"],
+                        "points": None,
+                        "keypoints": [[x, y, 2] for x, y in f["landmarks"]],
+                        "score": f["score"],
+                        "source": source,
+                    }
+                    for f in self.detect(image)
+                ]
+            )
+        return out
