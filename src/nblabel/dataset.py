@@ -323,7 +323,10 @@ class Dataset:
         return cls._create(
             items,
             db=db,
-            source=f"dataframe:{image_col}:{len(df)}" if db is None else db,
+            # the same list of images maps to the same default database, so a re-run resumes
+            source=db
+            or "dataframe-"
+            + hashlib.sha1("\n".join(map(str, df[image_col])).encode()).hexdigest()[:12],
             classes=all_classes,
             overwrite=overwrite,
             durability=durability,
