@@ -1,0 +1,40 @@
+"""Annotation formats: pure readers and writers for COCO, YOLO, Pascal VOC and Label Studio.
+
+Every reader returns ``(classes, items)``: ``classes`` a list of names in a stable order,
+``items`` one plain dict per image::
+
+    {"image": "/abs/path.jpg", "width": 650, "height": 417, "key": "raccoon-1",
+     "annotations": [record, ...],     # see nblabel.records
+     "issues": ["raccoon-1.xml object 2 (raccoon): box ... clipped", ...]}
+
+Width and height are ``0`` when the image cannot be read (the issue says why). Every writer
+takes ``(rows, classes, destination, **options)`` with rows as dicts of ``key``, ``image``,
+``width``, ``height``, ``annotations`` (and optionally ``status``) and returns the path it
+wrote. ``nblabel.Dataset.from_*`` / ``to_*`` are thin wrappers over these functions.
+
+Example:
+    >>> from nblabel.formats import read_voc, write_coco
+    >>> classes, items = read_voc("raccoon/annotations", "raccoon/images")  # doctest: +SKIP
+    >>> write_coco(items, classes, "instances.json")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._common import FormatError
+from .coco import read_coco, write_coco
+from .labelstudio import label_config, read_labelstudio, write_labelstudio
+from .voc import read_voc, write_voc
+from .yolo import read_yolo, write_yolo
+
+__all__ = [
+    "FormatError",
+    "label_config",
+    "read_coco",
+    "read_labelstudio",
+    "read_voc",
+    "read_yolo",
+    "write_coco",
+    "write_labelstudio",
+    "write_voc",
+    "write_yolo",
+]

@@ -1,0 +1,279 @@
+"""Helpers shared by the format readers and writers.
+
+Readers never drop an object silently: every object that cannot be kept, and every fix an
+import had to make (a clipped box, a corrected image size), becomes a line in the item's
+``issues``. Writers validate their rows up front so a bad row fails with its key named
+instead of producing a file that a training tool rejects later.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..images import IMAGE_EXTENSIONS, ImageError, image_size
+from ..records import AnnotationError, normalize_record
+
+# The 17 COCO person keypoints, in the order every COCO-trained pose model emits them.
+COCO17_KEYPOINTS = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+# COCO's person skeleton: 1-based pairs of keypoint indices.
+COCO17_SKELETON = (
+    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
+    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
+)  # fmt: skip
+
+
+class FormatError(ValueError):
+    """A file that cannot be read as the format it claims to be.
+
+    The message names the file (and the line, when the parser knows it) and says what to do.
+
+    Attributes:
+        path: the offending file.
+        line: 1-based line number, or ``None``.
+    """
+
+    def __init__(self, path, problem: str, line: int | None = None):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}, line {line}" if line else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+def natural_key(text: str) -> list:
+    """Sort key that puts ``img-2`` before ``img-10`` (file listings read like a person counts)."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+
+
+def keypoint_names(count: int, names: Sequence[str] | None = None) -> list[str]:
+    """Names for ``count`` keypoints: the given ones, COCO's 17, or ``kp0..kpN``."""
+    if names is not None:
+        names = [str(n) for n in names]
+        if len(names) != count:
+            raise ValueError(
+                f"keypoint_names has {len(names)} names but the records have {count} keypoints"
+            )
+        return names
+    if count == len(COCO17_KEYPOINTS):
+        return list(COCO17_KEYPOINTS)
+    return [f"kp{i}" for i in range(count)]
+
+
+def keypoint_index(name: str, names: Sequence[str] | None) -> int | None:
+    """Position of a keypoint called ``name``: from ``names``, COCO's 17, or a ``kpN`` name."""
+    if names is not None and name in names:
+        return list(names).index(name)
+    if names is None and name in COCO17_KEYPOINTS:
+        return COCO17_KEYPOINTS.index(name)
+    m = re.fullmatch(r"kp(\d+)", name)
+    return int(m.group(1)) if m else None
+
+
+def make_record(raw: dict, width: int, height: int, where: str, issues: list[str]) -> dict | None:
+    """Normalize ``raw`` against the image size; report clipping or rejection in ``issues``.
+
+    Returns ``None`` (and adds an issue naming ``where`` and the box) for an object that cannot
+    be kept: zero area, entirely outside the image, or malformed.
+    """
+    size_known = bool(width) and bool(height)
+    try:
+        rec = normalize_record(
+            raw, width=width if size_known else None, height=height if size_known else None
+        )
+    except AnnotationError as e:
+        issues.append(f"{where}: {e}; object left out")
+        return None
+    before = raw.get("bbox")
+    if before is not None and size_known:
+        try:
+            lo = [min(before[0], before[2]), min(before[1], before[3])]
+            hi = [max(before[0], before[2]), max(before[1], before[3])]
+            if lo[0] < 0 or lo[1] < 0 or hi[0] > width or hi[1] > height:
+                shown = [round(float(v), 2) for v in before]
+                issues.append(
+                    f"{where}: box {shown} reaches outside the {width}x{height} image; clipped"
+                )
+        except (TypeError, IndexError):
+            pass
+    return rec
+
+
+def real_size(
+    path: Path | None, declared: tuple[Any, Any], what: str, issues: list[str]
+) -> tuple[int, int]:
+    """Image size from the file header (EXIF applied), checked against the size a file declares.
+
+    The real image wins: coordinates are clipped against what a viewer shows. A missing image
+    keeps the declared size (or 0x0 when none is declared) and adds an issue.
+    """
+    dw, dh = _int_or_zero(declared[0]), _int_or_zero(declared[1])
+    if path is None or not Path(path).is_file():
+        issues.append(f"image file not found: {path if path is not None else '(no file name)'}")
+        return dw, dh
+    try:
+        w, h = image_size(path)
+    except ImageError as e:
+        issues.append(f"image unreadable: {e}")
+        return dw, dh
+    if dw and dh and (dw, dh) != (w, h):
+        issues.append(f"{what} gives the size {dw}x{dh} but the image is {w}x{h}; using {w}x{h}")
+    return w, h
+
+
+def _int_or_zero(v: Any) -> int:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return 0
+    return int(f) if math.isfinite(f) and f > 0 else 0
+
+
+def find_image(candidates: Iterable[Path | None]) -> Path | None:
+    """First candidate that is a file; a candidate without a suffix also matches ``stem.<ext>``."""
+    first = None
+    for c in candidates:
+        if c is None:
+            continue
+        c = Path(c)
+        first = first or c
+        if c.is_file():
+            return c
+        if not c.suffix and c.parent.is_dir():
+            for ext in sorted(IMAGE_EXTENSIONS):
+                alt = c.with_name(c.name + ext)
+                if alt.is_file():
+                    return alt
+    return first
+
+
+# -- writers ------------------------------------------------------------------------------------
+
+
+def check_classes(classes: Sequence[str]) -> list[str]:
+    """``classes`` as a list of unique non-empty strings, or a ValueError saying which is wrong."""
+    out = [str(c) for c in classes]
+    for c in out:
+        if not c.strip():
+            raise ValueError(f"class names must be non-empty; got {out!r}")
+    dupes = sorted({c for c in out if out.count(c) > 1})
+    if dupes:
+        raise ValueError(f"class names must be unique; repeated: {dupes}")
+    return out
+
+
+def prepare_rows(rows: Iterable[dict], classes: Sequence[str]) -> list[dict]:
+    """Validate rows for export: known classes, records clipped to the image, ints for sizes.
+
+    Raises:
+        ValueError: a row without an image path or size, or a record that cannot be exported;
+            the message names the row's key.
+    """
+    out = []
+    for i, row in enumerate(rows):
+        key = row.get("key", i)
+        image = row.get("image")
+        if not isinstance(image, (str, os.PathLike)) or not str(image):
+            raise ValueError(
+                f"row {key!r} has no image path (got {image!r}); it cannot be exported"
+            )
+        w, h = _int_or_zero(row.get("width")), _int_or_zero(row.get("height"))
+        if not (w and h):
+            raise ValueError(
+                f"row {key!r} ({image}) has no image size (width={row.get('width')!r}, "
+                f"height={row.get('height')!r}); fix the image or drop the row before exporting"
+            )
+        anns = row.get("annotations")
+        if anns is None or (isinstance(anns, float) and math.isnan(anns)):
+            anns = []
+        records = []
+        for j, rec in enumerate(anns):
+            try:
+                records.append(normalize_record(rec, width=w, height=h, classes=classes))
+            except AnnotationError as e:
+                raise ValueError(f"row {key!r} object {j}: {e}") from None
+        out.append({**row, "key": key, "image": str(image), "width": w, "height": h,
+                    "annotations": records})  # fmt: skip
+    return out
+
+
+def unique_stem(stem: str, used: set[str]) -> str:
+    """``stem`` made safe as a file name and unique among ``used`` (which it is added to)."""
+    safe = re.sub(r"[^\w.\-]+", "_", stem).strip("._") or "image"
+    name, i = safe, 2
+    while name.lower() in used:
+        name = f"{safe}_{i}"
+        i += 1
+    used.add(name.lower())
+    return name
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Make ``dst`` show ``src``: a symlink where the file system allows, else a copy.
+
+    ``src`` itself is never written to; when ``dst`` already is ``src`` nothing happens.
+    """
+    src = Path(src).resolve()
+    if dst.exists() or dst.is_symlink():
+        try:
+            if dst.exists() and os.path.samefile(dst, src):
+                return
+        except OSError:
+            pass
+        dst.unlink()
+    try:
+        dst.symlink_to(src)
+    except (OSError, NotImplementedError):
+        # e.g. Windows without developer mode, or a file system without links
+        shutil.copy2(src, dst)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays turned into plain Python so ``json.dump`` accepts it."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy array or scalar
+        return value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file so an interrupted export never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def polygon_area(points: Sequence[Sequence[float]]) -> float:
+    """Area of a simple polygon (shoelace formula)."""
+    n = len(points)
+    s = 0.0
+    for i in range(n):
+        x1, y1 = points[i][0], points[i][1]
+        x2, y2 = points[(i + 1) % n][0], points[(i + 1) % n][1]
+        s += x1 * y2 - x2 * y1
+    return abs(s) / 2.0
+
+
+CORE = ("label", "bbox", "points", "keypoints", "score", "source")
+
+
+def extras(rec: dict, reserved: Iterable[str] = ()) -> dict:
+    """The record's extra keys (anything besides the core fields and ``reserved``)."""
+    skip = set(CORE) | set(reserved)
+    return {k: v for k, v in rec.items() if k not in skip}

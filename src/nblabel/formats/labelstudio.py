@@ -1,0 +1,452 @@
+"""Label Studio JSON tasks: import files for a project, and its JSON exports.
+
+A task is ``{"data": {"image": ...}, "annotations": [...], "predictions": [...]}``; each
+annotation / prediction has a ``result`` list of regions in *percent* of the image size:
+
+- ``rectanglelabels``: ``value = {x, y, width, height, rotation, rectanglelabels: [label]}``
+- ``polygonlabels``: ``value = {points: [[x, y], ...], polygonlabels: [label]}``
+- ``keypointlabels``: ``value = {x, y, width, keypointlabels: [keypoint name]}``, one region
+  per point, tied to its object's box by ``parentID`` (Label Studio's own convention).
+
+Verified images are written as ``annotations`` (ground truth); model output as one
+``predictions`` entry with ``model_version`` and ``score`` (the least confident object), so
+Label Studio can sort tasks by confidence. Each region keeps its own ``score``; the record's
+source and extra keys ride along in an ``nblabel`` field that Label Studio ignores.
+:func:`label_config` writes the matching labeling interface.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote, urlparse
+
+from ._common import (
+    COCO17_KEYPOINTS,
+    FormatError,
+    check_classes,
+    extras,
+    find_image,
+    json_safe,
+    keypoint_index,
+    make_record,
+    natural_key,
+    prepare_rows,
+    real_size,
+    write_text_atomic,
+)
+from ._common import keypoint_names as _keypoint_names
+
+RECT, POLY, KP = "label", "polygon", "keypoint"  # control tag names in label_config()
+_GEOMETRY = {"rectanglelabels": "rect", "rectangle": "rect", "polygonlabels": "poly",
+             "polygon": "poly", "keypointlabels": "kp", "keypoint": "kp"}  # fmt: skip
+_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "labels")
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def read_labelstudio(
+    json_path: str | os.PathLike,
+    images_dir: str | os.PathLike | None = None,
+    *,
+    keypoint_names: Sequence[str] | None = None,
+) -> tuple[list[str], list[dict]]:
+    """Read Label Studio tasks (an export in "JSON" format, or an import file).
+
+    For each task the latest annotation that was not cancelled is used (source ``"human"``);
+    a task without one uses its latest prediction (source = ``model_version``, scores kept).
+
+    Args:
+        json_path: the JSON file (a list of tasks, or one task).
+        images_dir: where the images are. ``data.image`` may be a local-files URL
+            (``/data/local-files/?d=...``), an upload (``/data/upload/1/ab12cd34-x.jpg``, whose
+            random prefix is dropped), a web URL or a path; it is looked up under
+            ``images_dir`` by its relative path, then by its file name. Without it, paths are
+            taken as they are or relative to the JSON file.
+        keypoint_names: the keypoint order (``KeyPointLabels`` values). Default: COCO's 17
+            when all names are COCO's, ``kpN`` names by number, else order of appearance.
+
+    Returns:
+        ``(classes, items)``: classes sorted by name; one item per task.
+
+    Raises:
+        FormatError: not JSON (with the line), or a task without ``data`` / an image.
+
+    Example:
+        >>> classes, items = read_labelstudio("project.json", "images/")  # doctest: +SKIP
+    """
+    path = Path(json_path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            tasks = json.load(f)
+    except json.JSONDecodeError as e:
+        raise FormatError(path, f"not valid JSON: {e.msg} (column {e.colno})", e.lineno) from None
+    if isinstance(tasks, dict):
+        tasks = [tasks]
+    if not isinstance(tasks, list):
+        raise FormatError(path, "expected a list of Label Studio tasks")
+    images = Path(images_dir).expanduser() if images_dir is not None else None
+    if images is not None and not images.is_dir():
+        raise FileNotFoundError(f"{images}: images folder not found")
+
+    chosen = [_choose(path, n, t) for n, t in enumerate(tasks)]
+    names = _keypoint_order(chosen, keypoint_names)
+    classes: set[str] = set()
+    items = []
+    for n, (task, results, origin) in enumerate(chosen):
+        item = _read_task(path, n, task, results, origin, images, names)
+        classes.update(r["label"] for r in item["annotations"])
+        items.append(item)
+    return sorted(classes, key=natural_key), items
+
+
+def _choose(path: Path, n: int, task) -> tuple[dict, list, dict | None]:
+    if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+        raise FormatError(path, f"task #{n} has no 'data' object; is this a Label Studio file?")
+    done = [a for a in task.get("annotations") or task.get("completions") or []
+            if isinstance(a, dict) and not a.get("was_cancelled")]  # fmt: skip
+    if done:
+        return task, list(done[-1].get("result") or []), None
+    preds = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
+    if preds:
+        return task, list(preds[-1].get("result") or []), preds[-1]
+    return task, [], None
+
+
+def _keypoint_order(chosen, given: Sequence[str] | None) -> list[str] | None:
+    if given is not None:
+        return [str(n) for n in given]
+    seen: list[str] = []
+    for _, results, _ in chosen:
+        for r in results:
+            if isinstance(r, dict) and _GEOMETRY.get(r.get("type")) == "kp":
+                for name in _labels_of(r):
+                    if name not in seen:
+                        seen.append(name)
+    if not seen:
+        return None
+    if all(keypoint_index(s, None) is not None for s in seen):
+        if all(s in COCO17_KEYPOINTS for s in seen):
+            return list(COCO17_KEYPOINTS)
+        top = max(keypoint_index(s, None) for s in seen)
+        return [f"kp{i}" for i in range(top + 1)]
+    return seen
+
+
+def _labels_of(result: dict) -> list[str]:
+    value = result.get("value") if isinstance(result.get("value"), dict) else {}
+    for k in _LABEL_KEYS:
+        if isinstance(value.get(k), list) and value[k]:
+            return [str(v) for v in value[k]]
+    return []
+
+
+def _image_value(data: dict) -> str | None:
+    if isinstance(data.get("image"), str):
+        return data["image"]
+    for v in data.values():
+        if isinstance(v, str) and Path(urlparse(v).path).suffix.lower() in (
+            ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"
+        ):  # fmt: skip
+            return v
+    return None
+
+
+def _image_candidates(value: str, base: Path, images: Path | None):
+    url = urlparse(value)
+    rel = None
+    if "d" in parse_qs(url.query):  # local-files storage: ?d=<path under the document root>
+        rel = unquote(parse_qs(url.query)["d"][0])
+    elif url.scheme in ("http", "https", "s3", "gs", "azure-blob"):
+        rel = unquote(url.path).lstrip("/")
+    else:
+        rel = unquote(value)
+    name = Path(rel).name
+    upload = re.sub(r"^[0-9a-f]{8}-", "", name)  # Label Studio prefixes uploads with a hash
+    if images is not None:
+        yield images / rel
+        yield images / name
+        yield images / upload
+        return
+    p = Path(rel)
+    yield p if p.is_absolute() else base / p
+    if not p.is_absolute():
+        yield Path("/" + rel)  # local-files URLs drop the leading slash of absolute paths
+    yield base / name
+    yield base / upload
+
+
+def _read_task(path, n, task, results, origin, images, names) -> dict:
+    issues: list[str] = []
+    data = task["data"]
+    value = _image_value(data)
+    if value is None:
+        raise FormatError(path, f"task #{n} has no image in 'data' (keys: {list(data)})")
+    image = find_image(_image_candidates(value, path.parent, images))
+    declared = (None, None)
+    for r in results:
+        if isinstance(r, dict) and r.get("original_width"):
+            declared = (r.get("original_width"), r.get("original_height"))
+            break
+    w, h = real_size(image, declared, f"task #{n} original_width/height", issues)
+    key = data.get("nblabel_key", Path(str(image)).stem)
+    item = {"image": str(image), "width": w, "height": h, "annotations": [], "issues": issues,
+            "key": key}  # fmt: skip
+    if not (w and h) and results:
+        issues.append(f"task #{n}: regions not read because the image size is unknown")
+        return item
+
+    regions: dict[str, dict] = {}  # geometry and labels may come as separate results per id
+    keypoints: list[dict] = []
+    for j, r in enumerate(results):
+        if not isinstance(r, dict):
+            continue
+        kind = _GEOMETRY.get(r.get("type"))
+        rid = str(r.get("id", f"#{j}"))
+        if kind == "kp":
+            keypoints.append(r)
+        elif kind is not None:
+            reg = regions.setdefault(rid, {})
+            reg.update(result=r, kind=kind)
+            reg.setdefault("labels", _labels_of(r))
+        elif r.get("type") == "labels":
+            regions.setdefault(rid, {})["labels"] = _labels_of(r)
+        elif r.get("type") != "relation":
+            issues.append(f"task #{n} region {rid}: type {r.get('type')!r} is not read by "
+                          "nblabel (boxes, polygons and keypoints are); ignored")  # fmt: skip
+
+    default_source = "human" if origin is None else str(origin.get("model_version") or "model")
+    records: dict[str, dict] = {}
+    for rid, reg in regions.items():
+        where = f"task #{n} region {rid}"
+        if "result" not in reg:
+            continue  # a label without geometry (e.g. a per-region choice)
+        raw = _region_record(reg, w, h, where, issues)
+        if raw is None:
+            continue
+        _score_source(raw, reg["result"], origin, default_source)
+        records[rid] = raw
+
+    for kp in keypoints:
+        parent = kp.get("parentID")
+        label = (_labels_of(kp) or ["?"])[0]
+        where = f"task #{n} keypoint {label!r}"
+        if parent not in records:
+            issues.append(f"{where}: no parentID linking it to a box in this task; left out")
+            continue
+        idx = keypoint_index(label, names)
+        if idx is None:
+            issues.append(f"{where}: not in keypoint_names {names}; left out")
+            continue
+        v = kp.get("value") or {}
+        try:
+            x, y = float(v["x"]) * w / 100.0, float(v["y"]) * h / 100.0
+        except (KeyError, TypeError, ValueError):
+            issues.append(f"{where}: value has no numeric x/y; left out")
+            continue
+        rec = records[parent]
+        slots = rec.setdefault("keypoints", [[0.0, 0.0, 0] for _ in range(len(names or []))])
+        while len(slots) <= idx:
+            slots.append([0.0, 0.0, 0])
+        vis = (kp.get("nblabel") or {}).get("v", 2) if isinstance(kp.get("nblabel"), dict) else 2
+        slots[idx] = [x, y, vis]
+
+    for rid, raw in records.items():
+        rec = make_record(raw, w, h, f"task #{n} region {rid} ({raw['label']})", issues)
+        if rec is not None:
+            item["annotations"].append(rec)
+    return item
+
+
+def _region_record(reg: dict, w: int, h: int, where: str, issues: list[str]) -> dict | None:
+    labels = reg.get("labels") or []
+    if not labels:
+        issues.append(f"{where}: region has no label; left out")
+        return None
+    if len(labels) > 1:
+        issues.append(f"{where}: region has labels {labels}; kept the first")
+    v = reg["result"].get("value") or {}
+    try:
+        if reg["kind"] == "poly":
+            pts = [[float(p[0]) * w / 100.0, float(p[1]) * h / 100.0] for p in v["points"]]
+            return {"label": labels[0], "points": pts}
+        x, y = float(v["x"]) * w / 100.0, float(v["y"]) * h / 100.0
+        bw, bh = float(v["width"]) * w / 100.0, float(v["height"]) * h / 100.0
+    except (KeyError, TypeError, ValueError, IndexError):
+        issues.append(f"{where}: value {v!r} lacks numeric coordinates; left out")
+        return None
+    angle = float(v.get("rotation") or 0.0)
+    if angle % 360:
+        # Label Studio rotates a box about its top-left corner; nblabel boxes are axis-aligned,
+        # so keep the rotated box's envelope and say so.
+        a = math.radians(angle)
+        corners = [(0, 0), (bw, 0), (bw, bh), (0, bh)]
+        xs = [x + cx * math.cos(a) - cy * math.sin(a) for cx, cy in corners]
+        ys = [y + cx * math.sin(a) + cy * math.cos(a) for cx, cy in corners]
+        issues.append(f"{where}: box rotated by {angle:g} degrees stored as its upright envelope")
+        return {"label": labels[0], "bbox": [min(xs), min(ys), max(xs), max(ys)]}
+    return {"label": labels[0], "bbox": [x, y, x + bw, y + bh]}
+
+
+def _score_source(raw: dict, result: dict, origin: dict | None, default_source: str) -> None:
+    score = result.get("score")
+    if score is None and origin is not None:
+        score = origin.get("score")
+    if score is not None:
+        raw["score"] = score
+    meta = result.get("nblabel") if isinstance(result.get("nblabel"), dict) else {}
+    raw["source"] = str(meta.get("source") or default_source)
+    for k, val in meta.items():
+        if k not in ("source", "label", "bbox", "points", "keypoints", "score"):
+            raw[k] = val
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def write_labelstudio(
+    rows: Iterable[dict],
+    classes: Sequence[str],
+    path: str | os.PathLike,
+    image_root: str | os.PathLike | None = None,
+    *,
+    url_prefix: str = "/data/local-files/?d=",
+    keypoint_names: Sequence[str] | None = None,
+) -> Path:
+    """Write a Label Studio import file (a JSON list of tasks).
+
+    Rows with status ``verified`` (or, without a status, objects by ``"human"``) become an
+    ``annotation``; other rows with objects become one ``prediction`` whose ``model_version``
+    is the most common source and whose ``score`` is the least confident object's.
+
+    Args:
+        rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations`` (and
+            ``status`` when known).
+        classes: class names (Label Studio matches regions to labels by name).
+        path: the JSON file to write.
+        image_root: the folder Label Studio serves local files from (its
+            ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``); images are then referenced as
+            ``url_prefix + <path under image_root>``. Without it, ``data.image`` is the
+            absolute path, which :func:`read_labelstudio` reads back but Label Studio cannot
+            serve.
+        url_prefix: what goes before the relative path (a web server's URL works too).
+        keypoint_names: ``KeyPointLabels`` values in keypoint order (default: COCO's 17 for
+            17 points, else ``kp0..``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`. Create the project with :func:`label_config`.
+
+    Example:
+        >>> write_labelstudio(rows, ["raccoon"], "tasks.json", image_root="/data")  # doctest: +SKIP
+    """
+    classes = check_classes(classes)
+    prepared = prepare_rows(rows, classes)
+    root = Path(image_root).expanduser().resolve() if image_root is not None else None
+    tasks = []
+    for n, row in enumerate(prepared):
+        image = Path(row["image"]).resolve()
+        if root is not None:
+            try:
+                rel = image.relative_to(root).as_posix()
+            except ValueError:
+                raise ValueError(
+                    f"row {row['key']!r}: image {image} is not under image_root "
+                    f"{root}; Label Studio can only serve files below it"
+                ) from None
+            ref = url_prefix + quote(rel)
+        else:
+            ref = image.as_posix()
+        task = {"data": {"image": ref, "nblabel_key": json_safe(row["key"])}}
+        records = row["annotations"]
+        if records:
+            result = []
+            for j, rec in enumerate(records):
+                result += _regions(rec, f"n{n}r{j}", row["width"], row["height"], keypoint_names)
+            status = row.get("status")
+            human = all((r.get("source") or "human") == "human" for r in records)
+            if status == "verified" or (status is None and human):
+                task["annotations"] = [{"result": result}]
+            else:
+                sources = [r.get("source") or "human" for r in records]
+                scores = [r["score"] for r in records if r.get("score") is not None]
+                pred = {"model_version": max(set(sources), key=sources.count), "result": result}
+                if scores:
+                    pred["score"] = min(scores)
+                task["predictions"] = [pred]
+        tasks.append(task)
+    out = Path(path).expanduser()
+    write_text_atomic(out, json.dumps(tasks, ensure_ascii=False, indent=1))
+    return out
+
+
+def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
+    x1, y1, x2, y2 = rec["bbox"]
+    base = {"id": rid, "to_name": "image", "original_width": w, "original_height": h,
+            "image_rotation": 0}  # fmt: skip
+    if rec.get("points"):
+        value = {"points": [[x * 100.0 / w, y * 100.0 / h] for x, y in rec["points"]],
+                 "polygonlabels": [rec["label"]]}  # fmt: skip
+        region = {**base, "from_name": POLY, "type": "polygonlabels", "value": value}
+    else:
+        value = {"x": x1 * 100.0 / w, "y": y1 * 100.0 / h, "width": (x2 - x1) * 100.0 / w,
+                 "height": (y2 - y1) * 100.0 / h, "rotation": 0,
+                 "rectanglelabels": [rec["label"]]}  # fmt: skip
+        region = {**base, "from_name": RECT, "type": "rectanglelabels", "value": value}
+    if rec.get("score") is not None:
+        region["score"] = float(rec["score"])
+    meta = {"source": rec.get("source") or "human", **json_safe(extras(rec))}
+    region["nblabel"] = meta
+    out = [region]
+    if rec.get("keypoints"):
+        names = _keypoint_names(len(rec["keypoints"]), kp_names)
+        for i, (x, y, v) in enumerate(rec["keypoints"]):
+            if not v:
+                continue  # Label Studio has no "absent" point; leaving it out says the same
+            kp = {**base, "id": f"{rid}k{i}", "from_name": KP, "type": "keypointlabels",
+                  "parentID": rid,
+                  "value": {"x": x * 100.0 / w, "y": y * 100.0 / h, "width": 0.5,
+                            "keypointlabels": [names[i]]}}  # fmt: skip
+            if v == 1:
+                kp["nblabel"] = {"v": 1}  # hidden but known position
+            out.append(kp)
+    return out
+
+
+def label_config(classes: Sequence[str], keypoint_names: Sequence[str] | None = None) -> str:
+    """Label Studio labeling interface (XML) matching :func:`write_labelstudio`'s regions.
+
+    Paste it into the project's Settings > Labeling Interface > Code before importing.
+
+    Example:
+        >>> print(label_config(["raccoon"]))  # doctest: +NORMALIZE_WHITESPACE
+        <View>
+          <Image name="image" value="$image" />
+          <RectangleLabels name="label" toName="image">
+            <Label value="raccoon" />
+          </RectangleLabels>
+          <PolygonLabels name="polygon" toName="image">
+            <Label value="raccoon" />
+          </PolygonLabels>
+        </View>
+    """
+    classes = check_classes(classes)
+    view = ET.Element("View")
+    ET.SubElement(view, "Image", name="image", value="$image")
+    for tag, name in (("RectangleLabels", RECT), ("PolygonLabels", POLY)):
+        ctl = ET.SubElement(view, tag, name=name, toName="image")
+        for c in classes:
+            ET.SubElement(ctl, "Label", value=c)
+    if keypoint_names:
+        ctl = ET.SubElement(view, "KeyPointLabels", name=KP, toName="image")
+        for i, k in enumerate(keypoint_names):
+            ET.SubElement(ctl, "Label", value=str(k), model_index=str(i))
+    ET.indent(view, space="  ")
+    return ET.tostring(view, encoding="unicode")

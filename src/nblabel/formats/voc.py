@@ -1,0 +1,258 @@
+"""Pascal VOC XML: one file per image, axis-aligned boxes.
+
+VOC stores boxes only, so polygons and keypoints are not written (their boxes are). Scores
+and non-human sources are kept in extra ``<score>`` and ``<source>`` elements inside each
+``<object>``; other VOC readers ignore them, and :func:`read_voc` restores them.
+
+Coordinates are read and written as they are in the file (no 1-based shift), which is what
+labelImg, CVAT and torchvision do.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ._common import (
+    FormatError,
+    check_classes,
+    find_image,
+    make_record,
+    natural_key,
+    prepare_rows,
+    real_size,
+    unique_stem,
+    write_text_atomic,
+)
+
+# VOC flags kept in a record's ``attributes`` when they say something (not the default).
+_FLAGS = ("difficult", "truncated", "occluded")
+
+
+def read_voc(
+    annotations_dir: str | os.PathLike,
+    images_dir: str | os.PathLike | None = None,
+    *,
+    errors: str = "raise",
+) -> tuple[list[str], list[dict]]:
+    """Read a folder of Pascal VOC XML files.
+
+    Args:
+        annotations_dir: folder holding ``*.xml`` files (one per image), or a single XML file.
+        images_dir: where the images are; each file's ``<filename>`` is looked up here. Without
+            it, the XML's ``<path>`` is used when it exists, else ``<filename>`` next to the XML,
+            else in a sibling ``images/`` folder.
+        errors: ``"raise"`` (default) stops at the first XML file that is not well-formed with a
+            :class:`FormatError` naming the file and line; ``"flag"`` keeps going and returns
+            an item for that file whose ``issues`` say what is wrong.
+
+    Returns:
+        ``(classes, items)``: classes sorted by name; one item per XML file with ``image``,
+        ``width``, ``height`` (from the image header, EXIF applied; the XML ``<size>`` is only
+        a fallback), ``annotations`` and ``issues``.
+
+    Example:
+        >>> classes, items = read_voc("raccoon/annotations", "raccoon/images")  # doctest: +SKIP
+        >>> classes, len(items)  # doctest: +SKIP
+        (['raccoon'], 200)
+    """
+    if errors not in ("raise", "flag"):
+        raise ValueError(f"errors must be 'raise' or 'flag', got {errors!r}")
+    src = Path(annotations_dir).expanduser()
+    if src.is_file():
+        files = [src]
+    elif src.is_dir():
+        files = sorted(src.glob("*.xml"), key=lambda p: natural_key(p.name))
+        if not files:
+            raise FileNotFoundError(f"{src}: no .xml files found; is this the annotations folder?")
+    else:
+        raise FileNotFoundError(f"{src}: no such file or folder")
+    images = Path(images_dir).expanduser() if images_dir is not None else None
+    if images is not None and not images.is_dir():
+        raise FileNotFoundError(f"{images}: images folder not found")
+
+    classes: set[str] = set()
+    items = []
+    for xml_path in files:
+        item = _read_one(xml_path, images, errors)
+        classes.update(r["label"] for r in item["annotations"])
+        items.append(item)
+    return sorted(classes, key=natural_key), items
+
+
+def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
+    issues: list[str] = []
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as e:
+        line = e.position[0] if getattr(e, "position", None) else None
+        err = FormatError(
+            xml_path,
+            f"not well-formed XML ({e}); fix or remove the file, or pass errors='flag'",
+            line,
+        )
+        if errors == "raise":
+            raise err from None
+        guess = find_image(_candidates(xml_path, xml_path.stem, None, images))
+        return {"image": str(guess), "width": 0, "height": 0, "annotations": [],
+                "issues": [str(err)], "key": xml_path.stem}  # fmt: skip
+    if root.tag != "annotation":
+        err = FormatError(xml_path, f"root element is <{root.tag}>, not <annotation>")
+        if errors == "raise":
+            raise err
+        return {"image": "", "width": 0, "height": 0, "annotations": [], "issues": [str(err)],
+                "key": xml_path.stem}  # fmt: skip
+
+    filename = (root.findtext("filename") or "").strip()
+    xml_image_path = (root.findtext("path") or "").strip()
+    image = find_image(_candidates(xml_path, filename, xml_image_path, images))
+    declared = (root.findtext("size/width"), root.findtext("size/height"))
+    width, height = real_size(image, declared, f"{xml_path.name} <size>", issues)
+
+    annotations = []
+    for n, obj in enumerate(root.findall("object"), start=1):
+        where = f"{xml_path.name} object {n}"
+        raw = _object_record(obj, where, issues)
+        if raw is None:
+            continue
+        rec = make_record(raw, width, height, f"{where} ({raw['label']})", issues)
+        if rec is not None:
+            annotations.append(rec)
+    return {
+        "image": str(image) if image is not None else "",
+        "width": width,
+        "height": height,
+        "annotations": annotations,
+        "issues": issues,
+        "key": Path(filename).stem if filename else xml_path.stem,
+    }
+
+
+def _candidates(xml_path: Path, filename: str, xml_image_path: str | None, images: Path | None):
+    name = Path(filename).name if filename else xml_path.stem
+    if images is not None:
+        yield images / filename if filename else images / name
+        yield images / name
+        return
+    if xml_image_path:
+        yield Path(xml_image_path)
+    yield xml_path.parent / name
+    yield xml_path.parent.parent / "images" / name
+    yield xml_path.parent.parent / "JPEGImages" / name  # the layout of the VOC devkit
+
+
+def _object_record(obj: ET.Element, where: str, issues: list[str]) -> dict | None:
+    label = (obj.findtext("name") or "").strip()
+    if not label:
+        issues.append(f"{where}: <object> has no <name>; object left out")
+        return None
+    box = obj.find("bndbox")
+    if box is None:
+        issues.append(f"{where} ({label}): <object> has no <bndbox>; object left out")
+        return None
+    try:
+        bbox = [float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")]
+    except (TypeError, ValueError):
+        texts = [box.findtext(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+        issues.append(f"{where} ({label}): <bndbox> values {texts} are not numbers; left out")
+        return None
+    rec: dict = {"label": label, "bbox": bbox}
+    attributes = {}
+    for flag in _FLAGS:
+        text = (obj.findtext(flag) or "").strip()
+        if text not in ("", "0"):
+            attributes[flag] = int(text) if text.isdigit() else text
+    pose = (obj.findtext("pose") or "").strip()
+    if pose and pose != "Unspecified":
+        attributes["pose"] = pose
+    if attributes:
+        rec["attributes"] = attributes
+    score = obj.findtext("score")
+    if score is not None:
+        try:
+            rec["score"] = float(score)
+        except ValueError:
+            issues.append(f"{where} ({label}): <score> {score!r} is not a number; ignored")
+    source = (obj.findtext("source") or "").strip()
+    if source:
+        rec["source"] = source
+    return rec
+
+
+def write_voc(rows: Iterable[dict], classes: Sequence[str], out_dir: str | os.PathLike) -> Path:
+    """Write one Pascal VOC XML file per row into ``out_dir``.
+
+    Files are named after the image (``raccoon-1.jpg`` -> ``raccoon-1.xml``; a clash gets a
+    ``_2`` suffix). Boxes are written as whole pixels, clipped to the image. Polygons and
+    keypoints are not part of VOC; their boxes are written.
+
+    Args:
+        rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
+        classes: the dataset's class names; every record's label must be one of them.
+        out_dir: folder to write into (created when missing).
+
+    Returns:
+        ``out_dir`` as a :class:`~pathlib.Path`.
+
+    Example:
+        >>> write_voc(rows, ["raccoon"], "export/voc")  # doctest: +SKIP
+        PosixPath('export/voc')
+    """
+    classes = check_classes(classes)
+    prepared = prepare_rows(rows, classes)
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    for row in prepared:
+        image = Path(row["image"])
+        root = _annotation_xml(row, image)
+        ET.indent(root, space="\t")
+        stem = unique_stem(image.stem, used)
+        text = ET.tostring(root, encoding="unicode") + "\n"
+        write_text_atomic(out / f"{stem}.xml", text)
+    return out
+
+
+def _annotation_xml(row: dict, image: Path) -> ET.Element:
+    w, h = row["width"], row["height"]
+    root = ET.Element("annotation")
+    ET.SubElement(root, "folder").text = image.parent.name
+    ET.SubElement(root, "filename").text = image.name
+    ET.SubElement(root, "path").text = str(image.resolve())
+    ET.SubElement(ET.SubElement(root, "source"), "database").text = "nblabel"
+    size = ET.SubElement(root, "size")
+    ET.SubElement(size, "width").text = str(w)
+    ET.SubElement(size, "height").text = str(h)
+    ET.SubElement(size, "depth").text = "3"  # images are always read as RGB
+    ET.SubElement(root, "segmented").text = "0"
+    for rec in row["annotations"]:
+        attrs = rec.get("attributes") if isinstance(rec.get("attributes"), dict) else {}
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = rec["label"]
+        ET.SubElement(obj, "pose").text = str(attrs.get("pose", "Unspecified"))
+        for flag in ("truncated", "difficult"):
+            ET.SubElement(obj, flag).text = str(attrs.get(flag, 0))
+        if "occluded" in attrs:
+            ET.SubElement(obj, "occluded").text = str(attrs["occluded"])
+        x1, y1, x2, y2 = _pixel_box(rec["bbox"], w, h)
+        box = ET.SubElement(obj, "bndbox")
+        for tag, v in zip(("xmin", "ymin", "xmax", "ymax"), (x1, y1, x2, y2)):
+            ET.SubElement(box, tag).text = str(v)
+        if rec.get("score") is not None:
+            ET.SubElement(obj, "score").text = f"{rec['score']:.6g}"
+        if rec.get("source") and rec["source"] != "human":
+            ET.SubElement(obj, "source").text = rec["source"]
+    return root
+
+
+def _pixel_box(bbox: Sequence[float], w: int, h: int) -> tuple[int, int, int, int]:
+    # Many VOC readers parse coordinates with int(); rounding keeps every edge within half a
+    # pixel, and a box thinner than a pixel is widened so it does not vanish.
+    x1, y1, x2, y2 = (round(float(v)) for v in bbox)
+    if x2 <= x1:
+        x1, x2 = (x1, x1 + 1) if x1 + 1 <= w else (x2 - 1, x2)
+    if y2 <= y1:
+        y1, y2 = (y1, y1 + 1) if y1 + 1 <= h else (y2 - 1, y2)
+    return x1, y1, x2, y2

@@ -1,0 +1,518 @@
+"""YOLO datasets as ultralytics trains on them: ``data.yaml`` + ``images/`` + ``labels/``.
+
+One ``.txt`` per image, one line per object, coordinates normalized to 0..1:
+
+- detect: ``class cx cy w h``
+- segment: ``class x1 y1 x2 y2 ...`` (polygon)
+- pose: ``class cx cy w h px1 py1 v1 ...`` (``kpt_shape: [K, 3]`` in data.yaml)
+
+ultralytics rejects a sixth column on detection lines, so scores and sources are kept in a
+sidecar ``nblabel.json`` next to ``data.yaml``; :func:`read_yolo` uses it to restore them (and
+the original image paths and keys). Exported images are symlinks (copies where links are not
+possible), so the original image folder is never written to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..images import IMAGE_EXTENSIONS
+from ._common import (
+    FormatError,
+    check_classes,
+    extras,
+    json_safe,
+    link_or_copy,
+    make_record,
+    natural_key,
+    prepare_rows,
+    real_size,
+    unique_stem,
+    write_text_atomic,
+)
+from ._common import keypoint_names as _keypoint_names
+
+SIDECAR = "nblabel.json"
+TASKS = ("detect", "segment", "pose")
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def read_yolo(dataset_dir: str | os.PathLike) -> tuple[list[str], list[dict]]:
+    """Read a YOLO dataset (detect, segment or pose).
+
+    Args:
+        dataset_dir: the folder holding ``data.yaml`` (or the YAML file itself). Without a
+            YAML file, the folder's ``images/`` (or the folder itself) is scanned and class
+            names come from ``classes.txt`` / ``obj.names``.
+
+    Returns:
+        ``(classes, items)``: classes in ``names`` order; one item per image of every split
+        (``train``, ``val``, ``test``), with ``key`` (the file stem, or the key recorded in
+        ``nblabel.json``). Lines that cannot be used (wrong column count, a class id outside
+        ``names``) become ``issues`` naming ``file:line``.
+
+    Example:
+        >>> classes, items = read_yolo("export/yolo")  # doctest: +SKIP
+    """
+    src = Path(dataset_dir).expanduser()
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: no such folder or file")
+    yaml_path = _find_yaml(src)
+    if yaml_path is not None:
+        data = _load_yaml(yaml_path)
+        root = _dataset_root(yaml_path, data)
+        names = _names(data.get("names"), yaml_path)
+        kpt_shape = data.get("kpt_shape")
+        images = _split_images(root, data, yaml_path)
+        base = yaml_path.parent
+    else:
+        names = _names_from_txt(src)
+        kpt_shape = None
+        root = base = src
+        images = _scan(src / "images" if (src / "images").is_dir() else src)
+    if kpt_shape is not None:
+        try:
+            nkpt, ndim = (int(v) for v in kpt_shape)
+            if ndim not in (2, 3) or nkpt < 1:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise FormatError(
+                yaml_path, f"kpt_shape must be [K, 2] or [K, 3], got {kpt_shape!r}"
+            ) from None
+        kpt = (nkpt, ndim)
+    else:
+        kpt = None
+
+    sidecar = _load_sidecar(base)
+    items, seen, keys = [], set(), set()
+    for image in images:
+        label = _label_path(image)
+        ident = str(label.resolve()) if label.exists() else str(image.resolve())
+        if ident in seen:  # the same image listed by two splits (e.g. val pointing at train)
+            continue
+        seen.add(ident)
+        items.append(_read_item(image, label, names, kpt, base, sidecar, keys))
+    return list(names), items
+
+
+def _find_yaml(src: Path) -> Path | None:
+    if src.is_file():
+        if src.suffix.lower() not in (".yaml", ".yml"):
+            raise FormatError(src, "expected a dataset folder or its data.yaml")
+        return src
+    for name in ("data.yaml", "data.yml", "dataset.yaml"):
+        if (src / name).is_file():
+            return src / name
+    found = sorted(src.glob("*.yaml")) + sorted(src.glob("*.yml"))
+    return found[0] if len(found) == 1 else None
+
+
+def _load_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise FormatError(path, f"not valid YAML ({getattr(e, 'problem', e)})", line) from None
+    if not isinstance(data, dict) or "names" not in data:
+        raise FormatError(path, "a YOLO data.yaml needs 'names' (the class list)")
+    return data
+
+
+def _dataset_root(yaml_path: Path, data: dict) -> Path:
+    p = data.get("path")
+    if not p:
+        return yaml_path.parent
+    p = Path(str(p)).expanduser()
+    if p.is_absolute():
+        return p if p.is_dir() else yaml_path.parent  # a dataset moved since it was written
+    return (yaml_path.parent / p) if (yaml_path.parent / p).is_dir() else yaml_path.parent
+
+
+def _names(raw, path: Path) -> list[str]:
+    if isinstance(raw, dict):
+        try:
+            ids = sorted(int(k) for k in raw)
+        except (TypeError, ValueError):
+            raise FormatError(
+                path, f"names keys must be class ids 0..N-1, got {list(raw)}"
+            ) from None
+        if ids != list(range(len(ids))):
+            raise FormatError(path, f"names ids must run 0..{len(ids) - 1}, got {ids}")
+        lookup = {int(k): v for k, v in raw.items()}
+        return [str(lookup[i]) for i in ids]
+    if isinstance(raw, list):
+        return [str(n) for n in raw]
+    raise FormatError(path, f"names must be a list or a {{id: name}} mapping, got {raw!r}")
+
+
+def _names_from_txt(src: Path) -> list[str]:
+    for name in ("classes.txt", "obj.names", "labels/classes.txt"):
+        p = src / name
+        if p.is_file():
+            return [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    raise FileNotFoundError(
+        f"{src}: no data.yaml (or classes.txt / obj.names) with the class names; "
+        "a YOLO dataset needs one"
+    )
+
+
+def _scan(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    return sorted(files, key=lambda p: natural_key(str(p.relative_to(folder))))
+
+
+def _split_images(root: Path, data: dict, yaml_path: Path) -> list[Path]:
+    images: list[Path] = []
+    for split in ("train", "val", "test"):
+        entries = data.get(split)
+        if not entries:
+            continue
+        for entry in entries if isinstance(entries, list) else [entries]:
+            p = Path(str(entry)).expanduser()
+            p = p if p.is_absolute() else root / p
+            if p.is_dir():
+                images.extend(_scan(p))
+            elif p.is_file() and p.suffix == ".txt":
+                images.extend(_list_file(p, root))
+            else:
+                raise FormatError(yaml_path, f"{split}: {entry!r} is neither a folder nor a .txt "
+                                  f"list of images (looked for {p})")  # fmt: skip
+    return images
+
+
+def _list_file(p: Path, root: Path) -> list[Path]:
+    out = []
+    for line in p.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        q = Path(line)
+        if not q.is_absolute():
+            q = (p.parent / q) if (p.parent / q).exists() else root / q
+        out.append(q)
+    return out
+
+
+def _label_path(image: Path) -> Path:
+    # ultralytics' rule: the last "images" folder in the path becomes "labels".
+    parts = list(image.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            return Path(*parts).with_suffix(".txt")
+    return image.with_suffix(".txt")  # darknet style: labels next to images
+
+
+def _load_sidecar(base: Path) -> dict:
+    p = base / SIDECAR
+    if not p.is_file():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        return data.get("files", {}) if isinstance(data, dict) else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}  # the sidecar only adds scores; a broken one must not block the labels
+
+
+def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -> dict:
+    issues: list[str] = []
+    try:
+        rel = label.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        rel = None
+    meta = sidecar.get(rel) if rel else None
+    meta = meta if isinstance(meta, dict) else {}
+    original = Path(meta["image"]) if meta.get("image") else None
+    shown = original if original is not None and original.is_file() else image.resolve()
+    w, h = real_size(shown, (meta.get("width"), meta.get("height")), str(label), issues)
+    key = meta.get("key", image.stem)
+    if key in keys:
+        key = f"{image.parent.name}/{image.stem}"  # same stem in two splits
+    keys.add(key)
+    item = {"image": str(shown), "width": w, "height": h, "annotations": [], "issues": issues,
+            "key": key}  # fmt: skip
+    if not label.is_file():
+        return item  # an image without a label file is a background image, not an error
+    if not (w and h):
+        issues.append(f"{label}: labels not read because the image size is unknown")
+        return item
+    objects = meta.get("objects") if isinstance(meta.get("objects"), list) else None
+    lines = [ln for ln in label.read_text(encoding="utf-8-sig").splitlines()]
+    n_used = sum(1 for ln in lines if ln.strip())
+    if objects is not None and len(objects) != n_used:
+        issues.append(f"{label}: {SIDECAR} lists {len(objects)} objects but the file has "
+                      f"{n_used} lines (edited since export?); scores not restored")  # fmt: skip
+        objects = None
+    k = -1
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        k += 1
+        where = f"{label.name}:{lineno}"
+        raw = _parse_line(line, names, kpt, w, h, where, issues)
+        if raw is None:
+            continue
+        if objects is not None and isinstance(objects[k], dict):
+            for key_, value in objects[k].items():
+                if key_ not in ("label", "bbox", "points", "keypoints"):
+                    raw[key_] = value
+        rec = make_record(raw, w, h, where, issues)
+        if rec is not None:
+            item["annotations"].append(rec)
+    return item
+
+
+def _parse_line(line, names, kpt, w, h, where, issues) -> dict | None:
+    try:
+        vals = [float(v) for v in line.split()]
+    except ValueError:
+        issues.append(f"{where}: {line.strip()[:60]!r} is not a row of numbers; left out")
+        return None
+    cls = vals[0]
+    if cls != int(cls) or not 0 <= cls < len(names):
+        issues.append(f"{where}: class id {vals[0]:g} is not in names "
+                      f"(0..{len(names) - 1}); object left out")  # fmt: skip
+        return None
+    label = names[int(cls)]
+    n = len(vals)
+    if kpt is not None:
+        nkpt, ndim = kpt
+        if n != 5 + nkpt * ndim:
+            issues.append(f"{where}: {n} columns, expected {5 + nkpt * ndim} for kpt_shape "
+                          f"[{nkpt}, {ndim}]; object left out")  # fmt: skip
+            return None
+        cx, cy, bw, bh = vals[1:5]
+        kps = []
+        for i in range(nkpt):
+            x, y = vals[5 + i * ndim], vals[6 + i * ndim]
+            v = int(round(vals[7 + i * ndim])) if ndim == 3 else (0 if x == y == 0 else 2)
+            kps.append([x * w, y * h, v] if v else [0.0, 0.0, 0])
+        rec = {"label": label, "bbox": _xyxy(cx, cy, bw, bh, w, h)}
+        if any(k[2] for k in kps):
+            rec["keypoints"] = kps
+        return rec
+    if n == 5:
+        return {"label": label, "bbox": _xyxy(*vals[1:5], w, h)}
+    if n >= 7 and n % 2 == 1:
+        pts = [[vals[i] * w, vals[i + 1] * h] for i in range(1, n, 2)]
+        return {"label": label, "points": pts}
+    issues.append(f"{where}: {n} columns is neither a box (5) nor a polygon (odd, >= 7); left out")
+    return None
+
+
+def _xyxy(cx, cy, bw, bh, w, h) -> list[float]:
+    return [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h]
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def write_yolo(
+    rows: Iterable[dict],
+    classes: Sequence[str],
+    out_dir: str | os.PathLike,
+    task: str | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    *,
+    keypoint_names: Sequence[str] | None = None,
+) -> Path:
+    """Write a YOLO dataset that ``ultralytics`` trains on as it is.
+
+    Layout: ``images/train|val`` (links to the original images), ``labels/train|val``,
+    ``data.yaml`` (absolute ``path``, ``names``, ``kpt_shape`` for pose) and ``nblabel.json``
+    (scores, sources, keys and original image paths). Files this function wrote into
+    ``out_dir`` before and does not write now are removed, so a re-export after deleting rows
+    leaves no stale labels; nothing else in ``out_dir`` is touched.
+
+    Args:
+        rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
+        classes: class names; ids are positions in this list.
+        out_dir: folder to write into (created when missing).
+        task: ``"detect"``, ``"segment"`` or ``"pose"``. Default: ``"pose"`` when any record
+            has keypoints, ``"segment"`` when any has a polygon, else ``"detect"``. Boxes
+            without a polygon are written as 4-corner polygons for ``segment``; objects
+            without keypoints get absent (``0 0 0``) points for ``pose``.
+        val_fraction: share of images put in ``val`` (at least one when there are two or
+            more images and the fraction is above 0). With no val image, ``val`` is ``train``.
+        seed: seed of the train/val shuffle, so the split is the same on every export.
+        keypoint_names: names of the keypoints; with left/right pairs (``left_eye`` ...),
+            ``flip_idx`` is written so ultralytics can flip pose images while training.
+
+    Returns:
+        The path of ``data.yaml``, ready for ``YOLO(...).train(data=...)``.
+
+    Example:
+        >>> data = write_yolo(rows, ["raccoon"], "export/yolo")  # doctest: +SKIP
+        >>> YOLO("yolo11n.pt").train(data=data, epochs=10)  # doctest: +SKIP
+    """
+    classes = check_classes(classes)
+    if not 0.0 <= float(val_fraction) < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    prepared = prepare_rows(rows, classes)
+    records = [r for row in prepared for r in row["annotations"]]
+    if task is None:
+        if any(r.get("keypoints") for r in records):
+            task = "pose"
+        elif any(r.get("points") for r in records):
+            task = "segment"
+        else:
+            task = "detect"
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    nkpt = _keypoint_count(prepared) if task == "pose" else 0
+    if task == "pose" and not nkpt:
+        raise ValueError("task='pose' but no record has keypoints; use task='detect'")
+    for row in prepared:
+        if not Path(row["image"]).is_file():
+            raise ValueError(f"row {row['key']!r}: image {row['image']} not found; fix the path "
+                             "or drop the row before exporting")  # fmt: skip
+
+    out = Path(out_dir).expanduser().resolve()
+    order = list(range(len(prepared)))
+    random.Random(seed).shuffle(order)
+    n_val = round(len(order) * float(val_fraction))
+    if val_fraction > 0 and len(order) >= 2:
+        n_val = min(max(n_val, 1), len(order) - 1)
+    val_rows = set(order[:n_val])
+
+    previous = _previous_outputs(out)
+    if not previous and any(
+        (out / d).is_dir() and any((out / d).iterdir()) for d in ("images", "labels")
+    ):
+        # Writing over a dataset this module did not make could mix its labels with ours.
+        raise ValueError(
+            f"{out} already holds images/ or labels/ that nblabel did not write; "
+            "export into a new or empty folder"
+        )
+    written: dict[str, dict] = {}
+    used: set[str] = set()
+    for i, row in enumerate(prepared):
+        split = "val" if i in val_rows else "train"
+        image = Path(row["image"])
+        stem = unique_stem(image.stem, used)
+        img_dst = out / "images" / split / f"{stem}{image.suffix.lower()}"
+        lbl_dst = out / "labels" / split / f"{stem}.txt"
+        img_dst.parent.mkdir(parents=True, exist_ok=True)
+        lbl_dst.parent.mkdir(parents=True, exist_ok=True)
+        link_or_copy(image, img_dst)
+        lines = [_line(r, classes.index(r["label"]), row["width"], row["height"], task, nkpt)
+                 for r in row["annotations"]]  # fmt: skip
+        write_text_atomic(lbl_dst, "".join(ln + "\n" for ln in lines))
+        written[lbl_dst.relative_to(out).as_posix()] = {
+            "key": json_safe(row["key"]),
+            "image": str(image.resolve()),
+            "link": img_dst.relative_to(out).as_posix(),
+            "width": row["width"],
+            "height": row["height"],
+            "objects": [_object_meta(r) for r in row["annotations"]],
+        }
+
+    # Remove what an earlier export wrote and this one did not (deleted rows, renamed images),
+    # and ultralytics' label caches, which would otherwise describe the old files.
+    keep = set(written) | {m["link"] for m in written.values()}
+    for rel in previous - keep:
+        p = out / rel
+        if p.is_symlink() or p.is_file():
+            p.unlink()
+    for split in ("train", "val"):
+        (out / "labels" / f"{split}.cache").unlink(missing_ok=True)
+
+    data: dict = {
+        "path": str(out),
+        "train": "images/train",
+        "val": "images/val" if n_val else "images/train",
+        "names": dict(enumerate(classes)),
+    }
+    if task == "pose":
+        data["kpt_shape"] = [nkpt, 3]
+        names = _keypoint_names(nkpt, keypoint_names)
+        flip = _flip_idx(names)
+        if flip is not None:
+            data["flip_idx"] = flip
+    import yaml
+
+    yaml_path = out / "data.yaml"
+    write_text_atomic(yaml_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    sidecar = {"format": "nblabel-yolo", "version": 1, "task": task, "names": classes,
+               "files": written}  # fmt: skip
+    if task == "pose":
+        sidecar["keypoint_names"] = _keypoint_names(nkpt, keypoint_names)
+    write_text_atomic(out / SIDECAR, json.dumps(sidecar, ensure_ascii=False, indent=1))
+    return yaml_path
+
+
+def _keypoint_count(rows: list[dict]) -> int:
+    counts = {len(r["keypoints"]) for row in rows for r in row["annotations"] if r.get("keypoints")}
+    if len(counts) > 1:
+        raise ValueError(f"records have different keypoint counts {sorted(counts)}; a YOLO pose "
+                         "dataset needs one count (kpt_shape)")  # fmt: skip
+    return counts.pop() if counts else 0
+
+
+def _previous_outputs(out: Path) -> set[str]:
+    p = out / SIDECAR
+    if not p.is_file():
+        return set()
+    try:
+        files = json.loads(p.read_text(encoding="utf-8")).get("files", {})
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return set()
+    prev = set()
+    for rel, meta in files.items():
+        # only paths inside out/images or out/labels: a tampered sidecar must not delete more
+        for r in (rel, meta.get("link") if isinstance(meta, dict) else None):
+            if isinstance(r, str) and r.split("/")[0] in ("images", "labels") and ".." not in r:
+                prev.add(r)
+    return prev
+
+
+def _fmt(v: float) -> str:
+    return f"{min(max(v, 0.0), 1.0):.6f}"
+
+
+def _line(rec: dict, cls: int, w: int, h: int, task: str, nkpt: int) -> str:
+    x1, y1, x2, y2 = rec["bbox"]
+    box = [(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
+    if task == "segment":
+        pts = rec.get("points") or [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
+        return " ".join([str(cls)] + [_fmt(v) for x, y in pts for v in (x / w, y / h)])
+    if task == "pose":
+        kps = rec.get("keypoints") or [[0.0, 0.0, 0]] * nkpt
+        cols = []
+        for x, y, v in kps:
+            cols += [_fmt(x / w), _fmt(y / h), str(int(v))] if v else ["0", "0", "0"]
+        return " ".join([str(cls)] + [_fmt(v) for v in box] + cols)
+    return " ".join([str(cls)] + [_fmt(v) for v in box])
+
+
+def _object_meta(rec: dict) -> dict:
+    meta = {"score": rec.get("score"), "source": rec.get("source")}
+    meta.update(json_safe(extras(rec)))
+    return meta
+
+
+def _flip_idx(names: Sequence[str]) -> list[int] | None:
+    # A horizontal flip swaps each left_* point with its right_* twin.
+    index = {n: i for i, n in enumerate(names)}
+    flip, paired = [], False
+    for i, n in enumerate(names):
+        twin = None
+        for a, b in (("left", "right"), ("right", "left")):
+            if a in n:
+                twin = index.get(n.replace(a, b))
+        if twin is not None:
+            paired = True
+        flip.append(twin if twin is not None else i)
+    return flip if paired else None
