@@ -599,15 +599,25 @@ class Dataset:
             ]
         )
 
-    def annotate_many(self, writes: Iterable[tuple[Any, Sequence[dict], dict]]) -> None:
+    def annotate_many(self, writes: Iterable[tuple[Any, Sequence[dict], dict]]) -> list:
         """Several :meth:`annotate` calls in one transaction (all or nothing).
 
-        Each write is ``(key, records, options)`` with the keyword options of annotate.
+        Each write is ``(key, records, options)`` with the keyword options of annotate. A
+        write whose options hold ``skip_human=True`` is left out when the row is verified or
+        was last written by a person: model output written from a background thread must
+        never replace a correction made meanwhile, so the check and the write are one step.
+
+        Returns:
+            The keys written.
         """
         prepared = []
         with self._lock:
             for key, anns, opt in writes:
                 self._check_key(key)
+                if opt.get("skip_human") and (
+                    self._df.at[key, "status"] == "verified" or self._df.at[key, "source"] == HUMAN
+                ):
+                    continue
                 source = opt.get("source") or HUMAN
                 human = source == HUMAN
                 status = opt.get("status") or ("verified" if human else "predicted")
@@ -649,10 +659,13 @@ class Dataset:
                     "status": status,
                 }
                 prepared.append((key, row, event))
-            self._journal.write(prepared)
+            if prepared:
+                self._journal.write(prepared)
             for key, row, _ in prepared:
                 self._set_row(key, row)
-        self._notify([k for k, _, _ in prepared])
+        written = [k for k, _, _ in prepared]
+        self._notify(written)
+        return written
 
     def update(self, key, **columns) -> None:
         """Set other columns of one row (``image``, ``issues``, user columns ...), journaled.
