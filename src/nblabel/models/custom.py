@@ -1,0 +1,542 @@
+"""CustomAI: a detector trained on the images a person has just labelled.
+
+The user verifies about ten images; :meth:`CustomAI.fit` writes them as a small YOLO
+dataset, fine-tunes a pre-trained YOLO11 checkpoint with its backbone frozen ("retrain the
+head") and keeps the result as a new *version*. :meth:`CustomAI.predict` then labels the rest
+of the dataset, writing that version into every record's ``source`` so each prediction can be
+traced to the weights that made it.
+
+Training is plain ultralytics training, run in the calling thread: ultralytics installs no
+signal handlers, so :meth:`fit` works from a background thread (the AutoLabeler's retrain)
+while the kernel keeps serving the widget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..images import ImageError, fit_long_side, load_rgb
+from ..records import AnnotationError, normalize_record
+
+TASKS = ("detect", "segment", "pose")
+# Standard checkpoint (used when it is on this machine or can be downloaded) and the model
+# yaml to build the same network untrained when it cannot.
+_TASK_MODELS = {
+    "detect": ("yolo11n.pt", "yolo11n.yaml"),
+    "segment": ("yolo11n-seg.pt", "yolo11n-seg.yaml"),
+    "pose": ("yolo11n-pose.pt", "yolo11n-pose.yaml"),
+}
+# A predicted keypoint counts as visible (v=2) from this score on; below it is absent (v=0).
+KEYPOINT_VISIBLE = 0.5
+
+ProgressFn = Callable[[float, str], Any]
+
+
+class CustomAI:
+    """A YOLO model fine-tuned on the dataset's verified images.
+
+    Configuration is kept as given; everything learned by :meth:`fit` ends in ``_``
+    (scikit-learn habits). Each fit makes a new version, ``custom-<task>-v<N>@<hash>``,
+    written to the ``source`` of every record :meth:`predict` returns.
+
+    Args:
+        task: ``"detect"`` (boxes), ``"segment"`` (polygons in ``points``) or ``"pose"``
+            (``keypoints``).
+        classes: Label names the model learns; default: ``ds.classes`` at fit time.
+        base: Pre-trained checkpoint to fine-tune (a path, or a standard name such as
+            ``"yolo11n.pt"``). ``None`` uses the standard YOLO11n checkpoint of the task when
+            it is on this machine or can be downloaded, and otherwise trains from scratch
+            (with a warning and ``from_scratch_ = True``).
+        epochs: Training epochs per fit.
+        imgsz: Training and prediction image size (long side, pixels).
+        freeze: Number of leading layers kept frozen; 10 is the YOLO11 backbone. Ignored
+            (nothing frozen) when training from scratch: a random backbone has nothing to keep.
+        batch: Training batch size.
+        device: ``"cpu"``, ``"0"`` ... ; ``None`` lets ultralytics choose.
+        conf: Minimum score of a returned prediction.
+        workdir: Folder for training sets and weights; default: next to the dataset's
+            database (``<db stem>_custom/``), so versions survive a kernel restart.
+        seed: Random seed for training.
+        warm_start: Start each fit after the first from the previous version's weights (when
+            task and classes are unchanged), so retraining builds on what was learned.
+        verbose: Show ultralytics' training log (off: progress goes to ``progress``).
+
+    Example:
+        >>> model = nbl.CustomAI(task="detect", classes=["raccoon"], epochs=10)  # doctest: +SKIP
+        >>> model.fit(ds).version  # doctest: +SKIP
+        'custom-detect-v1@3f2a9c10'
+        >>> model.predict(["raccoon-5.jpg"])[0][0]["label"]  # doctest: +SKIP
+        'raccoon'
+    """
+
+    def __init__(
+        self,
+        task: str = "detect",
+        classes: Sequence[str] | None = None,
+        base: str | os.PathLike | None = None,
+        epochs: int = 10,
+        imgsz: int = 320,
+        freeze: int = 10,
+        batch: int = 8,
+        device: str | None = None,
+        conf: float = 0.25,
+        workdir: str | os.PathLike | None = None,
+        seed: int = 0,
+        warm_start: bool = True,
+        verbose: bool = False,
+    ):
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        if isinstance(classes, str):
+            raise TypeError(f"classes must be a list of names, e.g. [{classes!r}], not a string")
+        for name, value, low in (
+            ("epochs", epochs, 1),
+            ("imgsz", imgsz, 32),
+            ("batch", batch, 1),
+            ("freeze", freeze, 0),
+        ):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not 0.0 <= float(conf) <= 1.0:
+            raise ValueError(f"conf must be between 0 and 1, got {conf!r}")
+        self.task = task
+        self.classes = list(classes) if classes is not None else None
+        self.base = base
+        self.epochs = int(epochs)
+        self.imgsz = int(imgsz)
+        self.freeze = int(freeze)
+        self.batch = int(batch)
+        self.device = device
+        self.conf = float(conf)
+        self.workdir = workdir
+        self.seed = int(seed)
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+        # learned state (set by fit)
+        self.version_ = 0
+        self.version: str | None = None
+        self.weights_: Path | None = None
+        self.classes_: list[str] | None = None
+        self.from_scratch_: bool | None = None
+        self.fit_metrics_: dict | None = None
+        self.model_ = None
+        self._fit_lock = threading.Lock()  # one fit at a time per model
+        self._predict_lock = threading.Lock()  # an ultralytics predictor is not re-entrant
+        self._warned_scratch = False
+
+    def __repr__(self) -> str:
+        state = self.version or "not fitted"
+        return f"CustomAI(task={self.task!r}, classes={self.classes!r}, {state})"
+
+    # -- training -----------------------------------------------------------------------
+    def fit(self, ds, keys: Sequence | None = None, progress: ProgressFn | None = None) -> CustomAI:
+        """Train a new version on the verified images of ``ds`` (or on ``keys``).
+
+        Safe to call from a background thread; calls on one model run one after another.
+
+        Args:
+            ds: A :class:`nblabel.Dataset`.
+            keys: Rows to train on; default: every row with status ``verified``.
+            progress: ``progress(fraction, message)``, called after each epoch (from the
+                training thread).
+
+        Returns:
+            self, with ``version_``, ``version``, ``weights_``, ``classes_``,
+            ``from_scratch_`` and ``fit_metrics_`` set.
+
+        Raises:
+            ValueError: fewer than 2 usable images, or a label outside the classes.
+
+        Example:
+            >>> model = nbl.CustomAI(classes=["raccoon"]).fit(ds)  # doctest: +SKIP
+            >>> model.fit_metrics_["n_images"]  # doctest: +SKIP
+            10
+        """
+        with self._fit_lock:
+            return self._fit(ds, keys, progress)
+
+    def _fit(self, ds, keys, progress) -> CustomAI:
+        t0 = time.perf_counter()
+        classes = list(self.classes) if self.classes else list(ds.classes)
+        if not classes:
+            raise ValueError(
+                "CustomAI has no classes to learn: the dataset has none. Pass "
+                'classes=["..."] or add them with ds.add_classes([...]).'
+            )
+        rows = _training_rows(ds, keys, classes, self.task)
+        run_dir = _new_version_dir(self._workdir(ds), self.version_)
+        version = int(run_dir.name[1:])
+        _report(progress, 0.0, f"preparing {len(rows)} images for version {version}")
+        data_yaml, n_objects = _write_training_set(
+            rows, classes, self.task, run_dir / "data", self.imgsz
+        )
+
+        start, from_scratch = self._starting_point(classes)
+        freeze = 0 if from_scratch else self.freeze
+        weights, box_loss = self._train(start, data_yaml, run_dir, freeze, progress)
+
+        model = _load_yolo(weights)
+        from .weights import short_hash
+
+        with self._predict_lock:
+            self.model_ = model
+            self.weights_ = weights
+            self.classes_ = classes
+            self.version_ = version
+            self.version = f"custom-{self.task}-v{version}@{short_hash(weights)}"
+            self.from_scratch_ = from_scratch
+            self.fit_metrics_ = {
+                "version": self.version,
+                "epochs": self.epochs,
+                "seconds": round(time.perf_counter() - t0, 3),
+                "box_loss": box_loss,
+                "n_images": len(rows),
+                "n_objects": n_objects,
+                "from_scratch": from_scratch,
+                "frozen_layers": freeze,
+                "imgsz": self.imgsz,
+            }
+        _report(progress, 1.0, f"trained {self.version} on {len(rows)} images")
+        return self
+
+    def _workdir(self, ds) -> Path:
+        if self.workdir is not None:
+            root = Path(self.workdir).expanduser()
+        else:
+            db = getattr(ds, "db_path", None)
+            if db is not None:
+                root = Path(db).parent / f"{Path(db).stem}_custom"
+            else:
+                root = Path(tempfile.mkdtemp(prefix="nblabel-custom-"))
+        return root / self.task
+
+    def _starting_point(self, classes: list[str]) -> tuple[Any, bool]:
+        """The checkpoint (or yaml) training starts from, and whether that is from scratch."""
+        ckpt_name, yaml_name = _TASK_MODELS[self.task]
+        if (
+            self.warm_start
+            and self.weights_ is not None
+            and self.classes_ == classes
+            and Path(self.weights_).is_file()
+        ):
+            return self.weights_, bool(self.from_scratch_)
+        from .weights import WeightsUnavailableError, resolve_weights
+
+        if self.base is not None:
+            return resolve_weights(self.base), False  # asked for: errors must reach the user
+        try:
+            return resolve_weights(ckpt_name), False
+        except (WeightsUnavailableError, FileNotFoundError):
+            if not self._warned_scratch:
+                self._warned_scratch = True
+                warnings.warn(
+                    f"CustomAI: the pre-trained {ckpt_name} is not on this machine and cannot "
+                    f"be downloaded, so {yaml_name} trains from scratch with nothing frozen; "
+                    "that needs more labelled images and epochs. Pass "
+                    "base='path/to/checkpoint.pt' to fine-tune instead.",
+                    stacklevel=4,
+                )
+            return yaml_name, True
+
+    def _train(
+        self, start, data_yaml: Path, run_dir: Path, freeze: int, progress: ProgressFn | None
+    ) -> tuple[Path, float | None]:
+        import torch
+        from ultralytics import YOLO
+
+        model = YOLO(str(start), task=self.task)
+        n_threads = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the kernel and the UI
+        losses: dict[str, float] = {}
+
+        def limit_threads(_trainer) -> None:
+            # ultralytics' device selection resets torch's thread count; set it back
+            torch.set_num_threads(n_threads)
+
+        def epoch_end(trainer) -> None:
+            loss = trainer.tloss if isinstance(trainer.tloss, dict) else {}
+            box = next((float(v) for k, v in loss.items() if "box" in str(k)), None)
+            if box is not None:
+                losses["box"] = box
+            done = trainer.epoch + 1
+            text = f"epoch {done}/{trainer.epochs}"
+            if box is not None:
+                text += f", box loss {box:.3f}"
+            _report(progress, done / max(1, trainer.epochs), text)
+
+        for event in ("on_pretrain_routine_start", "on_train_start", "on_train_epoch_start"):
+            model.add_callback(event, limit_threads)
+        model.add_callback("on_train_epoch_end", epoch_end)
+
+        train_args = dict(
+            data=str(data_yaml),
+            epochs=self.epochs,
+            imgsz=self.imgsz,
+            batch=self.batch,
+            freeze=freeze,
+            seed=self.seed,
+            project=str(run_dir),
+            name="train",
+            exist_ok=True,
+            plots=False,
+            val=False,
+            workers=0,
+            verbose=self.verbose,
+            # warm-up ramps the learning rate from zero over ~3 epochs: with ten images that
+            # would be most of the run, so fine-tuning starts at the full rate
+            warmup_epochs=0,
+        )
+        if self.device is not None:
+            train_args["device"] = self.device
+        if self.task == "pose" and not _has_flip_idx(data_yaml):
+            train_args["fliplr"] = 0.0  # mirroring swaps left/right points; unknown pairs here
+
+        old_threads = torch.get_num_threads()
+        with _quiet_ultralytics(not self.verbose):
+            try:
+                torch.set_num_threads(n_threads)
+                model.train(**train_args)
+            finally:
+                torch.set_num_threads(old_threads)
+        trainer = model.trainer
+        weights = Path(trainer.best if Path(trainer.best).is_file() else trainer.last)
+        if not weights.is_file():
+            raise RuntimeError(f"training finished without saving weights in {run_dir}")
+        if weights != Path(trainer.last):
+            # only the final epoch is validated, so best.pt and last.pt hold the same model;
+            # one copy per version is enough when a session retrains dozens of times
+            Path(trainer.last).unlink(missing_ok=True)
+        return weights, losses.get("box")
+
+    # -- prediction ---------------------------------------------------------------------
+    def predict(self, images) -> list[list[dict]]:
+        """Objects found in each image, as annotation records.
+
+        Args:
+            images: A list of image paths or RGB arrays (a single one is accepted too).
+
+        Returns:
+            One list of records per image, in image pixel coordinates, with ``score`` and
+            ``source`` set to :attr:`version`.
+
+        Raises:
+            RuntimeError: the model has not been fitted yet.
+
+        Example:
+            >>> model.predict(["raccoon-5.jpg"])  # doctest: +SKIP
+            [[{'label': 'raccoon', 'bbox': [...], 'score': 0.81,
+               'source': 'custom-detect-v1@3f2a9c10', ...}]]
+        """
+        if self.model_ is None:
+            raise RuntimeError("CustomAI is not fitted: call fit first (model.fit(ds))")
+        if isinstance(images, (str, os.PathLike)) or (
+            isinstance(images, np.ndarray)
+            and images.ndim in (2, 3)
+            and (images.ndim == 2 or images.shape[-1] in (1, 3, 4))
+        ):
+            images = [images]
+        images = list(images)
+        out: list[list[dict]] = []
+        step = max(1, self.batch)
+        with self._predict_lock:
+            model, classes, version = self.model_, self.classes_, self.version
+            for i in range(0, len(images), step):
+                rgbs = [load_rgb(im) for im in images[i : i + step]]
+                # ultralytics takes arrays in OpenCV's BGR order
+                bgrs = [np.ascontiguousarray(a[:, :, ::-1]) for a in rgbs]
+                kwargs = dict(imgsz=self.imgsz, conf=self.conf, verbose=False)
+                if self.device is not None:
+                    kwargs["device"] = self.device
+                results = model.predict(bgrs, **kwargs)
+                for rgb, res in zip(rgbs, results):
+                    h, w = rgb.shape[:2]
+                    out.append(_records_from_result(res, classes, version, w, h))
+        return out
+
+
+# -- training data ------------------------------------------------------------------------
+def _training_rows(ds, keys, classes: list[str], task: str) -> list[dict]:
+    """Rows to train on, checked: known labels, the geometry the task needs, >= 2 images."""
+    df = ds.df
+    if keys is None:
+        keys = list(df.index[df["status"] == "verified"])
+        what = "verified images"
+    else:
+        keys = list(keys)
+        what = "images in keys"
+    rows = []
+    for key in keys:
+        row = ds.row(key)  # KeyError names an unknown key
+        if row.get("issues") and not int(row.get("width") or 0):
+            continue  # an image that cannot be read cannot be trained on
+        anns = row.get("annotations") or []
+        for a in anns:
+            if a.get("label") not in classes:
+                raise ValueError(
+                    f"image {key!r} has an object labelled {a.get('label')!r}, which is not "
+                    f"one of the classes {classes}; pass classes=[...] that include it or "
+                    "relabel the object"
+                )
+        rows.append(
+            {
+                "key": key,
+                "image": row["image"],
+                "width": int(row.get("width") or 0),
+                "height": int(row.get("height") or 0),
+                "annotations": anns,
+            }
+        )
+    if len(rows) < 2:
+        raise ValueError(
+            f"CustomAI.fit needs at least 2 {what} to train on, got {len(rows)}; "
+            "label and submit more images first"
+        )
+    if not any(r["annotations"] for r in rows):
+        raise ValueError(f"none of the {len(rows)} {what} has an object to learn from")
+    return rows
+
+
+def _new_version_dir(root: Path, last: int) -> Path:
+    """Create ``root/v<N>`` with N above every version on disk and above ``last``."""
+    root.mkdir(parents=True, exist_ok=True)
+    on_disk = [
+        int(m.group(1))
+        for p in root.iterdir()
+        if (m := re.fullmatch(r"v(\d+)", p.name)) and p.is_dir()
+    ]
+    n = max([last, *on_disk]) + 1
+    while True:
+        try:
+            (root / f"v{n}").mkdir()  # atomic: two fits never share a folder
+            return root / f"v{n}"
+        except FileExistsError:
+            n += 1
+
+
+def _has_flip_idx(data_yaml: Path) -> bool:
+    return "flip_idx" in data_yaml.read_text()
+
+
+def _write_training_set(
+    rows: list[dict], classes: list[str], task: str, out: Path, imgsz: int
+) -> tuple[Path, int]:
+    """Write the rows as a YOLO dataset (images shrunk to ``imgsz``); return data.yaml.
+
+    The images are decoded once and re-encoded rather than linked so that arrays,
+    EXIF-rotated photos and unusual formats reach ultralytics the way nblabel shows them, and
+    each epoch decodes a small file. YOLO labels are normalised by the row's size, so the
+    shrunk copy keeps them valid. Every row goes to ``train`` (``val`` repeats it): the loop
+    keeps its own held-out images.
+    """
+    from PIL import Image
+
+    from ..formats.yolo import write_yolo
+
+    shrunk = out / "shrunk"
+    shrunk.mkdir(parents=True, exist_ok=True)
+    export, skipped = [], []
+    for i, row in enumerate(rows):
+        try:
+            rgb = load_rgb(row["image"])
+        except ImageError as e:
+            skipped.append(str(e))
+            continue
+        h, w = rgb.shape[:2]
+        tw, th, _ = fit_long_side(w, h, imgsz)
+        path = shrunk / f"{i:05d}.jpg"
+        Image.fromarray(rgb).resize((tw, th), Image.BILINEAR).save(path, quality=95)
+        # records are in the row's pixel frame, which is the decoded size unless unknown
+        fw, fh = (row["width"], row["height"]) if row["width"] and row["height"] else (w, h)
+        export.append({**row, "image": str(path), "width": fw, "height": fh})
+    if skipped:
+        warnings.warn(
+            f"CustomAI: left out {len(skipped)} unreadable image(s): {'; '.join(skipped[:3])}",
+            stacklevel=4,
+        )
+    if len(export) < 2:
+        raise ValueError(f"CustomAI.fit needs at least 2 readable images, got {len(export)}")
+    data_yaml = write_yolo(export, classes, out / "yolo", task=task, val_fraction=0.0)
+    return Path(data_yaml), sum(len(r["annotations"]) for r in export)
+
+
+# -- ultralytics plumbing -----------------------------------------------------------------
+def _load_yolo(weights: Path):
+    from ultralytics import YOLO
+
+    return YOLO(str(weights))
+
+
+@contextlib.contextmanager
+def _quiet_ultralytics(quiet: bool):
+    """Silence ultralytics' log and progress bars (they would print into whichever notebook
+    cell is running while a background retrain goes on)."""
+    if not quiet:
+        yield
+        return
+    import logging
+
+    from ultralytics.utils import LOGGER
+
+    level = LOGGER.level
+    LOGGER.setLevel(logging.WARNING)  # ultralytics' TQDM also turns itself off above INFO
+    try:
+        yield
+    finally:
+        LOGGER.setLevel(level)
+
+
+def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:
+    if progress is None:
+        return
+    try:
+        progress(float(fraction), message)
+    except Exception as e:  # a broken progress display must not throw away a training run
+        warnings.warn(f"CustomAI: progress callback failed: {e!r}", stacklevel=2)
+
+
+def _records_from_result(res, classes: list[str], version: str, w: int, h: int) -> list[dict]:
+    """Turn one ultralytics ``Results`` into annotation records."""
+    boxes = res.boxes
+    if boxes is None or len(boxes) == 0:
+        return []
+    xyxy = boxes.xyxy.cpu().numpy().tolist()
+    scores = boxes.conf.cpu().numpy().tolist()
+    cls_ids = boxes.cls.cpu().numpy().astype(int).tolist()
+    polygons = res.masks.xy if getattr(res, "masks", None) is not None else None
+    kp_data = (
+        res.keypoints.data.cpu().numpy() if getattr(res, "keypoints", None) is not None else None
+    )
+    records = []
+    for j, (box, score, c) in enumerate(zip(xyxy, scores, cls_ids)):
+        rec: dict[str, Any] = {
+            "label": classes[c] if 0 <= c < len(classes) else str(c),
+            "bbox": box,
+            "score": float(score),
+            "source": version,
+        }
+        if polygons is not None and j < len(polygons) and len(polygons[j]) >= 3:
+            rec["points"] = polygons[j].tolist()
+        if kp_data is not None and j < len(kp_data):
+            kp = kp_data[j]
+            conf = kp[:, 2] if kp.shape[1] > 2 else np.ones(len(kp))
+            rec["keypoints"] = [
+                [float(x), float(y), 2 if s >= KEYPOINT_VISIBLE else 0]
+                for (x, y), s in zip(kp[:, :2], conf)
+            ]
+            rec["keypoint_scores"] = [round(float(s), 4) for s in conf]
+        try:
+            records.append(normalize_record(rec, width=w, height=h, default_source=version))
+        except AnnotationError:
+            continue  # a box squeezed to nothing at the image border is not an object
+    return records
