@@ -1,0 +1,652 @@
+"""The Annotator: one image at a time, its objects drawn on a canvas, corrected in the cell.
+
+Pointer work stays in the browser (``static/annotator.js``); the browser sends one request per
+finished gesture through the ``request`` trait and this class writes it to the Dataset at once
+with ``ds.annotate(...)``. The Dataset stays the only owner of the data: after every write the
+widget pushes back what the Dataset holds, and it subscribes to ``ds.on_change`` so predictions
+written by a background model appear on the image being looked at.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import traceback
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..images import ImageError
+from ..records import AnnotationError
+from .codecs import clean_records, display_jpeg, skeleton_payload, snapshot_png
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+TOOLS = ("box", "polygon", "keypoints", "auto")
+EDIT_KINDS = ("added", "moved", "resized", "deleted", "relabelled", "accepted", "rejected")
+STATUSES = ("unlabeled", "predicted", "review", "auto", "verified")
+# Time on one image beyond this between two edits is counted as this: a user who leaves for
+# lunch with the widget open has not spent an hour on that image.
+IDLE_CAP_S = 300.0
+REVIEW_BELOW = 0.5  # an auto polygon scored lower than this sends the image to review
+_HISTORY = 100  # undo steps kept per image
+_CACHE = 8  # encoded display images kept
+
+
+class RecordList(traitlets.List):
+    """A list of annotation records; rejects anything the canvas could not draw."""
+
+    info_text = "a list of annotation records (dicts with 'label' and 'bbox')"
+
+    def validate(self, obj, value):
+        value = super().validate(obj, value)
+        for i, rec in enumerate(value):
+            if not isinstance(rec, dict):
+                raise traitlets.TraitError(f"annotation {i} must be a dict, got {rec!r}")
+            bbox = rec.get("bbox")
+            if not isinstance(rec.get("label"), str) or not (
+                isinstance(bbox, (list, tuple)) and len(bbox) == 4
+            ):
+                raise traitlets.TraitError(
+                    f"annotation {i} needs a string 'label' and a 4-number 'bbox', got {rec!r}"
+                )
+        return value
+
+
+def _default_polygonizer(image_rgb, box):
+    """Rectangle to polygon with GrabCut (or SAM) from nblabel.models.polygon."""
+    try:
+        from ..models.polygon import rect_to_polygon
+    except ImportError as e:
+        raise RuntimeError(
+            "auto polygons need nblabel.models.polygon (rect_to_polygon), which could not be "
+            f"imported ({e}); pass polygonizer=fn(image_rgb, box) -> (points, score)"
+        ) from e
+    return rect_to_polygon(image_rgb, box, return_score=True)
+
+
+def _models_skeleton():
+    """The body skeleton of nblabel.models.keypoints when that module provides one."""
+    try:
+        from ..models import keypoints
+    except ImportError:
+        return None
+    for name in ("COCO17", "COCO_17", "COCO17_SKELETON", "COCO_KEYPOINTS"):
+        if getattr(keypoints, name, None) is not None:
+            return getattr(keypoints, name)
+    table = getattr(keypoints, "SKELETONS", None)
+    if isinstance(table, dict):
+        return table.get("coco17") or table.get("coco-17") or table.get("body")
+    return None
+
+
+class Annotator(anywidget.AnyWidget):
+    """Correct a Dataset's boxes, polygons and keypoints in a notebook cell.
+
+    Every finished gesture (draw, move, resize, delete, relabel, accept, reject) is written to
+    the Dataset immediately with ``ds.annotate(key, records, source="human", status=<the
+    image's status>, kind=..., seconds=...)``; Enter submits the image (marks it ``verified``)
+    and moves on. Press ``?`` in the widget for the keyboard shortcuts.
+
+    Args:
+        ds: the :class:`nblabel.Dataset` to edit.
+        classes: class names offered for new objects (default: ``ds.classes``); names the
+            Dataset does not know yet are added to it.
+        tool: ``"box"``, ``"polygon"``, ``"keypoints"`` or ``"auto"`` (drag a rectangle and
+            ``polygonizer`` fills it with a polygon).
+        display_size: long side, in pixels, of the image sent to the browser; coordinates
+            stay in original pixels whatever this is.
+        threshold: initial confidence threshold; predictions below it are dimmed.
+        polygonizer: ``fn(image_rgb, box) -> (points, score)`` for the auto tool (default:
+            ``nblabel.models.polygon.rect_to_polygon``); a score below 0.5 sends the image to
+            review.
+        skeleton: keypoint skeleton (``{"names": [...], "edges": [[i, j], ...]}``); default
+            the COCO-17 body skeleton.
+        start: key of the first image to show (default: the first image).
+
+    Example:
+        >>> import nblabel as nbl
+        >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
+        >>> ann = nbl.Annotator(ds, classes=["cat", "dog"])  # doctest: +SKIP
+        >>> ann.on_submit(lambda key, records: print(key, len(records)))  # doctest: +SKIP
+        >>> ann  # doctest: +SKIP
+    """
+
+    _esm = STATIC / "annotator.js"
+    _css = STATIC / "annotator.css"
+
+    # Python -> browser
+    image_a = traitlets.Bytes(b"").tag(sync=True)
+    image_b = traitlets.Bytes(b"").tag(sync=True)
+    slots = traitlets.List([-1, -1]).tag(sync=True)  # row position held by image_a, image_b
+    meta = traitlets.Dict().tag(sync=True)  # the image on screen: index, key, size, scale ...
+    annotations = RecordList().tag(sync=True)
+    ack = traitlets.Int(0).tag(sync=True)  # seq of the last browser request handled
+    classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    skeleton = traitlets.Dict().tag(sync=True)
+    counts = traitlets.Dict().tag(sync=True)
+    errors = traitlets.List(traitlets.Unicode()).tag(sync=True)  # callback tracebacks
+    message = traitlets.Unicode("").tag(sync=True)
+    busy = traitlets.Unicode("").tag(sync=True)
+    # both ways
+    label = traitlets.Unicode("").tag(sync=True)
+    tool = traitlets.Enum(TOOLS, default_value="box").tag(sync=True)
+    threshold = traitlets.Float(0.25, min=0.0, max=1.0).tag(sync=True)
+    hide_below = traitlets.Bool(False).tag(sync=True)
+    # browser -> Python: one request per finished gesture or command, numbered by ``seq``
+    request = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        ds,
+        classes: Sequence[str] | None = None,
+        tool: str = "box",
+        *,
+        display_size: int = 1600,
+        threshold: float = 0.25,
+        polygonizer: Callable | None = None,
+        skeleton: Any = None,
+        start: Any = None,
+        **kwargs,
+    ):
+        for attr in ("annotate", "row", "image", "keys", "on_change", "classes"):
+            if not hasattr(ds, attr):
+                raise TypeError(
+                    f"Annotator needs an nblabel.Dataset, got {type(ds).__name__} (no .{attr}); "
+                    "build one with nbl.Dataset.from_folder(...) or from_dataframe(...)"
+                )
+        if tool not in TOOLS:
+            raise ValueError(f"tool must be one of {TOOLS}, got {tool!r}")
+        if int(display_size) < 64:
+            raise ValueError(f"display_size must be at least 64 pixels, got {display_size!r}")
+        if len(ds) == 0:
+            raise ValueError("the dataset has no images; add images before annotating")
+        if classes is not None:
+            if isinstance(classes, str):
+                classes = [classes]
+            ds.add_classes(classes)
+        names = list(classes) if classes is not None else ds.classes
+        if not names:
+            raise ValueError(
+                "no classes to label with: pass classes=[...] (e.g. Annotator(ds, "
+                "classes=['cat'])) or call ds.add_classes([...]) first"
+            )
+        if skeleton is None:
+            skeleton = _models_skeleton()
+        super().__init__(
+            classes=names,
+            label=names[0],
+            tool=tool,
+            threshold=threshold,
+            skeleton=skeleton_payload(skeleton),
+            **kwargs,
+        )
+        self.ds = ds
+        self.display_size = int(display_size)
+        self.polygonizer = polygonizer or _default_polygonizer
+        self._own_classes = classes is not None
+        self._lock = threading.RLock()
+        self._writer: int | None = None  # thread id while this widget writes to the Dataset
+        self._keys = list(ds.keys())
+        self._index = 0
+        self._clock: dict[Any, float] = {}
+        self._undo: dict[Any, list] = {}
+        self._redo: dict[Any, list] = {}
+        self._jpeg: OrderedDict[int, tuple[bytes, float, str | None]] = OrderedDict()
+        self._submit_fns: list[Callable] = []
+        self._change_fns: list[Callable] = []
+        self._counts_at = 0.0
+        self._counts_timer: threading.Timer | None = None
+
+        # The Dataset must not keep a closed or forgotten widget alive, so it holds a weak one.
+        ref = weakref.ref(self)
+
+        def listener(key, _ref=ref):
+            widget = _ref()
+            if widget is None:
+                ds.on_change(listener, remove=True)
+            else:
+                widget._on_ds_change(key)
+
+        self._listener = listener
+        ds.on_change(listener)
+        first = 0
+        if start is not None:
+            first = self._position(start)
+        self.counts = self._status_counts()
+        self._show(first)
+
+    # -- public API ----------------------------------------------------------------------
+    @property
+    def index(self) -> int:
+        """Row position of the image on screen."""
+        return self._index
+
+    @property
+    def key(self):
+        """Dataset key of the image on screen."""
+        return self._keys[self._index]
+
+    def on_submit(self, fn: Callable[[Any, list], None], remove: bool = False) -> None:
+        """Call ``fn(key, records)`` after an image is submitted (Enter).
+
+        An exception raised by ``fn`` is shown under the widget; the submit itself is kept.
+
+        Example:
+            >>> ann.on_submit(lambda key, records: print("done", key))  # doctest: +SKIP
+        """
+        self._register(self._submit_fns, fn, remove)
+
+    def on_change(self, fn: Callable[[Any, list, str], None], remove: bool = False) -> None:
+        """Call ``fn(key, records, kind)`` after every edit written from this widget.
+
+        ``kind`` is one of ``added``, ``moved``, ``resized``, ``deleted``, ``relabelled``,
+        ``accepted``, ``rejected`` or ``submit``.
+
+        Example:
+            >>> ann.on_change(lambda key, records, kind: print(kind, key))  # doctest: +SKIP
+        """
+        self._register(self._change_fns, fn, remove)
+
+    def goto(self, index: int) -> None:
+        """Show the image at row position ``index`` (negative counts from the end)."""
+        n = len(self._keys)
+        if not -n <= int(index) < n:
+            raise IndexError(f"image index {index} is outside 0..{n - 1}")
+        self._show(int(index) % n)
+
+    def show(self, key) -> None:
+        """Show the image with Dataset key ``key``."""
+        self._show(self._position(key))
+
+    def next(self) -> None:
+        """Show the next image (stays on the last one)."""
+        self._step(1)
+
+    def previous(self) -> None:
+        """Show the previous image (stays on the first one)."""
+        self._step(-1)
+
+    def next_with_status(self, status: str) -> bool:
+        """Show the next image (after the current one, wrapping) whose status is ``status``.
+
+        Returns False, and says so in the widget, when there is none.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        statuses = self.ds.df["status"].to_numpy()
+        n = len(statuses)
+        for step in range(1, n + 1):
+            i = (self._index + step) % n
+            if statuses[i] == status and (i != self._index or step == n):
+                if i == self._index:
+                    break
+                self._show(i)
+                return True
+        self.message = f"No other image with status '{status}'."
+        return False
+
+    def submit(self, records: Sequence[dict] | None = None) -> None:
+        """Mark the image on screen verified (with ``records``, default its current objects)
+        and move to the next image."""
+        key = self.key
+        recs = self.ds.row(key)["annotations"] if records is None else list(records)
+        self._edit(self._index, recs, "submit")
+        self._fire(self._submit_fns, key, self.ds.row(key)["annotations"])
+        if self._index + 1 < len(self._keys):
+            self._show(self._index + 1)
+        else:
+            self.message = "Submitted the last image."
+
+    def undo(self) -> bool:
+        """Undo the last edit on the image on screen. Returns False when there is none."""
+        return self._travel(self._undo, self._redo, undo=True)
+
+    def redo(self) -> bool:
+        """Redo the last undone edit on the image on screen."""
+        return self._travel(self._redo, self._undo, undo=False)
+
+    def snapshot(self) -> bytes:
+        """A PNG of the image on screen with its objects drawn (what a saved notebook shows)."""
+        key = self.key
+        row = self.ds.row(key)
+        try:
+            rgb = self.ds.image(key)
+        except ImageError:
+            rgb = None
+        return snapshot_png(
+            rgb,
+            row["annotations"],
+            self.classes,
+            width=int(row.get("width") or 0),
+            height=int(row.get("height") or 0),
+            threshold=self.threshold if self.hide_below else 0.0,
+            skeleton=self.skeleton,
+        )
+
+    def close(self) -> None:
+        """Stop listening to the Dataset and close the widget."""
+        # also runs from __del__, possibly on a widget whose __init__ failed half way
+        ds, listener = getattr(self, "ds", None), getattr(self, "_listener", None)
+        if ds is not None and listener is not None:
+            ds.on_change(listener, remove=True)
+        timer = getattr(self, "_counts_timer", None)
+        if timer is not None:
+            timer.cancel()
+        super().close()
+
+    def __repr__(self) -> str:
+        m = self.meta or {}
+        return (
+            f"Annotator(image {m.get('index', 0) + 1}/{m.get('n', len(self._keys))} "
+            f"{m.get('key')!r}, status {m.get('status')!r}, tool {self.tool!r})"
+        )
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        data = dict(data)
+        # Renderers without the live widget (a notebook reopened without its kernel, untrusted
+        # notebooks, GitHub, nbconvert) fall back to this still picture.
+        try:
+            data["image/png"] = base64.b64encode(self.snapshot()).decode("ascii")
+        except Exception as e:  # the live widget must display even if the picture fails
+            data["text/plain"] = f"{data.get('text/plain', repr(self))} (no snapshot: {e})"
+        return data, metadata
+
+    # -- browser requests ----------------------------------------------------------------
+    @traitlets.observe("request")
+    def _on_request(self, change) -> None:
+        req = change["new"] or {}
+        if not req:
+            return
+        seq = int(req.get("seq") or 0)
+        prefetch = False
+        with self._lock:
+            try:
+                with self.hold_sync():
+                    try:
+                        prefetch = self._dispatch(req)
+                    except (AnnotationError, ValueError, KeyError, IndexError) as e:
+                        # A malformed edit (an empty box, an unknown class): tell the user and
+                        # put the canvas back to what the Dataset holds.
+                        self.message = f"Not saved: {e}"
+                        self._push_current()
+                    except Exception:
+                        self._report(f"request {req.get('action')!r} failed")
+                        self._push_current()
+                    finally:
+                        self.ack = max(self.ack, seq)
+                if prefetch:
+                    self._prefetch()
+            except Exception:
+                self._report("updating the widget failed")
+
+    def _dispatch(self, req: dict) -> bool:
+        """Run one browser request; True when a new image went on screen (prefetch next)."""
+        action = req.get("action")
+        index = int(req.get("index", self._index))
+        before = self._index
+        if action == "edit":
+            kind = req.get("kind")
+            if kind not in EDIT_KINDS:
+                raise ValueError(f"edit kind must be one of {EDIT_KINDS}, got {kind!r}")
+            self._edit(index, req.get("annotations") or [], kind)
+        elif action == "submit":
+            if index != self._index:
+                self._edit(index, req.get("annotations") or [], "submit")
+            else:
+                self.submit(req.get("annotations"))
+        elif action == "auto":
+            self._auto_polygon(index, req.get("box"), req.get("label") or self.label)
+        elif action == "goto":
+            self._show(max(0, min(len(self._keys) - 1, index)))
+        elif action == "step":
+            self._step(int(req.get("delta", 1)))
+        elif action == "next_status":
+            self.next_with_status(str(req.get("status")))
+        elif action == "undo":
+            self.undo()
+        elif action == "redo":
+            self.redo()
+        elif action == "clear_errors":
+            self.errors = []
+        else:
+            raise ValueError(f"unknown request {action!r}")
+        return self._index != before or action == "goto"
+
+    # -- writing -------------------------------------------------------------------------
+    def _edit(self, index: int, records: Sequence[dict], kind: str, *, status=None) -> None:
+        """Write one gesture to the Dataset and keep its undo step."""
+        key = self._keys[index]
+        before = self.ds.row(key)
+        if kind != "submit" and status is None:
+            status = before["status"]
+        after = self._write(key, records, kind, status)
+        if after != before["annotations"]:
+            steps = self._undo.setdefault(key, [])
+            steps.append((before["annotations"], kind))
+            del steps[:-_HISTORY]
+            self._redo.pop(key, None)
+
+    def _write(self, key, records, kind, status) -> list[dict]:
+        now = time.monotonic()
+        seconds = min(now - self._clock.get(key, now), IDLE_CAP_S)
+        self._writer = threading.get_ident()
+        try:
+            self.ds.annotate(
+                key, list(records), source="human", status=status, kind=kind, seconds=seconds
+            )
+        finally:
+            self._writer = None
+        self._clock[key] = now
+        after = self.ds.row(key)["annotations"]
+        if key == self.key:
+            self._push_current()
+        self._update_counts(force=True)
+        self._fire(self._change_fns, key, after, kind)
+        return after
+
+    def _travel(self, source: dict, target: dict, *, undo: bool) -> bool:
+        key = self.key
+        steps = source.get(key) or []
+        if not steps:
+            self.message = "Nothing to undo." if undo else "Nothing to redo."
+            return False
+        records, kind = steps.pop()
+        row = self.ds.row(key)
+        target.setdefault(key, []).append((row["annotations"], kind))
+        # the event log records what the undo did: undoing an addition deletes, and so on
+        inverse = {"added": "deleted", "deleted": "added"}.get(kind, kind) if undo else kind
+        self._write(key, records, inverse, row["status"])
+        return True
+
+    def _auto_polygon(self, index: int, box, label: str) -> None:
+        if not isinstance(box, (list, tuple)) or len(box) != 4:
+            raise ValueError(f"auto polygon needs a box [x1, y1, x2, y2], got {box!r}")
+        key = self._keys[index]
+        self.busy = "Finding the object's outline..."
+        try:
+            image = self.ds.image(key)
+            points, score = self.polygonizer(image, [float(v) for v in box])
+        finally:
+            self.busy = ""
+        points = [[float(p[0]), float(p[1])] for p in points]
+        rec = {"label": label, "bbox": None, "points": points, "score": None, "source": "human"}
+        if len(points) < 3:
+            # nothing segmented: keep the user's rectangle rather than losing the gesture
+            rec.update(points=None, bbox=[float(v) for v in box])
+        score = None if score is None else float(score)
+        rec["polygon_score"] = score
+        row = self.ds.row(key)
+        low = score is not None and score < REVIEW_BELOW
+        status = "review" if low else row["status"]
+        self._edit(index, [*row["annotations"], rec], "added", status=status)
+        if low:
+            self.message = f"Outline quality {score:.2f} is low; image sent to review."
+
+    # -- showing images ------------------------------------------------------------------
+    def _position(self, key) -> int:
+        try:
+            return self._keys.index(key)
+        except ValueError:
+            raise KeyError(f"no image with key {key!r} (keys look like {self._keys[:3]})") from None
+
+    def _step(self, delta: int) -> None:
+        i = min(max(self._index + delta, 0), len(self._keys) - 1)
+        if i == self._index:
+            self.message = "This is the last image." if delta > 0 else "This is the first image."
+            return
+        self._show(i)
+
+    def _encoded(self, index: int) -> tuple[bytes, float, str | None]:
+        """Display JPEG, scale and problem (None when the image read fine) of a row."""
+        path = str(self.ds.row(self._keys[index]).get("image"))
+        hit = self._jpeg.get(index)
+        if hit is not None and hit[3] == path:  # a changed path (de-identified copy) re-reads
+            self._jpeg.move_to_end(index)
+            return hit[:3]
+        try:
+            data, scale = display_jpeg(self.ds.image(self._keys[index]), self.display_size)
+            item = (data, scale, None, path)
+        except ImageError as e:
+            item = (b"", 1.0, str(e), path)
+        self._jpeg[index] = item
+        while len(self._jpeg) > _CACHE:
+            self._jpeg.popitem(last=False)
+        return item[:3]
+
+    def _load_slot(self, index: int, keep: int | None = None) -> str:
+        """Put the image of ``index`` in a buffer trait unless one holds it already.
+
+        The other buffer is overwritten, except the one holding ``keep`` (the prefetched next
+        image, or the image on screen when prefetching).
+        """
+        slots = list(self.slots)
+        if index in slots:
+            i = slots.index(index)
+            if self._jpeg.get(index, (None,) * 4)[3] == str(
+                self.ds.row(self._keys[index]).get("image")
+            ):
+                return "ab"[i]
+        else:
+            i = 1 if keep is not None and slots[0] == keep else 0
+        data = self._encoded(index)[0]
+        setattr(self, "image_" + "ab"[i], data)
+        slots[i] = index
+        self.slots = slots
+        return "ab"[i]
+
+    def _show(self, index: int) -> None:
+        with self._lock, self.hold_sync():
+            self._keys = list(self.ds.keys()) if len(self.ds) != len(self._keys) else self._keys
+            nxt = index + 1 if index + 1 < len(self._keys) else None
+            slot = self._load_slot(index, keep=nxt)
+            self._index = index
+            key = self._keys[index]
+            self._clock[key] = time.monotonic()
+            self.message = ""
+            self._push_current(slot=slot)
+
+    def _prefetch(self) -> None:
+        """Send the next image into the other buffer so moving on shows it at once."""
+        nxt = self._index + 1
+        if nxt < len(self._keys):
+            with self._lock, self.hold_sync():
+                self._load_slot(nxt, keep=self._index)
+
+    def _push_current(self, slot: str | None = None) -> None:
+        """Send the Dataset's state of the image on screen to the browser."""
+        key = self.key
+        row = self.ds.row(key)
+        _, scale, problem = self._encoded(self._index)
+        if slot is None:
+            slot = (self.meta or {}).get("slot", "a")
+        issues = row.get("issues")
+        self.meta = {
+            "index": self._index,
+            "n": len(self._keys),
+            "key": str(key),
+            "file": Path(str(row.get("image") or "")).name,
+            "width": int(row.get("width") or 0),
+            "height": int(row.get("height") or 0),
+            "scale": scale,
+            "slot": slot,
+            "status": row.get("status"),
+            "problem": problem or (str(issues) if issues else ""),
+        }
+        self.annotations = clean_records(row["annotations"])
+
+    # -- Dataset notifications -----------------------------------------------------------
+    def _on_ds_change(self, key) -> None:
+        if self._writer == threading.get_ident():
+            return  # our own write: _write pushes the result itself
+        with self._lock:
+            try:
+                if not self._own_classes and self.ds.classes != list(self.classes):
+                    self.classes = self.ds.classes
+                if key in self._keys and self._keys.index(key) == self._index:
+                    with self.hold_sync():
+                        # reloads the picture too when the row now points at another file
+                        slot = self._load_slot(self._index)
+                        self._push_current(slot=slot)
+                self._update_counts()
+            except Exception:
+                self._report(f"refreshing after a change to {key!r} failed")
+
+    def _status_counts(self) -> dict:
+        counts = getattr(self.ds, "counts", None)
+        if callable(counts):
+            return dict(counts())
+        return self.ds.df["status"].value_counts().to_dict()
+
+    def _update_counts(self, force: bool = False) -> None:
+        """Refresh the status counts, at most a few times a second during bulk writes."""
+        now = time.monotonic()
+        if force or now - self._counts_at > 0.3:
+            self._counts_at = now
+            self.counts = self._status_counts()
+        elif self._counts_timer is None or not self._counts_timer.is_alive():
+            # a trailing refresh so the last of a burst of model writes is not missed
+            self._counts_timer = threading.Timer(0.35, self._flush_counts)
+            self._counts_timer.daemon = True
+            self._counts_timer.start()
+
+    def _flush_counts(self) -> None:
+        with self._lock:
+            try:
+                self._counts_at = time.monotonic()
+                self.counts = self._status_counts()
+            except Exception:
+                self._report("refreshing the status counts failed")
+
+    # -- callbacks -----------------------------------------------------------------------
+    @staticmethod
+    def _register(fns: list, fn: Callable, remove: bool) -> None:
+        if remove:
+            if fn in fns:
+                fns.remove(fn)
+        elif not callable(fn):
+            raise TypeError(f"callback must be callable, got {fn!r}")
+        elif fn not in fns:
+            fns.append(fn)
+
+    def _fire(self, fns: list, *args) -> None:
+        for fn in list(fns):
+            try:
+                fn(*args)
+            except Exception:
+                name = getattr(fn, "__qualname__", repr(fn))
+                self._report(f"callback {name} raised")
+
+    def _report(self, what: str) -> None:
+        """Show a traceback under the widget (kept to the last 20)."""
+        text = f"{what}:\n{traceback.format_exc()}"
+        self.errors = [*self.errors[-19:], text]

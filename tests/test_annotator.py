@@ -1,0 +1,385 @@
+"""The Annotator's Python side: requests arriving from the browser land in the Dataset.
+
+Requests are delivered the way the kernel delivers them (a comm "update" message handled by
+``Widget._handle_msg``), on real raccoon images and a real SQLite journal.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import traitlets
+from PIL import Image
+
+import nblabel as nbl
+from nblabel.widgets.annotator import Annotator
+from nblabel.widgets.codecs import PALETTE, skeleton_payload
+
+BOX = {"label": "raccoon", "bbox": [50.0, 40.0, 300.0, 260.0], "points": None,
+       "keypoints": None, "score": None, "source": "human"}  # fmt: skip
+
+
+@pytest.fixture()
+def ds(raccoon_dir, db):
+    """Five real raccoon photos; the first one carries a model prediction."""
+    names = ["raccoon-1", "raccoon-2", "raccoon-3", "raccoon-4", "raccoon-5"]
+    df = pd.DataFrame({"path": [str(raccoon_dir / "images" / f"{n}.jpg") for n in names]},
+                      index=names)  # fmt: skip
+    ds = nbl.Dataset.from_dataframe(df, image_col="path", db=db, classes=["raccoon", "dog"])
+    pred = dict(BOX, score=0.62, source="yolo@1")
+    ds.annotate("raccoon-1", [pred], source="yolo@1")
+    return ds
+
+
+class Browser:
+    """Sends requests to a widget through the same path the comm uses."""
+
+    def __init__(self, widget):
+        self.w = widget
+        self.seq = 0
+
+    def send(self, action, **payload):
+        self.seq += 1
+        state = {"request": {"seq": self.seq, "action": action,
+                             "index": self.w.meta["index"], **payload}}  # fmt: skip
+        msg = {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}},
+               "buffers": []}  # fmt: skip
+        self.w._handle_msg(msg)
+        assert self.w.ack == self.seq, "every request is acknowledged"
+        return self.w
+
+    def edit(self, kind, annotations):
+        return self.send("edit", kind=kind, annotations=annotations)
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    assert data[:2] == b"\xff\xd8", "a JPEG in a binary buffer, not base64 text"
+    return Image.open(io.BytesIO(data)).size
+
+
+def test_shows_first_image_downscaled_with_original_coordinates(ds):
+    w = Annotator(ds, display_size=320)
+    m = w.meta
+    assert (m["index"], m["key"], m["file"], m["n"]) == (0, "raccoon-1", "raccoon-1.jpg", 5)
+    assert (m["width"], m["height"]) == (650, 417)
+    assert jpeg_size(w.image_a) == (320, round(417 * 320 / 650))
+    assert m["scale"] == pytest.approx(320 / 650)
+    assert w.annotations[0]["bbox"] == BOX["bbox"], "coordinates stay in original pixels"
+    assert w.annotations[0]["score"] == pytest.approx(0.62)
+    assert w.classes == ["raccoon", "dog"] and w.label == "raccoon"
+    assert w.counts["predicted"] == 1 and w.counts["unlabeled"] == 4
+
+
+def test_next_image_is_prefetched_and_shown_without_resending(ds):
+    w = Annotator(ds, display_size=256)
+    b = Browser(w)
+    b.send("goto", index=0)  # a browser request also prefetches the next image
+    assert w.slots == [0, 1] and jpeg_size(w.image_b)[0] == 256
+    sent = []
+    w.observe(lambda c: sent.append(c["name"]), names=["image_a", "image_b"])
+    b.send("step", delta=1)
+    assert w.meta["index"] == 1 and w.meta["slot"] == "b"
+    assert sent == ["image_a"], "only the following image is sent; the shown one was there"
+    assert w.slots == [2, 1]
+    b.send("step", delta=-1)
+    assert w.meta["index"] == 0 and w.meta["key"] == "raccoon-1"
+
+
+def test_each_gesture_is_journaled_with_kind_status_and_seconds(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    time.sleep(0.05)
+    moved = dict(BOX, bbox=[60.0, 50.0, 310.0, 270.0], score=None, source="human")
+    b.edit("moved", [moved])
+    row = ds.row("raccoon-1")
+    assert row["annotations"][0]["bbox"] == moved["bbox"]
+    assert row["annotations"][0]["source"] == "human"
+    assert row["status"] == "predicted", "a gesture keeps the image's status; submit verifies"
+    assert row["edits"] == 1 and row["seconds"] >= 0.05
+    ev = ds.events().iloc[-1]
+    assert (ev["kind"], ev["key"], ev["source"], ev["n_objects"]) == (
+        "moved", "raccoon-1", "human", 1)  # fmt: skip
+    assert w.annotations == ds.row("raccoon-1")["annotations"]
+
+
+def test_every_edit_kind_is_accepted_and_logged(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    human = dict(BOX, score=None, source="human")
+    b.edit("accepted", [human])
+    b.edit("relabelled", [dict(human, label="dog")])
+    b.edit("resized", [dict(human, label="dog", bbox=[50.0, 40.0, 200.0, 200.0])])
+    b.edit("added", [*w.annotations, dict(BOX, bbox=[400.0, 100.0, 500.0, 200.0])])
+    b.edit("deleted", w.annotations[:1])
+    b.edit("rejected", [])
+    kinds = ds.events()["kind"].tolist()[-6:]
+    assert kinds == ["accepted", "relabelled", "resized", "added", "deleted", "rejected"]
+    assert ds.row("raccoon-1")["annotations"] == []
+    b.send("edit", kind="wiggled", annotations=[human])
+    assert "Not saved" in w.message and ds.row("raccoon-1")["annotations"] == []
+
+
+def test_polygon_and_keypoint_records_round_trip(ds):
+    w = Annotator(ds, tool="keypoints")
+    b = Browser(w)
+    poly = {"label": "raccoon", "bbox": [10, 10, 110, 90], "points": [[10, 10], [110, 20], [60, 90]],
+            "keypoints": None, "score": None, "source": "human"}  # fmt: skip
+    names = w.skeleton["names"]
+    kps = [[100 + 5 * i, 100 + 3 * i, 2 if i % 3 else 1] for i in range(len(names))]
+    person = {"label": "dog", "bbox": [90, 90, 200, 170], "points": None, "keypoints": kps,
+              "score": None, "source": "human"}  # fmt: skip
+    b.edit("added", [poly, person])
+    stored = ds.row("raccoon-1")["annotations"]
+    assert stored[0]["points"] == [[10.0, 10.0], [110.0, 20.0], [60.0, 90.0]]
+    assert [k[2] for k in stored[1]["keypoints"]] == [k[2] for k in kps]
+    assert len(names) == 17 and names[0] == "nose"
+    assert w.annotations == stored
+
+
+def test_submit_verifies_moves_on_and_calls_back(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    got = []
+    w.on_submit(lambda key, records: got.append((key, len(records))))
+    accepted = dict(BOX, score=None, source="human")
+    b.send("submit", annotations=[accepted])
+    assert ds.row("raccoon-1")["status"] == "verified"
+    assert ds.events()["kind"].iloc[-1] == "submit"
+    assert got == [("raccoon-1", 1)]
+    assert w.meta["index"] == 1 and w.meta["key"] == "raccoon-2"
+    assert w.counts["verified"] == 1
+
+
+def test_a_malformed_edit_is_refused_and_the_canvas_reverts(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    before = ds.row("raccoon-1")["annotations"]
+    b.edit("added", [*before, dict(BOX, bbox=[700.0, 500.0, 800.0, 600.0])])  # off the image
+    assert "Not saved" in w.message and "zero area" in w.message
+    assert ds.row("raccoon-1")["annotations"] == before
+    assert w.annotations == before
+    b.edit("added", [dict(BOX, label="cat")])
+    assert "unknown class 'cat'" in w.message
+    assert w.errors == [], "a user mistake is a message, not a traceback"
+
+
+def test_callback_errors_are_shown_under_the_widget_and_can_be_removed(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    calls = []
+
+    def broken(key, records, kind):
+        calls.append(kind)
+        raise RuntimeError("retrain queue is full")
+
+    w.on_change(broken)
+    b.edit("accepted", [dict(BOX, score=None, source="human")])
+    assert calls == ["accepted"]
+    assert len(w.errors) == 1 and "retrain queue is full" in w.errors[0]
+    assert "Traceback" in w.errors[0]
+    assert ds.row("raccoon-1")["annotations"][0]["score"] is None, "the edit itself is kept"
+    w.on_change(broken, remove=True)
+    b.edit("moved", [dict(BOX, bbox=[0.0, 0.0, 100.0, 100.0])])
+    assert calls == ["accepted"] and len(w.errors) == 1
+    b.send("clear_errors")
+    assert w.errors == []
+    with pytest.raises(TypeError, match="callable"):
+        w.on_submit("not a function")
+
+
+def test_undo_and_redo_go_through_the_dataset(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    first = ds.row("raccoon-1")["annotations"]
+    added = [*first, dict(BOX, bbox=[400.0, 100.0, 500.0, 200.0])]
+    b.edit("added", added)
+    moved = [first[0], dict(BOX, bbox=[410.0, 110.0, 510.0, 210.0])]
+    b.edit("moved", moved)
+    b.send("undo")
+    assert ds.row("raccoon-1")["annotations"][1]["bbox"] == [400.0, 100.0, 500.0, 200.0]
+    b.send("undo")
+    assert ds.row("raccoon-1")["annotations"] == first
+    assert w.annotations == first
+    b.send("undo")
+    assert w.message == "Nothing to undo."
+    b.send("redo")
+    assert len(ds.row("raccoon-1")["annotations"]) == 2
+    b.send("redo")
+    assert ds.row("raccoon-1")["annotations"][1]["bbox"] == [410.0, 110.0, 510.0, 210.0]
+    assert ds.events()["kind"].tolist()[-6:] == [
+        "added", "moved", "moved", "deleted", "added", "moved"]  # fmt: skip
+    b.edit("deleted", [])
+    b.send("redo")
+    assert w.message == "Nothing to redo.", "a new edit clears the redo steps"
+
+
+def test_background_predictions_appear_on_the_image_on_screen(ds):
+    w = Annotator(ds)
+    w.next()
+    assert w.key == "raccoon-2" and w.annotations == []
+    pred = dict(BOX, score=0.91, source="yolo@2")
+
+    def model_thread():
+        ds.annotate("raccoon-2", [pred], source="yolo@2")
+        ds.annotate("raccoon-4", [pred], source="yolo@2")
+
+    t = threading.Thread(target=model_thread)
+    t.start()
+    t.join()
+    assert w.annotations[0]["score"] == pytest.approx(0.91)
+    assert w.meta["status"] == "predicted" and w.key == "raccoon-2"
+    deadline = time.monotonic() + 3
+    while w.counts.get("predicted") != 3 and time.monotonic() < deadline:
+        time.sleep(0.05)  # counts are refreshed at most a few times a second
+    assert w.counts["predicted"] == 3
+
+
+def test_classes_from_a_model_show_up_unless_the_user_chose_them(ds):
+    w = Annotator(ds)
+    chosen = Annotator(ds, classes=["raccoon"])
+    ds.add_classes(["bird"])
+    ds.annotate("raccoon-2", [dict(BOX, label="bird", score=0.5)], source="m@1")
+    assert w.classes == ["raccoon", "dog", "bird"]
+    assert chosen.classes == ["raccoon"]
+
+
+def test_next_unlabeled_and_next_review_wrap_around(ds):
+    ds.annotate("raccoon-2", [BOX], source="human")  # verified
+    ds.annotate("raccoon-4", [BOX], source="m@1", status="review")
+    w = Annotator(ds)
+    b = Browser(w)
+    b.send("next_status", status="unlabeled")
+    assert w.key == "raccoon-3"
+    b.send("next_status", status="review")
+    assert w.key == "raccoon-4"
+    b.send("next_status", status="unlabeled")
+    assert w.key == "raccoon-5"
+    b.send("next_status", status="unlabeled")
+    assert w.key == "raccoon-3", "wraps to the start"
+    b.send("next_status", status="review")
+    b.send("next_status", status="review")
+    assert w.key == "raccoon-4" and "No other image" in w.message
+    b.send("goto", index=99)
+    assert w.key == "raccoon-5", "a jump past the end lands on the last image"
+    b.send("step", delta=1)
+    assert w.message == "This is the last image."
+    w.show("raccoon-1")
+    assert w.index == 0
+    with pytest.raises(KeyError, match="no image with key 'nope'"):
+        w.show("nope")
+    with pytest.raises(IndexError):
+        w.goto(5)
+
+
+def test_auto_polygon_from_a_real_grabcut_outline(ds):
+    w = Annotator(ds, tool="auto")
+    b = Browser(w)
+    w.next()  # raccoon-2: a raccoon filling much of the frame
+    box = [10.0, 10.0, 600.0, 400.0]
+    b.send("auto", box=box, label="raccoon")
+    rec = ds.row(w.key)["annotations"][-1]
+    assert rec["label"] == "raccoon" and rec["source"] == "human"
+    assert len(rec["points"]) >= 3
+    assert 0.0 <= rec["polygon_score"] <= 1.0
+    assert all(box[0] - 1 <= x <= box[2] + 1 and box[1] - 1 <= y <= box[3] + 1
+               for x, y in rec["points"])  # fmt: skip
+    assert ds.events()["kind"].iloc[-1] == "added"
+    assert w.busy == ""
+
+
+def test_a_doubtful_auto_polygon_sends_the_image_to_review(ds):
+    seen = []
+
+    def polygonizer(image, box):
+        seen.append((image.shape, box))
+        return [[box[0], box[1]], [box[2], box[1]], [box[0], box[3]]], 0.3
+
+    w = Annotator(ds, polygonizer=polygonizer)
+    b = Browser(w)
+    b.send("auto", box=[5, 5, 50, 60], label="dog")
+    assert seen == [((417, 650, 3), [5.0, 5.0, 50.0, 60.0])], "full-resolution RGB image"
+    assert ds.row("raccoon-1")["status"] == "review"
+    assert w.meta["status"] == "review" and "review" in w.message
+
+    def failing(image, box):
+        raise RuntimeError("no SAM weights")
+
+    w.polygonizer = failing
+    b.send("auto", box=[5, 5, 50, 60], label="dog")
+    assert "no SAM weights" in w.errors[-1]
+
+
+def test_saved_notebook_carries_a_picture_of_the_image_and_its_boxes(ds):
+    ds.annotate("raccoon-1", [BOX], source="human")
+    w = Annotator(ds)
+    data, _ = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "raccoon-1" in data["text/plain"]
+    im = Image.open(io.BytesIO(base64.b64decode(data["image/png"]))).convert("RGB")
+    assert im.size == (650, 417)
+    # the top edge of the raccoon box is drawn in the first class colour
+    want = np.array([int(PALETTE[0][i : i + 2], 16) for i in (1, 3, 5)])
+    edge = np.asarray(im)[40, 100:250].astype(int)
+    assert (np.abs(edge - want).sum(axis=1) < 30).mean() > 0.9
+
+
+def test_an_unreadable_image_is_reported_and_navigation_goes_on(ds, raccoon_dir, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    df = pd.DataFrame({"path": [str(broken), str(raccoon_dir / "images" / "raccoon-7.jpg")]},
+                      index=["broken", "ok"])  # fmt: skip
+    ds2 = nbl.Dataset.from_dataframe(df, db=tmp_path / "b.db", classes=["raccoon"])
+    w = Annotator(ds2)
+    assert w.image_a == b"" and "broken.jpg" in w.meta["problem"]
+    png = base64.b64decode(w._repr_mimebundle_()[0]["image/png"])
+    assert png[:4] == b"\x89PNG"
+    w.next()
+    assert w.key == "ok" and w.meta["problem"] == ""
+
+
+def test_a_replaced_image_file_is_sent_again(ds, raccoon_dir):
+    w = Annotator(ds, display_size=200)
+    old = w.image_a
+    ds.update("raccoon-1", image=str(raccoon_dir / "images" / "raccoon-9.jpg"))
+    assert w.meta["file"] == "raccoon-9.jpg"
+    assert w.image_a != old and jpeg_size(w.image_a)[0] <= 200
+
+
+def test_bad_arguments_get_clear_errors(ds, tmp_path):
+    with pytest.raises(TypeError, match="needs an nblabel.Dataset"):
+        Annotator(pd.DataFrame())
+    with pytest.raises(ValueError, match="tool must be one of"):
+        Annotator(ds, tool="lasso")
+    with pytest.raises(traitlets.TraitError):
+        Annotator(ds, threshold=1.5)
+    with pytest.raises(traitlets.TraitError, match="4-number 'bbox'"):
+        Annotator(ds).annotations = [{"label": "x", "bbox": [1, 2]}]
+    df = pd.DataFrame({"path": [str(ds.path("raccoon-1"))]}, index=["only"])
+    no_classes = nbl.Dataset.from_dataframe(df, db=tmp_path / "n.db")
+    with pytest.raises(ValueError, match="no classes to label with"):
+        Annotator(no_classes)
+    w = Annotator(no_classes, classes="raccoon")
+    assert no_classes.classes == ["raccoon"] and w.classes == ["raccoon"]
+
+
+def test_skeletons():
+    sk = skeleton_payload({"names": ["a", "b", "c"], "edges": [[0, 2]]})
+    assert sk["edges"] == [[0, 2]] and len(sk["layout"]) == 3
+    with pytest.raises(ValueError, match="outside 2 names"):
+        skeleton_payload({"names": ["a", "b"], "edges": [[0, 5]]})
+    with pytest.raises(ValueError, match="list of point names"):
+        skeleton_payload({"edges": []})
+
+
+def test_closing_the_widget_stops_listening_to_the_dataset(ds):
+    w = Annotator(ds)
+    assert len(ds._listeners) == 1
+    w.close()
+    assert ds._listeners == []
+    ds.annotate("raccoon-1", [BOX], source="human")  # no error from a closed widget
