@@ -202,8 +202,16 @@ def prepare_rows(rows: Iterable[dict], classes: Sequence[str]) -> list[dict]:
                 records.append(normalize_record(rec, width=w, height=h, classes=classes))
             except AnnotationError as e:
                 raise ValueError(f"row {key!r} object {j}: {e}") from None
-        out.append({**row, "key": key, "image": str(image), "width": w, "height": h,
-                    "annotations": records})  # fmt: skip
+        out.append(
+            {
+                **row,
+                "key": key,
+                "image": str(image),
+                "width": w,
+                "height": h,
+                "annotations": records,
+            }
+        )
     return out
 
 

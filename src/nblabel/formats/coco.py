@@ -67,9 +67,10 @@ def read_coco(
     data = _load_json(path)
     if isinstance(data, list):
         raise FormatError(
-            path, "top level is a list: this looks like a COCO *results* file (detections only); "
+            path,
+            "top level is a list: this looks like a COCO *results* file (detections only); "
             "nblabel reads instances files with 'images', 'annotations' and 'categories'",
-        )  # fmt: skip
+        )
     if not isinstance(data, dict):
         raise FormatError(path, "top level must be a JSON object with 'images' and 'categories'")
     for key in ("images", "categories"):
@@ -97,10 +98,20 @@ def read_coco(
         issues: list[str] = []
         name = str(entry["file_name"])
         image = find_image(_image_candidates(name, roots))
-        w, h = real_size(image, (entry.get("width"), entry.get("height")),
-                         f"{path.name} image {entry['id']}", issues)  # fmt: skip
-        item = {"image": str(image), "width": w, "height": h, "annotations": [],
-                "issues": issues, "key": entry.get("nblabel_key", Path(name).stem)}  # fmt: skip
+        w, h = real_size(
+            image,
+            (entry.get("width"), entry.get("height")),
+            f"{path.name} image {entry['id']}",
+            issues,
+        )
+        item = {
+            "image": str(image),
+            "width": w,
+            "height": h,
+            "annotations": [],
+            "issues": issues,
+            "key": entry.get("nblabel_key", Path(name).stem),
+        }
         items.append(item)
         by_id[entry["id"]] = item
 
@@ -110,9 +121,10 @@ def read_coco(
         item = by_id.get(ann.get("image_id"))
         if item is None:
             raise FormatError(
-                path, f"annotation id {ann.get('id', n)} refers to image_id "
+                path,
+                f"annotation id {ann.get('id', n)} refers to image_id "
                 f"{ann.get('image_id')!r}, which is not in 'images'",
-            )  # fmt: skip
+            )
         rec = _record(ann, cats, item, path.name)
         if rec is not None:
             item["annotations"].append(rec)
@@ -157,8 +169,10 @@ def _record(ann: dict, cats: dict, item: dict, fname: str) -> dict | None:
     issues = item["issues"]
     where = f"{fname} annotation {ann.get('id', '?')}"
     if ann.get("category_id") not in cats:
-        issues.append(f"{where}: category_id {ann.get('category_id')!r} is not in 'categories'; "
-                      "object left out")  # fmt: skip
+        issues.append(
+            f"{where}: category_id {ann.get('category_id')!r} is not in 'categories'; "
+            "object left out"
+        )
         return None
     label = cats[ann["category_id"]]
     raw: dict = {"label": label}
@@ -178,8 +192,10 @@ def _record(ann: dict, cats: dict, item: dict, fname: str) -> dict | None:
     kps = ann.get("keypoints")
     if kps:
         if len(kps) % 3:
-            issues.append(f"{where} ({label}): keypoints length {len(kps)} is not a multiple "
-                          "of 3; keypoints ignored")  # fmt: skip
+            issues.append(
+                f"{where} ({label}): keypoints length {len(kps)} is not a multiple "
+                "of 3; keypoints ignored"
+            )
         else:
             triples = [list(kps[i : i + 3]) for i in range(0, len(kps), 3)]
             if any(t[2] for t in triples):  # an all-invisible list says nothing
@@ -214,8 +230,10 @@ def _segmentation_polygon(seg, item: dict, where: str, issues: list[str]):
     if not polys:
         return None
     if len(polys) > 1:
-        issues.append(f"{where}: polygon has {len(polys)} parts; kept the largest (nblabel "
-                      "stores one outline per object)")  # fmt: skip
+        issues.append(
+            f"{where}: polygon has {len(polys)} parts; kept the largest (nblabel "
+            "stores one outline per object)"
+        )
     return max(polys, key=polygon_area)
 
 
@@ -269,8 +287,7 @@ def _decode_compressed_counts(s: str) -> list[int]:
 def _mask_polygon(mask, where: str, issues: list[str]):
     import cv2
 
-    contours, _ = cv2.findContours(mask.astype("uint8"), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_SIMPLE)  # fmt: skip
+    contours, _ = cv2.findContours(mask.astype("uint8"), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     contours = [c for c in contours if len(c) >= 3]
     if not contours:
         issues.append(f"{where}: RLE mask is empty; mask ignored")
@@ -323,13 +340,15 @@ def write_coco(
     coco_images, coco_anns = [], []
     kp_counts: dict[str, int] = {}
     for image_id, (row, image) in enumerate(zip(prepared, images), start=1):
-        coco_images.append({
-            "id": image_id,
-            "file_name": Path(os.path.relpath(image, root)).as_posix(),
-            "width": row["width"],
-            "height": row["height"],
-            "nblabel_key": json_safe(row["key"]),
-        })  # fmt: skip
+        coco_images.append(
+            {
+                "id": image_id,
+                "file_name": Path(os.path.relpath(image, root)).as_posix(),
+                "width": row["width"],
+                "height": row["height"],
+                "nblabel_key": json_safe(row["key"]),
+            }
+        )
         for rec in row["annotations"]:
             ann = _annotation(rec, len(coco_anns) + 1, image_id, classes.index(rec["label"]) + 1)
             if rec.get("keypoints"):
@@ -387,9 +406,10 @@ def _annotation(rec: dict, ann_id: int, image_id: int, category_id: int) -> dict
         ann["area"] = round(polygon_area(rec["points"]), 3)
     if rec.get("keypoints"):
         ann["keypoints"] = [
-            v for x, y, vis in rec["keypoints"]
+            v
+            for x, y, vis in rec["keypoints"]
             for v in ((round(x, 3), round(y, 3), int(vis)) if vis else (0, 0, 0))
-        ]  # fmt: skip
+        ]
         ann["num_keypoints"] = sum(1 for k in rec["keypoints"] if k[2])
     if rec.get("score") is not None:
         ann["score"] = float(rec["score"])

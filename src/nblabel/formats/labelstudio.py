@@ -43,8 +43,14 @@ from ._common import (
 from ._common import keypoint_names as _keypoint_names
 
 RECT, POLY, KP = "label", "polygon", "keypoint"  # control tag names in label_config()
-_GEOMETRY = {"rectanglelabels": "rect", "rectangle": "rect", "polygonlabels": "poly",
-             "polygon": "poly", "keypointlabels": "kp", "keypoint": "kp"}  # fmt: skip
+_GEOMETRY = {
+    "rectanglelabels": "rect",
+    "rectangle": "rect",
+    "polygonlabels": "poly",
+    "polygon": "poly",
+    "keypointlabels": "kp",
+    "keypoint": "kp",
+}
 _LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "labels")
 
 
@@ -111,8 +117,11 @@ def read_labelstudio(
 def _choose(path: Path, n: int, task) -> tuple[dict, list, dict | None]:
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise FormatError(path, f"task #{n} has no 'data' object; is this a Label Studio file?")
-    done = [a for a in task.get("annotations") or task.get("completions") or []
-            if isinstance(a, dict) and not a.get("was_cancelled")]  # fmt: skip
+    done = [
+        a
+        for a in task.get("annotations") or task.get("completions") or []
+        if isinstance(a, dict) and not a.get("was_cancelled")
+    ]
     if done:
         return task, list(done[-1].get("result") or []), None
     preds = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
@@ -154,8 +163,15 @@ def _image_value(data: dict) -> str | None:
         return data["image"]
     for v in data.values():
         if isinstance(v, str) and Path(urlparse(v).path).suffix.lower() in (
-            ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"
-        ):  # fmt: skip
+            ".jpg",
+            ".jpeg",
+            ".png",
+            ".bmp",
+            ".webp",
+            ".tif",
+            ".tiff",
+            ".gif",
+        ):
             return v
     return None
 
@@ -198,8 +214,14 @@ def _read_task(path, n, task, results, origin, images, names) -> dict:
             break
     w, h = real_size(image, declared, f"task #{n} original_width/height", issues)
     key = data.get("nblabel_key", Path(str(image)).stem)
-    item = {"image": str(image), "width": w, "height": h, "annotations": [], "issues": issues,
-            "key": key}  # fmt: skip
+    item = {
+        "image": str(image),
+        "width": w,
+        "height": h,
+        "annotations": [],
+        "issues": issues,
+        "key": key,
+    }
     if not (w and h) and results:
         issues.append(f"task #{n}: regions not read because the image size is unknown")
         return item
@@ -220,8 +242,10 @@ def _read_task(path, n, task, results, origin, images, names) -> dict:
         elif r.get("type") == "labels":
             regions.setdefault(rid, {})["labels"] = _labels_of(r)
         elif r.get("type") != "relation":
-            issues.append(f"task #{n} region {rid}: type {r.get('type')!r} is not read by "
-                          "nblabel (boxes, polygons and keypoints are); ignored")  # fmt: skip
+            issues.append(
+                f"task #{n} region {rid}: type {r.get('type')!r} is not read by "
+                "nblabel (boxes, polygons and keypoints are); ignored"
+            )
 
     default_source = "human" if origin is None else str(origin.get("model_version") or "model")
     records: dict[str, dict] = {}
@@ -389,16 +413,28 @@ def write_labelstudio(
 
 def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
     x1, y1, x2, y2 = rec["bbox"]
-    base = {"id": rid, "to_name": "image", "original_width": w, "original_height": h,
-            "image_rotation": 0}  # fmt: skip
+    base = {
+        "id": rid,
+        "to_name": "image",
+        "original_width": w,
+        "original_height": h,
+        "image_rotation": 0,
+    }
     if rec.get("points"):
-        value = {"points": [[x * 100.0 / w, y * 100.0 / h] for x, y in rec["points"]],
-                 "polygonlabels": [rec["label"]]}  # fmt: skip
+        value = {
+            "points": [[x * 100.0 / w, y * 100.0 / h] for x, y in rec["points"]],
+            "polygonlabels": [rec["label"]],
+        }
         region = {**base, "from_name": POLY, "type": "polygonlabels", "value": value}
     else:
-        value = {"x": x1 * 100.0 / w, "y": y1 * 100.0 / h, "width": (x2 - x1) * 100.0 / w,
-                 "height": (y2 - y1) * 100.0 / h, "rotation": 0,
-                 "rectanglelabels": [rec["label"]]}  # fmt: skip
+        value = {
+            "x": x1 * 100.0 / w,
+            "y": y1 * 100.0 / h,
+            "width": (x2 - x1) * 100.0 / w,
+            "height": (y2 - y1) * 100.0 / h,
+            "rotation": 0,
+            "rectanglelabels": [rec["label"]],
+        }
         region = {**base, "from_name": RECT, "type": "rectanglelabels", "value": value}
     if rec.get("score") is not None:
         region["score"] = float(rec["score"])
@@ -410,10 +446,19 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
         for i, (x, y, v) in enumerate(rec["keypoints"]):
             if not v:
                 continue  # Label Studio has no "absent" point; leaving it out says the same
-            kp = {**base, "id": f"{rid}k{i}", "from_name": KP, "type": "keypointlabels",
-                  "parentID": rid,
-                  "value": {"x": x * 100.0 / w, "y": y * 100.0 / h, "width": 0.5,
-                            "keypointlabels": [names[i]]}}  # fmt: skip
+            kp = {
+                **base,
+                "id": f"{rid}k{i}",
+                "from_name": KP,
+                "type": "keypointlabels",
+                "parentID": rid,
+                "value": {
+                    "x": x * 100.0 / w,
+                    "y": y * 100.0 / h,
+                    "width": 0.5,
+                    "keypointlabels": [names[i]],
+                },
+            }
             if v == 1:
                 kp["nblabel"] = {"v": 1}  # hidden but known position
             out.append(kp)

@@ -96,14 +96,26 @@ def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
         if errors == "raise":
             raise err from None
         guess = find_image(_candidates(xml_path, xml_path.stem, None, images))
-        return {"image": str(guess), "width": 0, "height": 0, "annotations": [],
-                "issues": [str(err)], "key": xml_path.stem}  # fmt: skip
+        return {
+            "image": str(guess),
+            "width": 0,
+            "height": 0,
+            "annotations": [],
+            "issues": [str(err)],
+            "key": xml_path.stem,
+        }
     if root.tag != "annotation":
         err = FormatError(xml_path, f"root element is <{root.tag}>, not <annotation>")
         if errors == "raise":
             raise err
-        return {"image": "", "width": 0, "height": 0, "annotations": [], "issues": [str(err)],
-                "key": xml_path.stem}  # fmt: skip
+        return {
+            "image": "",
+            "width": 0,
+            "height": 0,
+            "annotations": [],
+            "issues": [str(err)],
+            "key": xml_path.stem,
+        }
 
     filename = (root.findtext("filename") or "").strip()
     xml_image_path = (root.findtext("path") or "").strip()

@@ -186,8 +186,11 @@ def _split_images(root: Path, data: dict, yaml_path: Path) -> list[Path]:
             elif p.is_file() and p.suffix == ".txt":
                 images.extend(_list_file(p, root))
             else:
-                raise FormatError(yaml_path, f"{split}: {entry!r} is neither a folder nor a .txt "
-                                  f"list of images (looked for {p})")  # fmt: skip
+                raise FormatError(
+                    yaml_path,
+                    f"{split}: {entry!r} is neither a folder nor a .txt "
+                    f"list of images (looked for {p})",
+                )
     return images
 
 
@@ -240,8 +243,14 @@ def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -
     if key in keys:
         key = f"{image.parent.name}/{image.stem}"  # same stem in two splits
     keys.add(key)
-    item = {"image": str(shown), "width": w, "height": h, "annotations": [], "issues": issues,
-            "key": key}  # fmt: skip
+    item = {
+        "image": str(shown),
+        "width": w,
+        "height": h,
+        "annotations": [],
+        "issues": issues,
+        "key": key,
+    }
     if not label.is_file():
         return item  # an image without a label file is a background image, not an error
     if not (w and h):
@@ -251,8 +260,10 @@ def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -
     lines = [ln for ln in label.read_text(encoding="utf-8-sig").splitlines()]
     n_used = sum(1 for ln in lines if ln.strip())
     if objects is not None and len(objects) != n_used:
-        issues.append(f"{label}: {SIDECAR} lists {len(objects)} objects but the file has "
-                      f"{n_used} lines (edited since export?); scores not restored")  # fmt: skip
+        issues.append(
+            f"{label}: {SIDECAR} lists {len(objects)} objects but the file has "
+            f"{n_used} lines (edited since export?); scores not restored"
+        )
         objects = None
     k = -1
     for lineno, line in enumerate(lines, start=1):
@@ -281,16 +292,19 @@ def _parse_line(line, names, kpt, w, h, where, issues) -> dict | None:
         return None
     cls = vals[0]
     if cls != int(cls) or not 0 <= cls < len(names):
-        issues.append(f"{where}: class id {vals[0]:g} is not in names "
-                      f"(0..{len(names) - 1}); object left out")  # fmt: skip
+        issues.append(
+            f"{where}: class id {vals[0]:g} is not in names (0..{len(names) - 1}); object left out"
+        )
         return None
     label = names[int(cls)]
     n = len(vals)
     if kpt is not None:
         nkpt, ndim = kpt
         if n != 5 + nkpt * ndim:
-            issues.append(f"{where}: {n} columns, expected {5 + nkpt * ndim} for kpt_shape "
-                          f"[{nkpt}, {ndim}]; object left out")  # fmt: skip
+            issues.append(
+                f"{where}: {n} columns, expected {5 + nkpt * ndim} for kpt_shape "
+                f"[{nkpt}, {ndim}]; object left out"
+            )
             return None
         cx, cy, bw, bh = vals[1:5]
         kps = []
@@ -376,8 +390,10 @@ def write_yolo(
         raise ValueError("task='pose' but no record has keypoints; use task='detect'")
     for row in prepared:
         if not Path(row["image"]).is_file():
-            raise ValueError(f"row {row['key']!r}: image {row['image']} not found; fix the path "
-                             "or drop the row before exporting")  # fmt: skip
+            raise ValueError(
+                f"row {row['key']!r}: image {row['image']} not found; fix the path "
+                "or drop the row before exporting"
+            )
 
     out = Path(out_dir).expanduser().resolve()
     order = list(range(len(prepared)))
@@ -407,8 +423,10 @@ def write_yolo(
         img_dst.parent.mkdir(parents=True, exist_ok=True)
         lbl_dst.parent.mkdir(parents=True, exist_ok=True)
         link_or_copy(image, img_dst)
-        lines = [_line(r, classes.index(r["label"]), row["width"], row["height"], task, nkpt)
-                 for r in row["annotations"]]  # fmt: skip
+        lines = [
+            _line(r, classes.index(r["label"]), row["width"], row["height"], task, nkpt)
+            for r in row["annotations"]
+        ]
         write_text_atomic(lbl_dst, "".join(ln + "\n" for ln in lines))
         written[lbl_dst.relative_to(out).as_posix()] = {
             "key": json_safe(row["key"]),
@@ -445,8 +463,13 @@ def write_yolo(
 
     yaml_path = out / "data.yaml"
     write_text_atomic(yaml_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    sidecar = {"format": "nblabel-yolo", "version": 1, "task": task, "names": classes,
-               "files": written}  # fmt: skip
+    sidecar = {
+        "format": "nblabel-yolo",
+        "version": 1,
+        "task": task,
+        "names": classes,
+        "files": written,
+    }
     if task == "pose":
         sidecar["keypoint_names"] = _keypoint_names(nkpt, keypoint_names)
     write_text_atomic(out / SIDECAR, json.dumps(sidecar, ensure_ascii=False, indent=1))
@@ -456,8 +479,10 @@ def write_yolo(
 def _keypoint_count(rows: list[dict]) -> int:
     counts = {len(r["keypoints"]) for row in rows for r in row["annotations"] if r.get("keypoints")}
     if len(counts) > 1:
-        raise ValueError(f"records have different keypoint counts {sorted(counts)}; a YOLO pose "
-                         "dataset needs one count (kpt_shape)")  # fmt: skip
+        raise ValueError(
+            f"records have different keypoint counts {sorted(counts)}; a YOLO pose "
+            "dataset needs one count (kpt_shape)"
+        )
     return counts.pop() if counts else 0
 
 
