@@ -1,0 +1,47 @@
+"""Predictors: anything with ``predict(images) -> list[list[record]]``.
+
+Names are imported on first use, so ``import nblabel.models`` does not load torch,
+ultralytics or OpenCV.
+
+Example:
+    >>> from nblabel.models import GeneralAI
+    >>> sorted(GeneralAI.categories())[:2]
+    ['animal', 'autonomous driving']
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# Public name -> module that defines it.
+_EXPORTS = {
+    "GeneralAI": "nblabel.models.general",
+    "CATEGORIES": "nblabel.models.categories",
+    "COCO80": "nblabel.models.categories",
+    "Category": "nblabel.models.categories",
+    "categories": "nblabel.models.categories",
+    "WeightsUnavailableError": "nblabel.models.weights",
+    "resolve_weights": "nblabel.models.weights",
+    "short_hash": "nblabel.models.weights",
+    "model_version": "nblabel.models.weights",
+    "CustomAI": "nblabel.models.custom",
+    "FaceDetector": "nblabel.models.faces",
+    "PlateDetector": "nblabel.models.plates",
+    "deidentify": "nblabel.models.deidentify",
+    "rect_to_polygon": "nblabel.models.polygon",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nblabel.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,182 @@
+"""General AI categories: what each one predicts, and with which default checkpoint.
+
+Pure data and validation (no heavy imports), so the setup panel can list categories and
+classes instantly and a typo in a class name fails before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# The 80 COCO class names, in the order pre-trained YOLO checkpoints number them.
+COCO80 = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat",
+    "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
+    "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball",
+    "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket",
+    "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair",
+    "couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse",
+    "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
+    "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier",
+    "toothbrush",
+)  # fmt: skip
+
+ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe")
+ROAD = (
+    "person", "bicycle", "car", "motorcycle", "bus", "train", "truck", "traffic light",
+    "fire hydrant", "stop sign", "parking meter",
+)  # fmt: skip
+
+# Where the default face model comes from on machines with internet (OpenCV model zoo).
+YUNET_NAME = "face_detection_yunet.onnx"
+
+
+@dataclass(frozen=True)
+class Category:
+    """One General AI category.
+
+    Attributes:
+        name: Canonical name, e.g. ``"autonomous driving"``.
+        task: Shape of the output: ``"detect"`` (boxes), ``"segment"`` (boxes + polygons)
+            or ``"pose"`` (boxes + keypoints).
+        classes: Labels the category can produce, in model order.
+        weights: Default checkpoint file name.
+        backend: ``"ultralytics"`` or ``"yunet"`` (OpenCV's face detector).
+        description: One line for the setup panel.
+        conf: Default confidence threshold. YuNet's scores run lower on non-faces than
+            YOLO's, so its published default (0.6) is used; below it, it reports patches of
+            hair and background as faces.
+    """
+
+    name: str
+    task: str
+    classes: tuple[str, ...]
+    weights: str
+    backend: str = "ultralytics"
+    description: str = ""
+    conf: float = 0.25
+
+
+CATEGORIES: dict[str, Category] = {
+    c.name: c
+    for c in (
+        Category("human", "detect", ("person",), "yolo11n.pt", description="person boxes"),
+        Category("animal", "detect", ANIMALS, "yolo11n.pt", description="boxes of 10 animals"),
+        Category(
+            "autonomous driving", "detect", ROAD, "yolo11n.pt", description="road users and signs"
+        ),
+        Category(
+            "human keypoints",
+            "pose",
+            ("person",),
+            "yolo11n-pose.pt",
+            description="person boxes with 17 COCO body keypoints",
+        ),
+        Category(
+            "semantic segmentation",
+            "segment",
+            COCO80,
+            "yolo11n-seg.pt",
+            description="object outlines (polygons) for the 80 COCO classes",
+        ),
+        Category(
+            "face points",
+            "pose",
+            ("face",),
+            YUNET_NAME,
+            backend="yunet",
+            description="face boxes with 5 landmarks (eyes, nose tip, mouth corners)",
+            conf=0.6,
+        ),
+    )
+}
+
+# Other spellings people type; spaces, underscores, dashes and case are normalised first.
+_ALIASES = {
+    "person": "human",
+    "people": "human",
+    "humans": "human",
+    "animals": "animal",
+    "driving": "autonomous driving",
+    "road": "autonomous driving",
+    "pose": "human keypoints",
+    "keypoints": "human keypoints",
+    "body keypoints": "human keypoints",
+    "segmentation": "semantic segmentation",
+    "face": "face points",
+    "faces": "face points",
+    "face keypoints": "face points",
+    "face landmarks": "face points",
+}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", text.strip().lower())
+
+
+def get_category(name: str) -> Category:
+    """Look up a category by name, accepting ``"Autonomous_Driving"``-style spellings.
+
+    Raises:
+        ValueError: unknown category; the message lists the valid names.
+
+    Example:
+        >>> get_category("autonomous_driving").name
+        'autonomous driving'
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"category must be a string, got {name!r}; choose from {list(CATEGORIES)}")
+    key = _norm(name)
+    key = _ALIASES.get(key, key)
+    if key not in CATEGORIES:
+        raise ValueError(f"unknown category {name!r}; choose one of {list(CATEGORIES)}")
+    return CATEGORIES[key]
+
+
+def select_classes(category: Category, classes: str | Iterable[str] | None) -> list[str]:
+    """The classes to predict: all of the category's, or the validated subset asked for.
+
+    Class names match case-insensitively and with ``_`` for spaces (``"Traffic_Light"``);
+    the result uses the canonical names in the category's order, without duplicates.
+
+    Raises:
+        ValueError: a class is not part of the category (the message lists the valid
+            ones), or the selection is empty.
+
+    Example:
+        >>> select_classes(get_category("animal"), ["Dog", "bird"])
+        ['bird', 'dog']
+    """
+    if classes is None:
+        return list(category.classes)
+    if isinstance(classes, str):
+        classes = [classes]
+    wanted = list(classes)
+    if not wanted:
+        raise ValueError(
+            f"classes is empty; pick at least one of {list(category.classes)} "
+            "or pass classes=None for all of them"
+        )
+    by_norm = {_norm(c): c for c in category.classes}
+    unknown = [c for c in wanted if not isinstance(c, str) or _norm(c) not in by_norm]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(map(repr, unknown))} not in category {category.name!r}; "
+            f"valid classes: {list(category.classes)}"
+        )
+    chosen = {by_norm[_norm(c)] for c in wanted}
+    return [c for c in category.classes if c in chosen]
+
+
+def categories() -> dict[str, list[str]]:
+    """Category name -> class list, for menus.
+
+    Example:
+        >>> categories()["human"]
+        ['person']
+    """
+    return {name: list(c.classes) for name, c in CATEGORIES.items()}

@@ -1,0 +1,322 @@
+"""General AI: a pre-trained model that labels a category of objects without any manual labels.
+
+``GeneralAI("animal", classes=["bird"])`` predicts bird boxes with COCO-trained YOLO11;
+``"human keypoints"`` adds 17 body points, ``"semantic segmentation"`` outlines objects as
+polygons, ``"face points"`` finds faces and 5 landmarks with OpenCV's YuNet. The model is
+loaded on the first ``predict`` so creating the object (e.g. in a setup panel) is instant.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from nblabel.images import load_rgb
+from nblabel.records import AnnotationError, normalize_record
+
+from .categories import Category, categories, get_category, select_classes
+from .weights import model_version, resolve_weights
+
+# A keypoint the model is less sure of than this is kept (its position is still the best
+# guess) but marked "hidden" (COCO visibility 1) so the editor shows it as uncertain.
+VISIBLE_KEYPOINT_CONF = 0.5
+# Mask outlines are traced pixel by pixel; merging points closer than this to the outline
+# keeps the shape while cutting hundreds of stair-step vertices the editor would have to draw.
+POLYGON_TOLERANCE_PX = 1.0
+
+ImageLike = str | os.PathLike | np.ndarray
+
+
+def _norm(name: str) -> str:
+    return " ".join(str(name).replace("_", " ").lower().split())
+
+
+def _as_list(images) -> list:
+    # one image (a path or an HxW[xC] array) is accepted as a batch of one
+    if isinstance(images, (str, os.PathLike)) or (
+        isinstance(images, np.ndarray) and images.ndim in (2, 3)
+    ):
+        return [images]
+    return list(images)
+
+
+class GeneralAI:
+    """Pre-trained auto-labeling for one category of objects.
+
+    Args:
+        category: One of :meth:`categories` (``"human"``, ``"animal"``,
+            ``"autonomous driving"``, ``"human keypoints"``, ``"semantic segmentation"``,
+            ``"face points"``); spaces, underscores and case are forgiven.
+        classes: Subset of the category's classes to predict (default: all of them).
+        weights: Checkpoint path, or a standard name; default is the category's
+            checkpoint (``yolo11n.pt``, ``yolo11n-pose.pt``, ``yolo11n-seg.pt``,
+            ``face_detection_yunet.onnx``), downloaded on first use when online. A ``.pt``
+            file for ``"face points"`` is run as an ultralytics pose model.
+        conf: Minimum confidence of a kept object (0-1); default 0.25, or 0.6 for
+            ``"face points"`` with YuNet.
+        imgsz: Inference size (long side, pixels) for YOLO models.
+        device: ``"cpu"``, ``"cuda:0"``, ...; default lets ultralytics choose.
+        batch: Images per forward pass.
+
+    Attributes:
+        category: Canonical category name.
+        classes: Labels this predictor emits.
+        task: ``"detect"``, ``"segment"`` or ``"pose"`` (boxes with keypoints).
+        version: ``"<weights stem>@<8 hex of its SHA-256>"``, each record's ``source``.
+        model_: The loaded model (after the first ``predict`` or :meth:`load`).
+
+    Example:
+        >>> ai = GeneralAI("animal", classes=["bird"], weights="models/yolo11n.pt")
+        >>> ai.predict(["garden.jpg"])[0]  # doctest: +SKIP
+        [{'label': 'bird', 'bbox': [...], 'points': None, 'keypoints': None,
+          'score': 0.87, 'source': 'yolo11n@0ebbc80d'}]
+    """
+
+    def __init__(
+        self,
+        category: str = "human",
+        classes: str | Iterable[str] | None = None,
+        weights: str | os.PathLike | None = None,
+        conf: float | None = None,
+        imgsz: int = 640,
+        device: str | None = None,
+        batch: int = 16,
+    ):
+        spec = get_category(category)
+        self._spec: Category = spec
+        self.weights = weights
+        if conf is None:
+            # the category's threshold is tuned for its default model, not for a .pt swap-in
+            conf = spec.conf if self.backend == spec.backend else 0.25
+        if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
+            raise ValueError(f"conf must be a number between 0 and 1, got {conf!r}")
+        if isinstance(imgsz, bool) or not isinstance(imgsz, int) or imgsz < 32:
+            raise ValueError(f"imgsz must be a whole number of pixels >= 32, got {imgsz!r}")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a whole number >= 1, got {batch!r}")
+        self.category = spec.name
+        self.classes = select_classes(spec, classes)
+        self.conf = float(conf)
+        self.imgsz = imgsz
+        self.device = device
+        self.batch = batch
+        self._lock = threading.RLock()  # the loop may predict from a background thread
+
+    def __repr__(self) -> str:
+        return (
+            f"GeneralAI(category={self.category!r}, classes={self.classes!r}, "
+            f"weights={self.weights!r}, conf={self.conf})"
+        )
+
+    @staticmethod
+    def categories() -> dict[str, list[str]]:
+        """Category -> the classes it can predict (for menus).
+
+        Example:
+            >>> GeneralAI.categories()["animal"][:3]
+            ['bird', 'cat', 'dog']
+        """
+        return categories()
+
+    @property
+    def task(self) -> str:
+        return self._spec.task
+
+    @property
+    def backend(self) -> str:
+        """``"yunet"`` for an ONNX face model, else ``"ultralytics"``."""
+        if self._spec.backend == "yunet" and self.weights is not None:
+            return "yunet" if Path(self.weights).suffix.lower() == ".onnx" else "ultralytics"
+        return self._spec.backend
+
+    @property
+    def weights_path_(self) -> Path:
+        """The checkpoint file in use (resolved, and downloaded if needed, on first access)."""
+        with self._lock:
+            if "_weights_path" not in self.__dict__:
+                self._weights_path = resolve_weights(
+                    self.weights if self.weights is not None else self._spec.weights
+                )
+            return self._weights_path
+
+    @property
+    def version(self) -> str:
+        return model_version(self.weights_path_)
+
+    def load(self) -> GeneralAI:
+        """Load the model now instead of on the first :meth:`predict`; returns self.
+
+        Raises:
+            WeightsUnavailableError: default weights missing and no internet.
+            FileNotFoundError: a ``weights=`` path that does not exist.
+            ValueError: the checkpoint is of the wrong kind for the category or does not
+                know the selected classes.
+        """
+        with self._lock:
+            if getattr(self, "model_", None) is None:
+                path = self.weights_path_
+                if self.backend == "yunet":
+                    self._load_yunet(path)
+                else:
+                    self._load_ultralytics(path)
+        return self
+
+    def _load_yunet(self, path: Path) -> None:
+        from .faces import FaceDetector
+
+        self.class_ids_ = None
+        self.model_ = FaceDetector(path, score_threshold=self.conf)
+
+    def _load_ultralytics(self, path: Path) -> None:
+        from ultralytics import YOLO
+
+        try:
+            model = YOLO(str(path))
+        except Exception as e:
+            raise ValueError(
+                f"{path} could not be loaded as an ultralytics YOLO checkpoint ({e}); pass "
+                f'a .pt file such as "{self._spec.weights}"'
+            ) from e
+        if model.task != self.task:
+            raise ValueError(
+                f"{path.name} is a {model.task!r} model but category {self.category!r} needs a "
+                f"{self.task!r} model (e.g. {self._spec.weights})"
+            )
+        by_name = {_norm(n): i for i, n in model.names.items()}
+        missing = [c for c in self.classes if _norm(c) not in by_name]
+        if missing:
+            raise ValueError(
+                f"{path.name} does not predict {missing}; its classes are "
+                f"{list(model.names.values())}. Pass weights trained on them or pick other classes."
+            )
+        # filtering inside ultralytics' NMS keeps its max_det slots for the wanted classes
+        self.class_ids_ = sorted(by_name[_norm(c)] for c in self.classes)
+        self.model_ = model
+
+    def predict(self, images: ImageLike | Iterable[ImageLike]) -> list[list[dict]]:
+        """Objects found in each image.
+
+        Args:
+            images: Paths or RGB arrays (grayscale, RGBA and 16-bit arrays/files are
+                converted), or a single one.
+
+        Returns:
+            One list of annotation records per image, in original pixel coordinates, each
+            with ``score`` and ``source`` set to :attr:`version`.
+
+        Example:
+            >>> GeneralAI("human", weights="yolo11n.pt").predict("bus.jpg")[0][0]["label"]
+            ... # doctest: +SKIP
+            'person'
+        """
+        items = _as_list(images)
+        self.load()
+        source = self.version
+        out: list[list[dict]] = []
+        for start in range(0, len(items), self.batch):
+            rgbs = [load_rgb(im) for im in items[start : start + self.batch]]
+            with self._lock:
+                if self.backend == "yunet":
+                    found = [self._faces(rgb) for rgb in rgbs]
+                else:
+                    found = self._ultralytics(rgbs)
+            for rgb, recs in zip(rgbs, found):
+                h, w = rgb.shape[:2]
+                out.append(_finish(recs, w, h, source))
+        return out
+
+    def _faces(self, rgb: np.ndarray) -> list[dict]:
+        return [
+            {
+                "label": "face",
+                "bbox": f["bbox"],
+                "keypoints": [[x, y, 2] for x, y in f["landmarks"]],
+                "score": f["score"],
+            }
+            for f in self.model_.detect(rgb)
+            if f["score"] >= self.conf
+        ]
+
+    def _ultralytics(self, rgbs: list[np.ndarray]) -> list[list[dict]]:
+        # ultralytics treats arrays as OpenCV BGR; decoding ourselves (rather than passing
+        # paths) applies EXIF rotation and handles 16-bit/grayscale/RGBA the nblabel way
+        bgrs = [np.ascontiguousarray(rgb[:, :, ::-1]) for rgb in rgbs]
+        results = self.model_.predict(
+            bgrs,
+            conf=self.conf,
+            imgsz=self.imgsz,
+            device=self.device,
+            classes=self.class_ids_,
+            batch=len(bgrs),
+            verbose=False,
+        )
+        return [_from_result(r, self.model_.names, self.task) for r in results]
+
+
+def _from_result(result, names: dict, task: str) -> list[dict]:
+    """Records from one ultralytics ``Results`` (boxes, plus polygons or keypoints)."""
+    boxes = result.boxes
+    if boxes is None or len(boxes) == 0:
+        return []
+    xyxy = boxes.xyxy.cpu().numpy().tolist()
+    scores = boxes.conf.cpu().numpy().tolist()
+    cls = boxes.cls.cpu().numpy().astype(int).tolist()
+    polygons = _polygons(result) if task == "segment" else None
+    kpts = (
+        result.keypoints.data.cpu().numpy()
+        if task == "pose" and result.keypoints is not None
+        else None
+    )
+    recs = []
+    for i, (box, score, c) in enumerate(zip(xyxy, scores, cls)):
+        rec = {"label": names[c], "bbox": box, "score": float(score)}
+        if polygons is not None:
+            rec["points"] = polygons[i]
+        if kpts is not None:
+            rec.update(_keypoints(kpts[i]))
+        recs.append(rec)
+    return recs
+
+
+def _polygons(result) -> list[list[list[float]] | None]:
+    import cv2
+
+    n = len(result.boxes)
+    if result.masks is None:
+        return [None] * n
+    out: list[list[list[float]] | None] = []
+    for xy in result.masks.xy:  # outlines already scaled to the original image
+        if len(xy) >= 3:
+            xy = cv2.approxPolyDP(np.asarray(xy, np.float32), POLYGON_TOLERANCE_PX, True)
+            xy = xy.reshape(-1, 2)
+        out.append(xy.tolist() if len(xy) >= 3 else None)
+    return out
+
+
+def _keypoints(kp: np.ndarray) -> dict:
+    if kp.shape[-1] < 3:  # a model without keypoint confidences
+        return {"keypoints": [[float(x), float(y), 2] for x, y in kp[:, :2]]}
+    return {
+        "keypoints": [
+            [float(x), float(y), 2 if c >= VISIBLE_KEYPOINT_CONF else 1] for x, y, c in kp
+        ],
+        "keypoint_scores": [float(c) for c in kp[:, 2]],
+    }
+
+
+def _finish(recs: list[dict], width: int, height: int, source: str) -> list[dict]:
+    out = []
+    for rec in recs:
+        rec.setdefault("points", None)
+        rec.setdefault("keypoints", None)
+        rec["source"] = source
+        try:
+            out.append(normalize_record(rec, width=width, height=height))
+        except AnnotationError:
+            continue  # a sliver of a box on the image border has no area once clipped
+    out.sort(key=lambda r: -r["score"])
+    return out
