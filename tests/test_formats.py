@@ -201,11 +201,10 @@ def test_voc_missing_image_keeps_labels_and_says_so(tmp_path):
 def test_write_voc_round_trip_keeps_scores_sources_and_flags(tmp_path, raccoon_dir):
     rows = rich_rows(raccoon_dir)
     out = write_voc(rows, ["raccoon", "cat"], tmp_path / "voc")
-    assert sorted(p.name for p in out.iterdir()) == [
-        "raccoon-1.xml",
-        "raccoon-2.xml",
-        "raccoon-3.xml",
-    ]
+    # an unlabeled image is not an image without objects: left out unless asked for
+    assert sorted(p.name for p in out.iterdir()) == ["raccoon-1.xml", "raccoon-2.xml"]
+    write_voc(rows, ["raccoon", "cat"], tmp_path / "voc", include_unlabeled=True)
+    assert (out / "raccoon-3.xml").is_file()
     classes, items = read_voc(out)  # images found through <path>
     assert classes == ["cat", "raccoon"]
     by_key = {it["key"]: it for it in items}
@@ -275,7 +274,7 @@ def test_coco_polygons_keypoints_scores_round_trip(tmp_path, raccoon_dir):
     (p,) = by_key["raccoon-2"]["annotations"]
     assert p["points"] == [[20.5, 30.0], [300.0, 40.0], [310.0, 400.0], [25.0, 380.0]]
     assert p["score"] == 0.42 and p["source"] == "yolo11n@abc123"
-    assert by_key["raccoon-3"]["annotations"] == []
+    assert "raccoon-3" not in by_key  # unlabeled
 
 
 def test_coco_rle_masks_become_polygons(tmp_path):
@@ -579,8 +578,8 @@ def test_writers_name_the_bad_row(writer, tmp_path, raccoon_dir):
     dest = tmp_path / ("out.json" if writer in (write_coco, write_labelstudio) else "out")
     with pytest.raises(ValueError, match=r"row 'raccoon-1' object 1: unknown class 'cat'"):
         writer(rows, ["raccoon"], dest)
-    rows[2]["width"] = 0
-    with pytest.raises(ValueError, match="row 'raccoon-3'.*no image size"):
+    rows[1]["width"] = 0
+    with pytest.raises(ValueError, match="row 'raccoon-2'.*no image size"):
         writer(rows, ["raccoon", "cat"], dest)
 
 

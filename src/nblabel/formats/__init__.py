@@ -9,8 +9,8 @@ Every reader returns ``(classes, items)``: ``classes`` a list of names in a stab
 
 Width and height are ``0`` when the image cannot be read (the issue says why). Every writer
 takes ``(rows, classes, destination, **options)`` with rows as dicts of ``key``, ``image``,
-``width``, ``height``, ``annotations`` (and optionally ``status``) and returns the path it
-wrote. ``nblabel.Dataset.from_*`` / ``to_*`` are thin wrappers over these functions.
+``width``, ``height``, ``annotations`` (and optionally ``status``: COCO, YOLO and VOC leave
+out ``"unlabeled"`` rows unless ``include_unlabeled=True``) and returns the path it wrote. ``nblabel.Dataset.from_*`` / ``to_*`` are thin wrappers over these functions.
 
 Example:
     >>> from nblabel.formats import read_voc, write_coco

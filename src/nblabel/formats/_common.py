@@ -172,8 +172,14 @@ def check_classes(classes: Sequence[str]) -> list[str]:
     return out
 
 
-def prepare_rows(rows: Iterable[dict], classes: Sequence[str]) -> list[dict]:
+def prepare_rows(
+    rows: Iterable[dict], classes: Sequence[str], include_unlabeled: bool = True
+) -> list[dict]:
     """Validate rows for export: known classes, records clipped to the image, ints for sizes.
+
+    Rows whose ``status`` is ``"unlabeled"`` are left out unless ``include_unlabeled``: in a
+    training or evaluation file an image without objects says "nothing here", which is not
+    what an image nobody has labeled yet means.
 
     Raises:
         ValueError: a row without an image path or size, or a record that cannot be exported;
@@ -181,6 +187,8 @@ def prepare_rows(rows: Iterable[dict], classes: Sequence[str]) -> list[dict]:
     """
     out = []
     for i, row in enumerate(rows):
+        if not include_unlabeled and row.get("status") == "unlabeled":
+            continue
         key = row.get("key", i)
         image = row.get("image")
         if not isinstance(image, (str, os.PathLike)) or not str(image):

@@ -306,6 +306,7 @@ def write_coco(
     image_root: str | os.PathLike | None = None,
     keypoint_names: Sequence[str] | dict | None = None,
     skeleton: Sequence[Sequence[int]] | None = None,
+    include_unlabeled: bool = False,
 ) -> Path:
     """Write a COCO instances JSON file.
 
@@ -319,6 +320,8 @@ def write_coco(
         keypoint_names: names for the keypoints of categories that have them (a list for all,
             or ``{class: [names]}``). Default: COCO's 17 names for 17 points, else ``kp0..``.
         skeleton: 1-based pairs of keypoint indices (default: COCO's for 17 points).
+        include_unlabeled: also write rows whose ``status`` is ``"unlabeled"`` (as images
+            without objects). Off by default: nobody has said those images are empty.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -327,7 +330,7 @@ def write_coco(
         >>> write_coco(rows, ["raccoon"], "export/instances.json")  # doctest: +SKIP
     """
     classes = check_classes(classes)
-    prepared = prepare_rows(rows, classes)
+    prepared = prepare_rows(rows, classes, include_unlabeled)
     out = Path(path).expanduser()
     images = [Path(r["image"]).resolve() for r in prepared]
     if image_root is not None:

@@ -349,7 +349,8 @@ def write_labelstudio(
 
     Rows with status ``verified`` (or, without a status, objects by ``"human"``) become an
     ``annotation``; other rows with objects become one ``prediction`` whose ``model_version``
-    is the most common source and whose ``score`` is the least confident object's.
+    is the most common source and whose ``score`` is the least confident object's. Unlabeled
+    rows are written as tasks without results, ready to be labeled in Label Studio.
 
     Args:
         rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations`` (and

@@ -193,7 +193,13 @@ def _object_record(obj: ET.Element, where: str, issues: list[str]) -> dict | Non
     return rec
 
 
-def write_voc(rows: Iterable[dict], classes: Sequence[str], out_dir: str | os.PathLike) -> Path:
+def write_voc(
+    rows: Iterable[dict],
+    classes: Sequence[str],
+    out_dir: str | os.PathLike,
+    *,
+    include_unlabeled: bool = False,
+) -> Path:
     """Write one Pascal VOC XML file per row into ``out_dir``.
 
     Files are named after the image (``raccoon-1.jpg`` -> ``raccoon-1.xml``; a clash gets a
@@ -204,6 +210,8 @@ def write_voc(rows: Iterable[dict], classes: Sequence[str], out_dir: str | os.Pa
         rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
         classes: the dataset's class names; every record's label must be one of them.
         out_dir: folder to write into (created when missing).
+        include_unlabeled: also write rows whose ``status`` is ``"unlabeled"`` (as images
+            without objects). Off by default: nobody has said those images are empty.
 
     Returns:
         ``out_dir`` as a :class:`~pathlib.Path`.
@@ -213,7 +221,7 @@ def write_voc(rows: Iterable[dict], classes: Sequence[str], out_dir: str | os.Pa
         PosixPath('export/voc')
     """
     classes = check_classes(classes)
-    prepared = prepare_rows(rows, classes)
+    prepared = prepare_rows(rows, classes, include_unlabeled)
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()

@@ -341,6 +341,7 @@ def write_yolo(
     seed: int = 0,
     *,
     keypoint_names: Sequence[str] | None = None,
+    include_unlabeled: bool = False,
 ) -> Path:
     """Write a YOLO dataset that ``ultralytics`` trains on as it is.
 
@@ -363,6 +364,8 @@ def write_yolo(
         seed: seed of the train/val shuffle, so the split is the same on every export.
         keypoint_names: names of the keypoints; with left/right pairs (``left_eye`` ...),
             ``flip_idx`` is written so ultralytics can flip pose images while training.
+        include_unlabeled: also write rows whose ``status`` is ``"unlabeled"`` (as background
+            images). Off by default: nobody has said those images are empty.
 
     Returns:
         The path of ``data.yaml``, ready for ``YOLO(...).train(data=...)``.
@@ -374,7 +377,7 @@ def write_yolo(
     classes = check_classes(classes)
     if not 0.0 <= float(val_fraction) < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
-    prepared = prepare_rows(rows, classes)
+    prepared = prepare_rows(rows, classes, include_unlabeled)
     records = [r for row in prepared for r in row["annotations"]]
     if task is None:
         if any(r.get("keypoints") for r in records):
