@@ -590,3 +590,8 @@ def test_yolo_export_needs_the_image_files(tmp_path, raccoon_dir):
     src.unlink()
     with pytest.raises(ValueError, match=r"row 'k': image .*copy\.jpg not found"):
         write_yolo(rows, ["raccoon"], tmp_path / "y")
+    rows[0].update(image=str(raccoon_dir / "images" / "raccoon-1.jpg"), status="unlabeled")
+    with pytest.raises(ValueError, match="nothing to export: 1 row"):
+        write_yolo(rows, ["raccoon"], tmp_path / "y")
+    data = write_yolo(rows, ["raccoon"], tmp_path / "y", include_unlabeled=True)
+    assert (data.parent / "labels" / "train" / "raccoon-1.txt").read_text() == ""

@@ -377,7 +377,14 @@ def write_yolo(
     classes = check_classes(classes)
     if not 0.0 <= float(val_fraction) < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    rows = list(rows)
     prepared = prepare_rows(rows, classes, include_unlabeled)
+    if not prepared:
+        # ultralytics fails on an empty train folder with a message far from the cause
+        raise ValueError(
+            f"nothing to export: {len(rows)} row(s), none labeled; label some images first "
+            "(or pass include_unlabeled=True to write them as background images)"
+        )
     records = [r for row in prepared for r in row["annotations"]]
     if task is None:
         if any(r.get("keypoints") for r in records):
