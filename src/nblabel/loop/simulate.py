@@ -1,0 +1,135 @@
+"""A simulated annotator and label scoring, for benchmarks and tests of the loop.
+
+The simulated annotator fixes a model's objects towards ground truth the way a person does
+in the widget: delete false objects, move boxes that are off, relabel, draw what is missing,
+then submit. Each action is journaled as its own human event with the seconds it would take,
+so :func:`nblabel.loop.report.effort_report` sees the same log a real session leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .report import EffortCosts
+from .routing import match_boxes
+
+HUMAN = "human"
+
+
+@dataclass
+class Fix:
+    """What a person did to one image: the actions in order and the resulting objects."""
+
+    actions: list[tuple[str, list[dict]]] = field(default_factory=list)
+    final: list[dict] = field(default_factory=list)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k, _ in self.actions]
+
+
+def _human(rec: dict) -> dict:
+    return {"label": rec["label"], "bbox": list(rec["bbox"]), "source": HUMAN}
+
+
+def plan_fix(
+    pred: Sequence[dict],
+    truth: Sequence[dict],
+    *,
+    move_below: float = 0.9,
+    match_iou: float = 0.3,
+) -> Fix:
+    """The actions that turn ``pred`` into ``truth``.
+
+    A predicted box overlapping a true one by at least ``match_iou`` is kept and fixed (moved
+    when its IoU is below ``move_below``, relabelled when the label differs); other predicted
+    boxes are deleted and unmatched true boxes drawn.
+
+    Example:
+        >>> p = [{"label": "cat", "bbox": [0, 0, 10, 10], "score": 0.8}]
+        >>> t = [{"label": "cat", "bbox": [0, 0, 10, 12]}, {"label": "cat", "bbox": [50, 50, 60, 60]}]
+        >>> plan_fix(p, t).kinds
+        ['moved', 'added']
+    """
+    matches = match_boxes(pred, truth, min_iou=match_iou, same_label=False)
+    by_pred = {i: (j, v) for i, j, v in matches}
+    matched_truth = {j for _, j, _ in matches}
+    current = [_human(r) for r in pred]  # accepted objects become the person's own
+    fix = Fix()
+    # deletions first (highest index first so positions stay valid)
+    for i in sorted(set(range(len(pred))) - set(by_pred), reverse=True):
+        del current[i]
+        fix.actions.append(("deleted", [dict(r) for r in current]))
+    kept = sorted(by_pred)
+    for pos, i in enumerate(kept):
+        j, v = by_pred[i]
+        if v < move_below:
+            current[pos] = {**current[pos], "bbox": list(truth[j]["bbox"])}
+            fix.actions.append(("moved", [dict(r) for r in current]))
+        if current[pos]["label"] != truth[j]["label"]:
+            current[pos] = {**current[pos], "label": truth[j]["label"]}
+            fix.actions.append(("relabelled", [dict(r) for r in current]))
+    for j, t in enumerate(truth):
+        if j not in matched_truth:
+            current.append(_human(t))
+            fix.actions.append(("added", [dict(r) for r in current]))
+    fix.final = current
+    return fix
+
+
+def apply_fix(ds, key, fix: Fix, costs: EffortCosts | None = None) -> float:
+    """Journal ``fix`` on ``ds`` as a person's gestures, then verify the image.
+
+    Every action is one human write that keeps the image's status (as the widget journals
+    gestures); the last write is a submit (or an accept when nothing needed fixing) that marks
+    the image ``verified``; that click costs an accept.
+
+    Returns:
+        The seconds the actions would take at ``costs``.
+    """
+    costs = costs or EffortCosts()
+    status = ds.row(key)["status"]
+    if status == "verified":
+        status = "review"
+    total = 0.0
+    for kind, records in fix.actions:
+        s = costs.seconds(kind)
+        total += s
+        ds.annotate(key, records, source=HUMAN, status=status, seconds=s, kind=kind)
+    # the closing click: submit after fixing, accept when there was nothing to fix
+    kind = "submit" if fix.actions else "accepted"
+    s = costs.seconds(kind)
+    total += s
+    ds.annotate(key, fix.final, source=HUMAN, seconds=s, kind=kind, count_edit=not fix.actions)
+    return total
+
+
+def label_f1(labeled: Mapping, truth: Mapping, min_iou: float = 0.5) -> dict[str, float]:
+    """Object precision, recall and F1 of ``{key: records}`` against ``{key: records}``.
+
+    A labeled object is correct when it matches a true object of the same label with an IoU
+    of at least ``min_iou`` (one to one). Keys missing from ``labeled`` count as unlabeled.
+
+    Example:
+        >>> t = {"a": [{"label": "cat", "bbox": [0, 0, 10, 10]}]}
+        >>> label_f1(t, t)["f1"]
+        1.0
+    """
+    tp = n_pred = n_true = 0
+    for key, true_recs in truth.items():
+        pred = labeled.get(key) or []
+        n_true += len(true_recs)
+        n_pred += len(pred)
+        tp += len(match_boxes(pred, true_recs, min_iou=min_iou))
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_true if n_true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "tp": tp,
+        "n_pred": n_pred,
+        "n_true": n_true,
+    }
