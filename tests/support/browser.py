@@ -50,7 +50,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 CANVAS = "canvas.nbl-canvas"
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = {"width": 1280, "height": 1000}
 
 # JupyterLab user settings written into the server's private settings folder: no news or
 # update prompts (they pop up toasts over the notebook), and no notebook windowing, so that
@@ -454,6 +454,54 @@ class Lab:
         except Exception:
             pass
         self.context.close()
+
+
+def make_images(
+    raccoon_dir: Path, dest: Path, n: int, size: tuple[int, int] = (1920, 1080), quality: int = 90
+) -> list[dict]:
+    """Write ``n`` raccoon photos resized to ``size`` (scaled to cover, centre-cropped).
+
+    Large images make the display scaling visible: the widget sends a downscaled copy and the
+    canvas shows it smaller again, while labels must stay in these original pixels.
+
+    Returns:
+        One dict per image, in file-name order (the Dataset's key order): ``key``, ``path``
+        and ``boxes``, the Pascal VOC boxes of the source photo mapped into the new image.
+    """
+    import xml.etree.ElementTree as ET
+
+    from PIL import Image
+
+    sources = sorted((raccoon_dir / "images").glob("*.jpg"), key=lambda p: p.name)[:n]
+    if len(sources) < n:
+        raise FileNotFoundError(f"{raccoon_dir / 'images'} holds {len(sources)} JPEGs, need {n}")
+    dest.mkdir(parents=True, exist_ok=True)
+    W, H = size
+    out = []
+    for i, src in enumerate(sources):
+        im = Image.open(src).convert("RGB")
+        s = max(W / im.width, H / im.height)
+        rw, rh = round(im.width * s), round(im.height * s)
+        ox, oy = (rw - W) // 2, (rh - H) // 2
+        im = im.resize((rw, rh), Image.Resampling.BILINEAR).crop((ox, oy, ox + W, oy + H))
+        key = f"img_{i:03d}"
+        path = dest / f"{key}.jpg"
+        im.save(path, quality=quality)
+        boxes = []
+        xml = raccoon_dir / "annotations" / f"{src.stem}.xml"
+        if xml.exists():
+            for bb in ET.parse(xml).iter("bndbox"):
+                x1, y1, x2, y2 = (float(bb.findtext(t)) for t in ("xmin", "ymin", "xmax", "ymax"))
+                box = [
+                    min(max(x1 * s - ox, 0), W),
+                    min(max(y1 * s - oy, 0), H),
+                    min(max(x2 * s - ox, 0), W),
+                    min(max(y2 * s - oy, 0), H),
+                ]
+                if box[2] - box[0] > 8 and box[3] - box[1] > 8:
+                    boxes.append([round(v, 1) for v in box])
+        out.append({"key": key, "path": path, "boxes": boxes})
+    return out
 
 
 def canvas_point(page, x: float, y: float, selector: str = CANVAS) -> tuple[float, float]:

@@ -1,0 +1,277 @@
+"""The Annotator in a real JupyterLab and Chromium: gestures in, Dataset rows out.
+
+Every test drives the widget the way a user does (mouse drags on the canvas, keys) and then
+reads what the kernel wrote from the SQLite journal with ``nblabel.Dataset.open(db)`` in this
+process, so a passing test means the label really reached the user's data.
+
+The images are 1920x1080: the widget sends a smaller copy (display_size) and the canvas shows
+it smaller again, so every coordinate check also checks the display scaling.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from support.browser import CANVAS, drag, make_images, wait_for
+
+import nblabel as nbl
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+W, H = 1920, 1080
+TOL = 2.0  # pixels of the original image
+RACCOON = "raccoon"
+BIRD = "bird"
+
+
+@pytest.fixture(scope="module")
+def images(raccoon_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("annotator-images")
+    return folder, make_images(raccoon_dir, folder, 3, size=(W, H))
+
+
+def open_annotator(lab, images, db, setup: str = "", classes=(RACCOON, BIRD), options: str = ""):
+    """Build a Dataset over ``images`` in the kernel, run ``setup``, show ``w = Annotator``."""
+    folder, _ = images
+    cells = [
+        "import nblabel as nbl\n"
+        f"ds = nbl.Dataset.from_folder({str(folder)!r}, db={str(db)!r}, classes={list(classes)!r})\n"
+        + setup,
+        f"w = nbl.Annotator(ds{options})\nw",
+    ]
+    page = lab.open_notebook(cells)
+    return page, View(page)
+
+
+class View:
+    """Maps original-image pixels to canvas CSS pixels: the image fitted and centred."""
+
+    def __init__(self, page, width: int = W, height: int = H):
+        self.page = page
+        canvas = page.locator(CANVAS).last
+        canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
+
+        def settled():  # the canvas takes its size from the cell once laid out
+            a = canvas.bounding_box()
+            page.wait_for_timeout(100)
+            b = canvas.bounding_box()
+            return b if a == b and b["width"] > 300 else None
+
+        box = wait_for(settled, what="the canvas to take its size")
+        self.s = min(box["width"] / width, box["height"] / height)
+        self.ox = (box["width"] - width * self.s) / 2
+        self.oy = (box["height"] - height * self.s) / 2
+
+    def at(self, x: float, y: float) -> tuple[float, float]:
+        return self.ox + x * self.s, self.oy + y * self.s
+
+    def click(self, x: float, y: float) -> None:
+        box = self.page.locator(CANVAS).last.bounding_box()
+        cx, cy = self.at(x, y)
+        self.page.mouse.click(box["x"] + cx, box["y"] + cy)
+
+    def drag(self, start, end) -> None:
+        drag(self.page, self.at(*start), self.at(*end))
+
+
+def objects(db, key: str = "img_000") -> list[dict]:
+    return nbl.Dataset.open(db).row(key)["annotations"]
+
+
+def wait_objects(db, condition, key: str = "img_000", what: str = "") -> list[dict]:
+    """Poll the journal until ``condition(records)`` holds; return the records."""
+
+    def check():
+        records = objects(db, key)
+        return (records,) if condition(records) else None  # a 1-tuple: [] can be the answer
+
+    return wait_for(check, what=what or f"the Dataset row {key}")[0]
+
+
+def close(a, b, tol: float = TOL) -> bool:
+    return len(a) == len(b) and all(abs(float(x) - float(y)) <= tol for x, y in zip(a, b))
+
+
+def kinds(db) -> list[str]:
+    return list(nbl.Dataset.open(db).events()["kind"])
+
+
+def test_drawn_box_is_stored_in_original_pixels(lab, images, db):
+    page, view = open_annotator(lab, images, db)
+    meta = lab.eval("w.meta")
+    assert meta["width"] == W and meta["scale"] < 1  # the browser got a downscaled copy
+    assert view.s < 0.8  # and shows it smaller still
+
+    view.drag((400, 300), (1000, 800))
+    recs = wait_objects(db, lambda r: len(r) == 1, what="the drawn box")
+    assert close(recs[0]["bbox"], [400, 300, 1000, 800]), recs[0]["bbox"]
+    assert recs[0]["label"] == RACCOON
+    assert recs[0]["source"] == "human" and recs[0]["score"] is None
+    assert "added" in kinds(db)
+
+    # A drag shorter than a few pixels is a click, not a box.
+    view.drag((1500, 200), (1502, 201))
+    page.wait_for_timeout(500)
+    assert len(objects(db)) == 1
+
+
+def test_move_resize_and_delete(lab, images, db):
+    setup = f"ds.annotate('img_000', [dict(label={RACCOON!r}, bbox=[400, 300, 1000, 800])])\n"
+    page, view = open_annotator(lab, images, db, setup)
+
+    view.drag((700, 550), (800, 600))  # grab the middle: move
+    recs = wait_objects(db, lambda r: r[0]["bbox"][0] > 450, what="the moved box")
+    assert close(recs[0]["bbox"], [500, 350, 1100, 850]), recs[0]["bbox"]
+
+    view.drag((1100, 850), (1200, 950))  # the bottom-right handle of the selected box
+    recs = wait_objects(db, lambda r: r[0]["bbox"][2] > 1150, what="the resized box")
+    assert close(recs[0]["bbox"], [500, 350, 1200, 950]), recs[0]["bbox"]
+
+    page.keyboard.press("Delete")
+    wait_objects(db, lambda r: r == [], what="the deleted box")
+    assert kinds(db)[-3:] == ["moved", "resized", "deleted"]
+
+
+def test_number_key_relabels_and_undo_redo(lab, images, db):
+    setup = f"ds.annotate('img_000', [dict(label={RACCOON!r}, bbox=[400, 300, 1000, 800])])\n"
+    page, view = open_annotator(lab, images, db, setup)
+
+    view.click(700, 550)  # select
+    page.keyboard.press("2")
+    wait_objects(db, lambda r: r[0]["label"] == BIRD, what="label 2 (bird)")
+
+    page.keyboard.press("Control+z")
+    recs = wait_objects(db, lambda r: r[0]["label"] == RACCOON, what="undo")
+    assert close(recs[0]["bbox"], [400, 300, 1000, 800])
+
+    page.keyboard.press("Control+Shift+z")
+    wait_objects(db, lambda r: r[0]["label"] == BIRD, what="redo")
+
+    # ? toggles the shortcut help inside the cell.
+    help_box = page.locator("[data-testid=help]")
+    page.keyboard.press("?")
+    help_box.wait_for(state="visible")
+    assert "Undo" in help_box.inner_text()
+    page.keyboard.press("?")
+    help_box.wait_for(state="hidden")
+
+
+def test_draw_polygon(lab, images, db):
+    page, view = open_annotator(lab, images, db)
+    page.locator("[data-testid=tool-polygon]").click()
+    corners = [(300, 300), (900, 250), (1000, 700), (350, 800)]
+    for x, y in corners:
+        view.click(x, y)
+    view.click(*corners[0])  # clicking the first vertex closes the outline
+
+    recs = wait_objects(db, lambda r: len(r) == 1, what="the polygon")
+    points = recs[0]["points"]
+    assert len(points) == 4
+    for got, want in zip(points, corners):
+        assert close(got, want), (got, want)
+    assert close(recs[0]["bbox"], [300, 250, 1000, 800])
+
+
+def test_drag_a_keypoint(lab, images, db):
+    page, view = open_annotator(lab, images, db, options=", tool='keypoints'")
+    view.drag((500, 150), (1100, 950))  # a keypoint set laid out in the dragged box
+    recs = wait_objects(db, lambda r: len(r) == 1 and r[0]["keypoints"], what="keypoints")
+    before = recs[0]["keypoints"]
+    assert len(before) >= 5 and all(k[2] == 2 for k in before)
+
+    x0, y0 = before[0][:2]
+    view.drag((x0, y0), (x0 + 150, y0 + 100))
+    recs = wait_objects(
+        db, lambda r: abs(r[0]["keypoints"][0][0] - x0) > 50, what="the dragged keypoint"
+    )
+    after = recs[0]["keypoints"]
+    assert close(after[0], [x0 + 150, y0 + 100, 2]), after[0]
+    assert after[1:] == before[1:]  # only that point moved
+    assert kinds(db)[-1] == "moved"
+
+
+def test_accept_and_reject_predictions(lab, images, db):
+    _, items = images
+    truth = items[0]["boxes"][0]
+    setup = (
+        "ds.annotate('img_000', ["
+        f"dict(label={RACCOON!r}, bbox={truth!r}, score=0.91),"
+        f"dict(label={RACCOON!r}, bbox=[1650, 40, 1880, 200], score=0.18)],"
+        " source='model@v1', status='review')\n"
+    )
+    page, view = open_annotator(lab, images, db, setup)
+    page.wait_for_timeout(500)  # let the photo decode and paint
+    if os.environ.get("NBLABEL_UPDATE_SCREENSHOT") == "1":
+        page.locator("[data-testid=annotator]").last.screenshot(
+            path=str(ROOT / "docs/annotator.png")
+        )
+
+    view.click((truth[0] + truth[2]) / 2, (truth[1] + truth[3]) / 2)
+    page.keyboard.press("a")
+    recs = wait_objects(db, lambda r: r[0]["score"] is None, what="the accepted prediction")
+    assert recs[0]["source"] == "human" and close(recs[0]["bbox"], truth)
+    assert recs[1]["score"] == pytest.approx(0.18)  # the other prediction is untouched
+
+    view.click(1765, 120)
+    page.keyboard.press("x")
+    recs = wait_objects(db, lambda r: len(r) == 1, what="the rejected prediction")
+    assert recs[0]["source"] == "human"
+    assert kinds(db)[-2:] == ["accepted", "rejected"]
+    assert nbl.Dataset.open(db).row("img_000")["status"] == "review"  # until submitted
+
+
+def test_submit_and_go_to_the_next_image(lab, images, db):
+    page, view = open_annotator(lab, images, db)
+    file_name = page.locator("[data-testid=file-name]").last
+    assert file_name.inner_text() == "img_000.jpg"
+
+    def pixels():
+        return page.evaluate(
+            """sel => { const c = [...document.querySelectorAll(sel)].pop();
+                 const g = c.getContext('2d'); const out = [];
+                 for (const [fx, fy] of [[.2, .3], [.5, .5], [.8, .7], [.3, .8]])
+                   out.push(...g.getImageData(c.width * fx | 0, c.height * fy | 0, 1, 1).data);
+                 return out; }""",
+            CANVAS,
+        )
+
+    first = wait_for(lambda: (p := pixels()) and any(p[:3]) and p, what="the first photo")
+    view.drag((200, 200), (600, 500))
+    wait_objects(db, lambda r: len(r) == 1, what="the drawn box")
+    page.keyboard.press("Enter")
+
+    ds = wait_for(
+        lambda: (d := nbl.Dataset.open(db)).row("img_000")["status"] == "verified" and d,
+        what="img_000 verified",
+    )
+    assert close(ds.row("img_000")["annotations"][0]["bbox"], [200, 200, 600, 500])
+    assert ds.row("img_001")["status"] == "unlabeled"
+    wait_for(lambda: file_name.inner_text() == "img_001.jpg", what="the next file name")
+    assert lab.eval("w.key") == "img_001"
+    wait_for(lambda: pixels() != first, what="the next photo painted")
+
+    # n / p step through the images.
+    page.keyboard.press("n")
+    wait_for(lambda: file_name.inner_text() == "img_002.jpg", what="n")
+    page.keyboard.press("p")
+    wait_for(lambda: file_name.inner_text() == "img_001.jpg", what="p")
+
+
+def test_class_names_are_shown_as_text(lab, images, db):
+    evil = "<img src=x onerror=alert(1)>"
+    setup = f"ds.annotate('img_000', [dict(label={evil!r}, bbox=[400, 300, 1000, 800])])\n"
+    page, view = open_annotator(lab, images, db, setup, classes=(evil, RACCOON))
+    root = page.locator("[data-testid=annotator]").last
+
+    options = root.locator("[data-testid=class-select] option").all_inner_texts()
+    assert any(evil in o for o in options), options
+    view.click(700, 550)
+    selection = root.locator("[data-testid=selection]")
+    wait_for(lambda: evil in selection.inner_text(), what="the selection line")
+    page.wait_for_timeout(300)  # time for an injected <img> to fail and fire onerror
+    assert root.locator("img").count() == 0
+    assert page.locator("img[src='x']").count() == 0
+    assert lab.dialogs == []
