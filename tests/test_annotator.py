@@ -377,9 +377,23 @@ def test_skeletons():
         skeleton_payload({"edges": []})
 
 
-def test_closing_the_widget_stops_listening_to_the_dataset(ds):
+def test_closing_the_widget_stops_listening_and_leaves_a_picture(ds):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
     w = Annotator(ds)
     assert len(ds._listeners) == 1
-    w.close()
+    with capture_output() as cap:
+        display(w)
+        w.next()
+        w.close()
     assert ds._listeners == []
     ds.annotate("raccoon-1", [BOX], source="human")  # no error from a closed widget
+    shown, still = cap.outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown.data
+    assert still.update and still.transient["display_id"] == shown.transient["display_id"]
+    assert set(still.data) == {"image/png", "text/plain"}, "the live widget is replaced"
+    assert "raccoon-2" in still.data["text/plain"], "the picture is of the last state"
+    assert Image.open(io.BytesIO(base64.b64decode(still.data["image/png"]))).size == (800, 573)

@@ -13,6 +13,7 @@ import base64
 import threading
 import time
 import traceback
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -202,6 +203,7 @@ class Annotator(anywidget.AnyWidget):
         self._change_fns: list[Callable] = []
         self._counts_at = 0.0
         self._counts_timer: threading.Timer | None = None
+        self._displays: list = []  # display handles of the cells showing this widget
 
         # The Dataset must not keep a closed or forgotten widget alive, so it holds a weak one.
         ref = weakref.ref(self)
@@ -330,7 +332,12 @@ class Annotator(anywidget.AnyWidget):
         )
 
     def close(self) -> None:
-        """Stop listening to the Dataset and close the widget."""
+        """Stop listening to the Dataset and close the widget.
+
+        Where the widget was displayed by a cell, its output becomes a still picture of the
+        image on screen with its objects, so the saved notebook keeps showing the last state
+        (JupyterLab shows "model not found" for a widget whose kernel is gone).
+        """
         # also runs from __del__, possibly on a widget whose __init__ failed half way
         ds, listener = getattr(self, "ds", None), getattr(self, "_listener", None)
         if ds is not None and listener is not None:
@@ -338,6 +345,17 @@ class Annotator(anywidget.AnyWidget):
         timer = getattr(self, "_counts_timer", None)
         if timer is not None:
             timer.cancel()
+        handles = getattr(self, "_displays", None)
+        if handles and ds is not None:
+            self._displays = []
+            try:
+                still = self._still_bundle()
+                for handle in handles:
+                    handle.update(still, raw=True)
+            except Exception as e:  # closing must not fail because the picture did
+                warnings.warn(
+                    f"nblabel: could not leave a picture of the widget: {e!r}", stacklevel=2
+                )
         super().close()
 
     def __repr__(self) -> str:
@@ -347,19 +365,37 @@ class Annotator(anywidget.AnyWidget):
             f"{m.get('key')!r}, status {m.get('status')!r}, tool {self.tool!r})"
         )
 
+    def _still_bundle(self) -> dict:
+        return {
+            "image/png": base64.b64encode(self.snapshot()).decode("ascii"),
+            "text/plain": repr(self),
+        }
+
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
         data, metadata = bundle
         data = dict(data)
-        # Renderers without the live widget (a notebook reopened without its kernel, untrusted
-        # notebooks, GitHub, nbconvert) fall back to this still picture.
+        # Renderers without the live widget (untrusted notebooks in JupyterLab, GitHub,
+        # nbviewer, nbconvert, VS Code without the kernel) fall back to this still picture.
         try:
-            data["image/png"] = base64.b64encode(self.snapshot()).decode("ascii")
+            data.update(self._still_bundle())
         except Exception as e:  # the live widget must display even if the picture fails
             data["text/plain"] = f"{data.get('text/plain', repr(self))} (no snapshot: {e})"
         return data, metadata
+
+    def _ipython_display_(self, **kwargs):
+        """Display with a display id, so :meth:`close` can turn the output into a picture."""
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, metadata = bundle
+        handle = display(data, metadata=metadata, raw=True, display_id=True)
+        if handle is not None:
+            self._displays.append(handle)
 
     # -- browser requests ----------------------------------------------------------------
     @traitlets.observe("request")

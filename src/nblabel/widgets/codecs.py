@@ -176,7 +176,7 @@ def snapshot_png(
         >>> png[:4]
         b'\\x89PNG'
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     if rgb is None:
         w, h = max(1, int(width or 320)), max(1, int(height or 240))
@@ -188,6 +188,10 @@ def snapshot_png(
     if s < 1.0:
         im = im.resize((dw, dh), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(im)
+    try:
+        font = ImageFont.load_default(size=max(12, round(max(dw, dh) / 50)))
+    except TypeError:  # Pillow < 10.1 has one bitmap size only
+        font = ImageFont.load_default()
     edges = (skeleton or {}).get("edges") or []
     for rec in records:
         score = rec.get("score")
@@ -217,7 +221,12 @@ def snapshot_png(
         text = str(rec.get("label", ""))
         if score is not None:
             text += f" {score:.2f}"
-        draw.text((x1 + 2, max(0.0, y1 - 12)), text, fill=color)
+        # a filled tag like the canvas draws, readable on any background
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        th = bottom - top + 4
+        ty = y1 - th if y1 >= th else y1
+        draw.rectangle([x1, ty, x1 + right - left + 6, ty + th], fill=color)
+        draw.text((x1 + 3, ty + 2 - top), text, fill=(255, 255, 255), font=font)
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
