@@ -52,7 +52,9 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
                 orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
             except Exception:  # a broken EXIF block must not hide a readable image
                 orientation = 1
-    except UnidentifiedImageError:
+    # ImportError: once ultralytics is imported it wraps Image.open and, for a file Pillow
+    # cannot identify, tries to load an optional HEIF plugin, which fails when not installed.
+    except (UnidentifiedImageError, ImportError):
         raise ImageError(p, "not an image file (or an unsupported format)") from None
     except OSError as e:
         raise ImageError(p, f"unreadable image ({e})") from None
@@ -110,7 +112,7 @@ def load_rgb(image: str | os.PathLike | np.ndarray) -> np.ndarray:
                 arr = np.asarray(im.convert("RGBA"))
             else:
                 arr = np.asarray(im.convert("RGB"))
-    except UnidentifiedImageError:
+    except (UnidentifiedImageError, ImportError):  # ImportError: see image_size()
         raise ImageError(p, "not an image file (or an unsupported format)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(p, f"corrupt or truncated image ({e})") from None
