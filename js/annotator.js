@@ -35,6 +35,7 @@ function render({ model, el }) {
     slots: { a: { dv: null, index: -1, bmp: null, token: 0 }, b: { dv: null, index: -1, bmp: null, token: 0 } },
     shownIndex: null,
     waitingAuto: false,
+    autoFrom: 0,
   };
 
   // ---------------------------------------------------------------- DOM
@@ -170,6 +171,9 @@ function render({ model, el }) {
     if (S.waitingAuto) {
       S.waitingAuto = false;
       busyLine.textContent = model.get("busy") || "";
+      // select the outline that just arrived, ready to be corrected
+      if (S.anns.length > S.autoFrom) S.sel = { i: S.anns.length - 1, v: -1 };
+      showSelection();
     }
     draw();
   }
@@ -390,7 +394,11 @@ function render({ model, el }) {
 
   function paintTag(a, c) {
     const text = isPrediction(a) ? `${a.label} ${Number(a.score).toFixed(2)}` : a.label;
-    const [x, y] = toCss(a.bbox[0], a.bbox[1]);
+    // a polygon's tag sits on its topmost vertex, not on the corner of its (invisible) box
+    const anchor = shapeOf(a) === "polygon"
+      ? a.points.reduce((best, p) => (p[1] < best[1] ? p : best), a.points[0])
+      : a.bbox;
+    const [x, y] = toCss(anchor[0], anchor[1]);
     ctx.save();
     ctx.font = "12px sans-serif";
     const w = ctx.measureText(text).width + 6;
@@ -652,6 +660,7 @@ function render({ model, el }) {
       const label = model.get("label");
       if (g.tool === "auto") {
         S.waitingAuto = true;
+        S.autoFrom = S.anns.length;
         busyLine.textContent = "Finding the object's outline...";
         request("auto", { box: b, label });
         return draw();

@@ -215,7 +215,8 @@ function render({ model, el }) {
     threshold: model.get("threshold"),
     slots: { a: { dv: null, index: -1, bmp: null, token: 0 }, b: { dv: null, index: -1, bmp: null, token: 0 } },
     shownIndex: null,
-    waitingAuto: false
+    waitingAuto: false,
+    autoFrom: 0
   };
   const canvas = h("canvas", { class: "nbl-canvas", testid: "canvas", "aria-label": "image" });
   const ctx = canvas.getContext("2d");
@@ -342,6 +343,8 @@ function render({ model, el }) {
     if (S.waitingAuto) {
       S.waitingAuto = false;
       busyLine.textContent = model.get("busy") || "";
+      if (S.anns.length > S.autoFrom) S.sel = { i: S.anns.length - 1, v: -1 };
+      showSelection();
     }
     draw();
   }
@@ -545,7 +548,8 @@ function render({ model, el }) {
   }
   function paintTag(a, c) {
     const text = isPrediction(a) ? `${a.label} ${Number(a.score).toFixed(2)}` : a.label;
-    const [x, y] = toCss(a.bbox[0], a.bbox[1]);
+    const anchor = shapeOf(a) === "polygon" ? a.points.reduce((best, p) => p[1] < best[1] ? p : best, a.points[0]) : a.bbox;
+    const [x, y] = toCss(anchor[0], anchor[1]);
     ctx.save();
     ctx.font = "12px sans-serif";
     const w = ctx.measureText(text).width + 6;
@@ -789,6 +793,7 @@ function render({ model, el }) {
       const label = model.get("label");
       if (g.tool === "auto") {
         S.waitingAuto = true;
+        S.autoFrom = S.anns.length;
         busyLine.textContent = "Finding the object's outline...";
         request("auto", { box: b, label });
         return draw();
