@@ -89,6 +89,8 @@ def test_next_image_is_prefetched_and_shown_without_resending(ds):
     assert w.slots == [2, 1]
     b.send("step", delta=-1)
     assert w.meta["index"] == 0 and w.meta["key"] == "raccoon-1"
+    w.show("raccoon-4")  # from Python (a cell, the review grid): prefetched as well
+    assert w.meta["index"] == 3 and sorted(w.slots) == [3, 4]
 
 
 def test_each_gesture_is_journaled_with_kind_status_and_seconds(ds):

@@ -204,6 +204,8 @@ class Annotator(anywidget.AnyWidget):
         self._counts_at = 0.0
         self._counts_timer: threading.Timer | None = None
         self._displays: list = []  # display handles of the cells showing this widget
+        self._in_request = False  # handling a browser request (it prefetches at the end)
+        self._shown = False  # an image went on screen during the current request
 
         # The Dataset must not keep a closed or forgotten widget alive, so it holds a weak one.
         ref = weakref.ref(self)
@@ -283,11 +285,9 @@ class Annotator(anywidget.AnyWidget):
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         statuses = self.ds.df["status"].to_numpy()
         n = len(statuses)
-        for step in range(1, n + 1):
+        for step in range(1, n):
             i = (self._index + step) % n
-            if statuses[i] == status and (i != self._index or step == n):
-                if i == self._index:
-                    break
+            if statuses[i] == status:
                 self._show(i)
                 return True
         self.message = f"No other image with status '{status}'."
@@ -404,12 +404,13 @@ class Annotator(anywidget.AnyWidget):
         if not req:
             return
         seq = int(req.get("seq") or 0)
-        prefetch = False
+        self._shown = False
         with self._lock:
+            self._in_request = True
             try:
                 with self.hold_sync():
                     try:
-                        prefetch = self._dispatch(req)
+                        self._dispatch(req)
                     except (AnnotationError, ValueError, KeyError, IndexError) as e:
                         # A malformed edit (an empty box, an unknown class): tell the user and
                         # put the canvas back to what the Dataset holds.
@@ -420,16 +421,18 @@ class Annotator(anywidget.AnyWidget):
                         self._push_current()
                     finally:
                         self.ack = max(self.ack, seq)
-                if prefetch:
+                # the image on screen went out with the answer; the next one follows it
+                if self._shown:
                     self._prefetch()
             except Exception:
                 self._report("updating the widget failed")
+            finally:
+                self._in_request = False
 
-    def _dispatch(self, req: dict) -> bool:
-        """Run one browser request; True when a new image went on screen (prefetch next)."""
+    def _dispatch(self, req: dict) -> None:
+        """Run one browser request."""
         action = req.get("action")
         index = int(req.get("index", self._index))
-        before = self._index
         if action == "edit":
             kind = req.get("kind")
             if kind not in EDIT_KINDS:
@@ -456,7 +459,6 @@ class Annotator(anywidget.AnyWidget):
             self.errors = []
         else:
             raise ValueError(f"unknown request {action!r}")
-        return self._index != before or action == "goto"
 
     # -- writing -------------------------------------------------------------------------
     def _edit(self, index: int, records: Sequence[dict], kind: str, *, status=None) -> None:
@@ -581,6 +583,7 @@ class Annotator(anywidget.AnyWidget):
         return "ab"[i]
 
     def _show(self, index: int) -> None:
+        self._shown = True
         with self._lock, self.hold_sync():
             self._keys = list(self.ds.keys()) if len(self.ds) != len(self._keys) else self._keys
             nxt = index + 1 if index + 1 < len(self._keys) else None
@@ -590,6 +593,10 @@ class Annotator(anywidget.AnyWidget):
             self._clock[key] = time.monotonic()
             self.message = ""
             self._push_current(slot=slot)
+        if not self._in_request:
+            # called from Python (a cell, the review grid): the browser gets the image on
+            # screen first, then the next one
+            self._prefetch()
 
     def _prefetch(self) -> None:
         """Send the next image into the other buffer so moving on shows it at once."""
