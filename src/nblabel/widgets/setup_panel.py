@@ -91,8 +91,6 @@ class SetupPanel(W.VBox):
         self.ai_choice = W.ToggleButtons(
             options=[("General AI", GENERAL), ("Custom AI", CUSTOM)],
             value=GENERAL,
-            description="AI",
-            style=style,
             tooltips=[
                 "a pre-trained model labels right away, no manual labels needed",
                 "label about 10 images, a model trains on them and labels the rest",
@@ -102,7 +100,7 @@ class SetupPanel(W.VBox):
         self.category_input = W.Dropdown(
             options=list(cats), value=first, description="category", style=style, layout=wide
         )
-        self.category_note = W.Label()
+        self.category_note = W.Label(layout=W.Layout(margin="0 0 0 128px"))
         self.classes_input = W.SelectMultiple(
             options=cats[first], value=tuple(cats[first]), rows=6, description="classes",
             style=style, layout=wide,
@@ -128,14 +126,15 @@ class SetupPanel(W.VBox):
             layout=wide,
         )
         self.base_input = W.Text(
-            placeholder="optional: pre-trained checkpoint to fine-tune (default: yolo11n)",
+            placeholder="optional: .pt to fine-tune; empty: yolo11n (downloads when online)",
             description="base checkpoint",
             style=style,
             layout=wide,
         )
         self.retrain_input = W.IntText(value=10, description="retrain every", style=style)
         self.custom_note = W.Label(
-            "Label about 10 images below; a model then trains on them and labels the rest."
+            "Label about 10 images below; a model then trains on them and labels the rest.",
+            layout=W.Layout(margin="0 0 0 128px"),
         )
         self.custom_box = W.VBox(
             [
@@ -147,13 +146,19 @@ class SetupPanel(W.VBox):
             ]
         )
         # -- preprocessing
-        self.face_input = W.Checkbox(value=False, description="de-identify faces", indent=False)
-        self.plate_input = W.Checkbox(value=False, description="de-identify plates", indent=False)
-        self.method_input = W.ToggleButtons(options=list(METHODS), value="blur")
+        snug = W.Layout(width="auto", margin="0 16px 0 0")
+        self.face_input = W.Checkbox(
+            value=False, description="de-identify faces", indent=False, layout=snug
+        )
+        self.plate_input = W.Checkbox(
+            value=False, description="de-identify plates", indent=False, layout=snug
+        )
+        self.method_input = W.ToggleButtons(
+            options=list(METHODS), value="blur", style={"button_width": "80px"}
+        )
         self.preprocess_box = W.HBox(
-            [W.Label("preprocessing", layout=W.Layout(width="124px")), self.face_input,
-             self.plate_input, self.method_input],
-        )  # fmt: skip
+            [_caption("preprocessing"), self.face_input, self.plate_input, self.method_input]
+        )
         # -- count
         self.count_input = W.BoundedIntText(description="images", style=style)
         self.count_note = W.Label()
@@ -181,7 +186,7 @@ class SetupPanel(W.VBox):
         super().__init__(
             [
                 W.Label("Auto-labeling setup"),
-                self.ai_choice,
+                W.HBox([_caption("AI"), self.ai_choice]),
                 self.general_box,
                 self.custom_box,
                 self.preprocess_box,
@@ -552,6 +557,11 @@ def describe_error(stage: str, exc: BaseException) -> str:
         f"Stopped while {stage}: {type(exc).__name__}: {text}. "
         "The full traceback is in panel.error_traceback."
     )
+
+
+def _caption(text: str) -> W.Label:
+    # the same width as the inputs' description column, so rows line up
+    return W.Label(text, layout=W.Layout(width="124px"))
 
 
 def _find_annotator(widget) -> Any:
