@@ -36,6 +36,7 @@ function render({ model, el }) {
     shownIndex: null,
     waitingAuto: false,
     autoFrom: 0,
+    classNames: null,
   };
 
   // ---------------------------------------------------------------- DOM
@@ -234,7 +235,14 @@ function render({ model, el }) {
       b.setAttribute("aria-pressed", String(name === t));
       b.classList.toggle("nbl-on", name === t);
     }
-    setOptions(classSelect, classes(), model.get("label"));
+    // rebuilt only when the names change, so an open dropdown survives background updates
+    const names = JSON.stringify(classes());
+    if (names !== S.classNames) {
+      S.classNames = names;
+      setOptions(classSelect, classes(), model.get("label"));
+    } else if (classSelect.value !== model.get("label")) {
+      classSelect.value = model.get("label");
+    }
     S.threshold = model.get("threshold");
     thr.value = String(S.threshold);
     thrValue.textContent = Number(S.threshold).toFixed(2);

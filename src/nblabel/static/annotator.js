@@ -216,7 +216,8 @@ function render({ model, el }) {
     slots: { a: { dv: null, index: -1, bmp: null, token: 0 }, b: { dv: null, index: -1, bmp: null, token: 0 } },
     shownIndex: null,
     waitingAuto: false,
-    autoFrom: 0
+    autoFrom: 0,
+    classNames: null
   };
   const canvas = h("canvas", { class: "nbl-canvas", testid: "canvas", "aria-label": "image" });
   const ctx = canvas.getContext("2d");
@@ -399,7 +400,13 @@ function render({ model, el }) {
       b.setAttribute("aria-pressed", String(name === t));
       b.classList.toggle("nbl-on", name === t);
     }
-    setOptions(classSelect, classes(), model.get("label"));
+    const names = JSON.stringify(classes());
+    if (names !== S.classNames) {
+      S.classNames = names;
+      setOptions(classSelect, classes(), model.get("label"));
+    } else if (classSelect.value !== model.get("label")) {
+      classSelect.value = model.get("label");
+    }
     S.threshold = model.get("threshold");
     thr.value = String(S.threshold);
     thrValue.textContent = Number(S.threshold).toFixed(2);
