@@ -83,12 +83,43 @@ def _write_yolo_dataset(root: Path, task: str, names: Sequence[str], items) -> P
     return data
 
 
+def _calibrate_batchnorm(model, images, imgsz: int) -> None:
+    """Set BatchNorm statistics from real images, without training.
+
+    Freshly initialised BatchNorm layers assume zero-mean, unit-variance inputs, which they
+    are far from, so an untrained YOLO gives nearly the same output for every picture. With
+    measured statistics its (random) features respond to the image: scores differ between
+    images, classes and colour channels, which tests of the surrounding code need.
+    """
+    import numpy as np
+    import torch
+
+    from nblabel.images import load_rgb
+
+    def square(p):
+        from PIL import Image
+
+        return np.asarray(Image.fromarray(load_rgb(p)).resize((imgsz, imgsz)))
+
+    x = torch.from_numpy(np.stack([square(p) for p in images])).permute(0, 3, 1, 2)
+    x = x.float().div(255)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # plain average over the calibration batch
+    model.train()
+    with torch.no_grad():
+        model(x)
+    model.eval()
+
+
 def make_checkpoint(
     task: str,
     path: str | os.PathLike,
     names: Sequence[str],
     train_images: Sequence[tuple[str | os.PathLike, list[dict]]] | None = None,
     *,
+    calibrate_images: Sequence[str | os.PathLike] | None = None,
     epochs: int = 3,
     imgsz: int = 160,
     batch: int = 8,
@@ -103,16 +134,21 @@ def make_checkpoint(
         train_images: ``(image path, records)`` pairs to train on briefly; without them the
             weights are the random initialisation (fine for testing plumbing: the model
             still outputs low-confidence boxes).
+        calibrate_images: Image paths to measure BatchNorm statistics on when not training,
+            so the untrained model's output depends on the picture (see
+            ``_calibrate_batchnorm``).
         epochs, imgsz, batch, seed: Training settings (CPU, no augmentation-heavy extras).
 
     Returns:
         ``path``.
     """
+    import torch
     from ultralytics import YOLO
     from ultralytics.nn.tasks import DetectionModel, PoseModel, SegmentationModel
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)  # the same random weights every session: tests stay reproducible
     yolo = YOLO(MODEL_YAML[task])
     if not train_images:
         cls = {"detect": DetectionModel, "segment": SegmentationModel, "pose": PoseModel}[task]
@@ -120,6 +156,8 @@ def make_checkpoint(
             yolo.model = cls(yolo.model.yaml, nc=len(names), verbose=False)
             yolo.model.task = task
         yolo.model.names = dict(enumerate(names))
+        if calibrate_images:
+            _calibrate_batchnorm(yolo.model, calibrate_images, imgsz)
         yolo.save(path)
         return path
 
@@ -159,26 +197,37 @@ def checkpoint_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def det_checkpoint(checkpoint_dir) -> Path:
-    """Untrained YOLO11n detector with the 80 COCO class names."""
-    return make_checkpoint("detect", checkpoint_dir / "det-coco.pt", COCO80)
+def calibration_images(raccoon_dir) -> list[Path]:
+    return [p for p, _ in voc_items(raccoon_dir, 8)]
 
 
 @pytest.fixture(scope="session")
-def seg_checkpoint(checkpoint_dir) -> Path:
-    """Untrained YOLO11n-seg with the 80 COCO class names."""
-    return make_checkpoint("segment", checkpoint_dir / "seg-coco.pt", COCO80)
+def det_checkpoint(checkpoint_dir, calibration_images) -> Path:
+    """Untrained YOLO11n detector with the 80 COCO class names (BatchNorm calibrated)."""
+    return make_checkpoint(
+        "detect", checkpoint_dir / "det-coco.pt", COCO80, calibrate_images=calibration_images
+    )
 
 
 @pytest.fixture(scope="session")
-def pose_checkpoint(checkpoint_dir) -> Path:
-    """Untrained YOLO11n-pose (one class, ``person``, 17 keypoints)."""
-    return make_checkpoint("pose", checkpoint_dir / "pose-person.pt", ["person"])
+def seg_checkpoint(checkpoint_dir, calibration_images) -> Path:
+    """Untrained YOLO11n-seg with the 80 COCO class names (BatchNorm calibrated)."""
+    return make_checkpoint(
+        "segment", checkpoint_dir / "seg-coco.pt", COCO80, calibrate_images=calibration_images
+    )
+
+
+@pytest.fixture(scope="session")
+def pose_checkpoint(checkpoint_dir, calibration_images) -> Path:
+    """Untrained YOLO11n-pose (one class, ``person``, 17 keypoints; BatchNorm calibrated)."""
+    return make_checkpoint(
+        "pose", checkpoint_dir / "pose-person.pt", ["person"], calibrate_images=calibration_images
+    )
 
 
 @pytest.fixture(scope="session")
 def raccoon_checkpoint(checkpoint_dir, raccoon_dir) -> Path:
     """One-class ``raccoon`` detector trained briefly on 20 raccoon images (real boxes)."""
     return make_checkpoint(
-        "detect", checkpoint_dir / "raccoon.pt", ["raccoon"], voc_items(raccoon_dir, 20)
+        "detect", checkpoint_dir / "raccoon.pt", ["raccoon"], voc_items(raccoon_dir, 20), epochs=5
     )

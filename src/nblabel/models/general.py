@@ -245,16 +245,26 @@ class GeneralAI:
         # ultralytics treats arrays as OpenCV BGR; decoding ourselves (rather than passing
         # paths) applies EXIF rotation and handles 16-bit/grayscale/RGBA the nblabel way
         bgrs = [np.ascontiguousarray(rgb[:, :, ::-1]) for rgb in rgbs]
-        results = self.model_.predict(
-            bgrs,
-            conf=self.conf,
-            imgsz=self.imgsz,
-            device=self.device,
-            classes=self.class_ids_,
-            batch=len(bgrs),
-            verbose=False,
-        )
-        return [_from_result(r, self.model_.names, self.task) for r in results]
+        # ultralytics pads a batch of mixed sizes to a square but a batch of one size only to
+        # the stride, so results would depend on the neighbours; same-size groups keep every
+        # image's result what it is alone (and a camera's folder still runs in full batches)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, bgr in enumerate(bgrs):
+            groups.setdefault(bgr.shape, []).append(i)
+        out: list[list[dict]] = [[] for _ in bgrs]
+        for idx in groups.values():
+            results = self.model_.predict(
+                [bgrs[i] for i in idx],
+                conf=self.conf,
+                imgsz=self.imgsz,
+                device=self.device,
+                classes=self.class_ids_,
+                batch=len(idx),
+                verbose=False,
+            )
+            for i, r in zip(idx, results):
+                out[i] = _from_result(r, self.model_.names, self.task)
+        return out
 
 
 def _from_result(result, names: dict, task: str) -> list[dict]:
