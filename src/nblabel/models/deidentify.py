@@ -16,6 +16,7 @@ import math
 import os
 import re
 import shutil
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,15 @@ def _detectors(targets, face_model, plate_model) -> dict[str, Any]:
     if "plate" in targets:
         dets["plate"] = _plate_detector(plate_model)
         dets["plate"].load()
+        if dets["plate"].method == "classical":
+            warnings.warn(
+                "licence plates are searched with the built-in classical detector, which "
+                "misses small, blurred or angled plates (about a third of clear synthetic "
+                "plates; see benchmarks/deidentify.py). Pass plate_model= a YOLO plate "
+                "checkpoint for dependable results, or targets=('face',) to skip plates.",
+                UserWarning,
+                stacklevel=3,
+            )
     return dets
 
 
