@@ -329,6 +329,13 @@ def test_face_points_threshold_is_adjustable(yunet_path, assets):
     assert all(r["score"] >= 0.9 for r in strict[0])
 
 
+def test_face_points_default_model_follows_nblabel_yunet(yunet_path, assets, monkeypatch):
+    monkeypatch.setenv("NBLABEL_YUNET", str(yunet_path))
+    ai = GeneralAI("faces")
+    assert ai.weights_path_ == yunet_path.resolve()
+    assert len(ai.predict(assets / "bus.jpg")[0]) >= 2
+
+
 # --- the trained fixture other tests build on ---
 
 

@@ -34,6 +34,7 @@ def no_local_weights(tmp_path, monkeypatch):
     monkeypatch.delenv(W.OFFLINE_ENV, raising=False)
     monkeypatch.delenv("YOLO_OFFLINE", raising=False)
     monkeypatch.setenv("NBLABEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("NBLABEL_YUNET", raising=False)
     # ultralytics' own weights folder is machine-wide; a copy there must not hide the error
     monkeypatch.setattr(W, "_ultralytics_weights_dir", lambda: tmp_path / "ultralytics-weights")
     return work

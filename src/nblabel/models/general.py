@@ -138,8 +138,12 @@ class GeneralAI:
         """The checkpoint file in use (resolved, and downloaded if needed, on first access)."""
         with self._lock:
             if "_weights_path" not in self.__dict__:
+                weights = self.weights
+                if weights is None and self.backend == "yunet":
+                    # the face detector's own setting for where its model lives
+                    weights = os.environ.get("NBLABEL_YUNET") or None
                 self._weights_path = resolve_weights(
-                    self.weights if self.weights is not None else self._spec.weights
+                    weights if weights is not None else self._spec.weights
                 )
             return self._weights_path
 
