@@ -173,6 +173,37 @@ def test_segment_predicts_polygons(labelled, seg_checkpoint, tmp_path):
     assert with_polygon and all(len(r["points"]) >= 3 for r in with_polygon)
 
 
+def test_pose_predicts_keypoints(truth, pose_checkpoint, tmp_path):
+    # real images with a made-up five-point skeleton: the box corners and its centre
+    import pandas as pd
+
+    def five(b):
+        x1, y1, x2, y2 = b
+        return [
+            [x1, y1, 2],
+            [x2, y1, 2],
+            [(x1 + x2) / 2, (y1 + y2) / 2, 2],
+            [x1, y2, 2],
+            [x2, y2, 2],
+        ]
+
+    paths = [str(p) for p, _ in truth[:4]]
+    frame = pd.DataFrame({"path": paths}, index=["a", "b", "c", "d"])
+    ds = nbl.Dataset.from_dataframe(frame, image_col="path", db=tmp_path / "pose.db",
+                                    classes=["raccoon"])  # fmt: skip
+    for key, (_, recs) in zip(ds.keys(), truth[:4]):
+        ds.annotate(key, [dict(r, keypoints=five(r["bbox"])) for r in recs])
+    model = nbl.CustomAI(
+        task="pose", base=pose_checkpoint, epochs=1, imgsz=128, batch=4, conf=0.0,
+        workdir=tmp_path / "work",
+    )  # fmt: skip
+    recs = model.fit(ds).predict(ds.path("a"))[0]
+    assert recs and model.version.startswith("custom-pose-v1@")
+    for r in recs:
+        assert len(r["keypoints"]) == 5 and len(r["keypoint_scores"]) == 5
+        assert {k[2] for k in r["keypoints"]} <= {0, 2}
+
+
 def test_bad_input_is_refused_with_a_clear_message(labelled, tmp_path):
     with pytest.raises(ValueError, match="task must be one of"):
         nbl.CustomAI(task="classify")
