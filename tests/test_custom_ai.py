@@ -222,4 +222,6 @@ def test_bad_input_is_refused_with_a_clear_message(labelled, tmp_path):
         model.fit(labelled, keys=["nope", labelled.keys()[0]])
     with pytest.raises(ValueError, match=r"'raccoon'.*not one of the classes \['dog'\]"):
         nbl.CustomAI(classes=["dog"], workdir=tmp_path).fit(labelled)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        nbl.CustomAI(base=tmp_path / "missing.pt", workdir=tmp_path).fit(labelled)
     assert model.version is None and not any(tmp_path.iterdir())  # nothing trained or written

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -176,18 +177,21 @@ class CustomAI:
                 'classes=["..."] or add them with ds.add_classes([...]).'
             )
         rows = _training_rows(ds, keys, classes, self.task)
-        run_dir = _new_version_dir(self._workdir(ds), self.version_)
-        version = int(run_dir.name[1:])
-        _report(progress, 0.0, f"preparing {len(rows)} images for version {version}")
-        data_yaml, n_objects = _write_training_set(
-            rows, classes, self.task, run_dir / "data", self.imgsz
-        )
-
         start, from_scratch = self._starting_point(classes)
         freeze = 0 if from_scratch else self.freeze
-        weights, box_loss = self._train(start, data_yaml, run_dir, freeze, progress)
-
-        model = _load_yolo(weights)
+        run_dir = _new_version_dir(self._workdir(ds), self.version_)
+        version = int(run_dir.name[1:])
+        try:
+            _report(progress, 0.0, f"preparing {len(rows)} images for version {version}")
+            data_yaml, n_objects = _write_training_set(
+                rows, classes, self.task, run_dir / "data", self.imgsz
+            )
+            weights, box_loss = self._train(start, data_yaml, run_dir, freeze, progress)
+            model = _load_yolo(weights)
+        except BaseException:
+            # a failed (or interrupted) fit leaves no half-written version behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
         from .weights import short_hash
 
         with self._predict_lock:
