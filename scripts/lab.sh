@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
 export NBLABEL_SHARED="${NBLABEL_SHARED:-$(cd .. && pwd)/shared}"
+export NBLABEL_DATA="${NBLABEL_DATA:-$NBLABEL_SHARED/datasets}"
 args=(--notebook-dir="$(pwd)" --ServerApp.ip=127.0.0.1)
 [ "$(id -u)" = "0" ] && args+=(--allow-root)
 exec .venv/bin/jupyter lab "${args[@]}" "$@" notebooks/quickstart.ipynb

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 export NBLABEL_SHARED="${NBLABEL_SHARED:-$(cd .. && pwd)/shared}"
+export NBLABEL_DATA="${NBLABEL_DATA:-$NBLABEL_SHARED/datasets}"
 export NBLABEL_HOME="${NBLABEL_HOME:-$(mktemp -d)}"   # default databases of tests stay out of ~
 export MPLBACKEND=Agg YOLO_OFFLINE=1
 .venv/bin/ruff check src tests benchmarks
