@@ -26,6 +26,10 @@ EXTRA_URLS = {
         "face_detection_yunet_2023mar.onnx"
     ),
 }
+# Published checksums of those files: a truncated or substituted download is not kept.
+EXTRA_SHA256 = {
+    "face_detection_yunet.onnx": "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
+}
 # Other file names the same model is saved under (the model zoo's dated file name).
 ALSO_KNOWN_AS = {"face_detection_yunet.onnx": ("face_detection_yunet_2023mar.onnx",)}
 ULTRALYTICS_RELEASES = "https://github.com/ultralytics/assets/releases"
@@ -147,6 +151,10 @@ def _download(name: str, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if name in EXTRA_URLS:
         safe_download(EXTRA_URLS[name], file=dest, retry=1, min_bytes=1e4)
+        expected = EXTRA_SHA256.get(name)
+        if expected and _sha256(dest) != expected:
+            dest.unlink(missing_ok=True)
+            raise OSError(f"checksum mismatch for {EXTRA_URLS[name]}")
     else:
         # a full path makes ultralytics save into its weights folder, not the notebook's folder
         attempt_download_asset(dest, retry=1)
@@ -226,12 +234,16 @@ def short_hash(path: str | os.PathLike, length: int = 8) -> str:
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     digest = _hash_cache.get(key)
     if digest is None:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        digest = _hash_cache[key] = h.hexdigest()
+        digest = _hash_cache[key] = _sha256(p)
     return digest[:length]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def model_version(path: str | os.PathLike) -> str:
