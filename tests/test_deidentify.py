@@ -336,6 +336,8 @@ def test_missing_face_model_fails_before_any_work(tmp_path, monkeypatch, assets,
         deidentify(ds, progress=False)
     with pytest.raises(FaceModelError, match="nowhere.onnx"):
         deidentify(ds, face_model=tmp_path / "nowhere.onnx", progress=False)
+    with pytest.raises(FaceModelError, match="could not be loaded as a YuNet model"):
+        FaceDetector(DATA / "faces.json").detect(np.zeros((32, 32, 3), np.uint8))
     assert not (tmp_path / "l_deid").exists()
     assert all(Path(ds.row(k)["image"]).parent == folder for k in ds.keys())
 

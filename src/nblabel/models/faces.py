@@ -184,6 +184,11 @@ class FaceDetector:
         if net is None:
             if len(self._nets) >= 4:  # sizes vary per image; keep only a few networks alive
                 self._nets.pop(next(iter(self._nets)))
+            # OpenCV 5 logs a warning about DNN targets on every build; it means nothing
+            # to a user, so its log level is raised for the duration of the call
+            log = cv2.utils.logging
+            level = log.getLogLevel()
+            log.setLogLevel(log.LOG_LEVEL_ERROR)
             try:
                 net = cv2.FaceDetectorYN.create(
                     str(self.load()),
@@ -195,9 +200,12 @@ class FaceDetector:
                 )
             except cv2.error as e:
                 raise FaceModelError(
-                    f"{self.load()} could not be loaded as a YuNet model ({e}). Pass the ONNX "
+                    f"{self.load()} could not be loaded as a YuNet model ({getattr(e, 'err', str(e)).strip()}). "
+                    "Pass the ONNX "
                     f"file from {YUNET_URL} as face_model=."
                 ) from None
+            finally:
+                log.setLogLevel(level)
             self._nets[key] = net
         return net
 
