@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -572,9 +571,3 @@ def lab(jupyter_server, chromium, tmp_path):
     session = Lab(jupyter_server, chromium, tmp_path)
     yield session
     session.close()
-
-
-def copy_screenshot(src: Path, dest: Path) -> None:
-    """Copy a screenshot into the repository (used when NBLABEL_UPDATE_SCREENSHOT=1)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
