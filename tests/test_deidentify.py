@@ -202,6 +202,9 @@ def test_huge_image_bounded_memory(assets, yunet_path):
     assert not changed.any()
     for box in want[:2]:  # the upscaled faces have no fine detail to lose
         assert lap_var(out, box) <= 0.3 * lap_var(big, box)
+    # the tiles are what finds the small faces: the overview alone misses them
+    overview_only = FaceDetector(yunet_path, min_face=10_000).detect(big)
+    assert all(max((iou(b, f["bbox"]) for f in overview_only), default=0) < 0.4 for b in want[:2])
 
 
 # -- whole datasets ----------------------------------------------------------------------------

@@ -401,28 +401,25 @@ def deidentify(
         # start from the untouched original when an earlier run already made a copy
         src = Path(original if original and Path(original).is_file() else current or "")
         kept_issues = _clean_issues(row.get("issues"))
+        dest = src if inplace else out_dir / (_safe_name(key) + _out_suffix(src, out_format))
+        if not inplace and current and dest.resolve() == src.resolve():
+            raise ValueError(
+                f"out_dir {out_dir} would overwrite the original {src}; choose another "
+                "folder, or pass inplace=True to overwrite originals on purpose"
+            )
         try:
             if not current:
                 raise ImageError(key, "the row has no image path")
             rgb = load_rgb(src)
             regions = find_regions(rgb, detectors, method, margin)
-            if inplace:
-                dest = src
-                if regions:
-                    _save(apply_regions(rgb, regions, method, copy=False), dest, quality)
-            else:
-                dest = out_dir / (_safe_name(key) + _out_suffix(src, out_format))
-                if dest.resolve() == src.resolve():
-                    raise ValueError(
-                        f"out_dir {out_dir} would overwrite the original {src}; choose another "
-                        "folder, or pass inplace=True to overwrite originals on purpose"
-                    )
-                if regions or dest.suffix.lower() != src.suffix.lower():
-                    _save(apply_regions(rgb, regions, method, copy=False), dest, quality)
-                else:
-                    shutil.copyfile(src, dest)
+            if regions or (not inplace and dest.suffix.lower() != src.suffix.lower()):
+                _save(apply_regions(rgb, regions, method, copy=False), dest, quality)
+            elif not inplace:
+                shutil.copyfile(src, dest)  # nothing to hide: an identical copy
             del rgb
-        except (ImageError, OSError, MemoryError) as e:
+        except Exception as e:
+            # One bad image (corrupt, too large for memory, a disk error) must not stop a
+            # batch of thousands; it is reported in the row and in the summary instead.
             problem = e.problem if isinstance(e, ImageError) else f"{type(e).__name__}: {e}"
             issue = f"{_ISSUE_PREFIX} {src}: {problem}"
             ds.update(key, issues="; ".join([*kept_issues, issue]))
@@ -445,5 +442,7 @@ def deidentify(
             }
         )
     summary = pd.DataFrame(rows, columns=["key", "faces", "plates", "output", "issue"])
+    for col in ("output", "issue"):  # None, not NaN, for "nothing": like the Dataset's columns
+        summary[col] = summary[col].astype(object).where(summary[col].notna(), None)
     summary.attrs["failed"] = int(summary["issue"].notna().sum())
     return summary
