@@ -20,7 +20,7 @@ from nblabel.images import load_rgb
 from nblabel.models.deidentify import apply_regions, deidentify, deidentify_image
 from nblabel.models.faces import FaceDetector, FaceModelError
 from nblabel.models.plates import PlateDetector, place_plate, render_plate
-from nblabel.records import iou
+from nblabel.records import iou, normalize_record
 
 DATA = Path(__file__).parent / "data"
 PHOTOS = ("zidane.jpg", "bus.jpg")
@@ -99,6 +99,22 @@ def test_every_annotated_face_is_covered(name, assets, faces_gt, face_detector):
         assert coverage(face["bbox"], mask) >= 0.95, (name, face)
     assert all(r["kind"] == "face" and r["label"] == "face" for r in regions)
     assert all(0.0 < r["score"] <= 1.0 for r in regions)
+    # regions are valid annotation records, so the Annotator can draw them as a layer
+    h, w = rgb.shape[:2]
+    assert [normalize_record(r, width=w, height=h) for r in regions] == regions
+
+
+def test_face_detector_predictor_protocol(assets, face_detector, faces_gt):
+    records = face_detector.predict([assets / "bus.jpg"])[0]
+    assert len(records) == 2
+    for rec in records:
+        assert rec["label"] == "face" and rec["source"].startswith("yunet@")
+        assert len(rec["keypoints"]) == 5
+        x1, y1, x2, y2 = rec["bbox"]
+        # eyes, nose and mouth corners lie inside the face box
+        assert all(x1 <= x <= x2 and y1 <= y <= y2 and v == 2 for x, y, v in rec["keypoints"])
+    boxes = [f["bbox"] for f in faces_gt["bus.jpg"]]
+    assert all(max(iou(r["bbox"], b) for r in records) >= 0.5 for b in boxes)
 
 
 @pytest.mark.parametrize("method", ["blur", "mosaic"])
