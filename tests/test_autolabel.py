@@ -299,3 +299,22 @@ def test_bad_arguments_are_explained(ds200):
         AutoLabeler(ds200, BrightModel(), holdout=1.0)
     with pytest.raises(KeyError, match="nope"):
         AutoLabeler(ds200, BrightModel()).autolabel(keys=["nope"], progress=False)
+
+
+def test_a_correction_made_while_the_model_predicts_is_never_overwritten(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(8), db=tmp_path / "r.db", classes=["raccoon"])
+    human = [{"label": "raccoon", "bbox": [5, 5, 50, 50]}]
+
+    class Meddling(BrightModel):
+        def predict(self, images):
+            out = super().predict(images)
+            # a person submits raccoon-3 in the widget while its batch is being predicted
+            if any(str(p).endswith("raccoon-3.jpg") for p in images):
+                ds.annotate("raccoon-3", human, kind="submit")
+            return out
+
+    s = AutoLabeler(ds, Meddling(), batch=8).autolabel(progress=False)
+    assert s["written"] == 7
+    row = ds.row("raccoon-3")
+    assert row["status"] == "verified" and row["source"] == "human"
+    assert [a["bbox"] for a in row["annotations"]] == [[5.0, 5.0, 50.0, 50.0]]
