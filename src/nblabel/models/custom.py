@@ -186,8 +186,7 @@ class CustomAI:
             data_yaml, n_objects = _write_training_set(
                 rows, classes, self.task, run_dir / "data", self.imgsz
             )
-            weights, box_loss = self._train(start, data_yaml, run_dir, freeze, progress)
-            model = _load_yolo(weights)
+            model, weights, box_loss = self._train(start, data_yaml, run_dir, freeze, progress)
         except BaseException:
             # a failed (or interrupted) fit leaves no half-written version behind
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -256,7 +255,8 @@ class CustomAI:
 
     def _train(
         self, start, data_yaml: Path, run_dir: Path, freeze: int, progress: ProgressFn | None
-    ) -> tuple[Path, float | None]:
+    ):
+        """Run ultralytics training; return the trained YOLO, its weights file, the box loss."""
         import torch
         from ultralytics import YOLO
 
@@ -321,7 +321,10 @@ class CustomAI:
             # only the final epoch is validated, so best.pt and last.pt hold the same model;
             # one copy per version is enough when a session retrains dozens of times
             Path(trainer.last).unlink(missing_ok=True)
-        return weights, losses.get("box")
+        # ultralytics has loaded the saved weights into the model; drop the trainer, which
+        # holds data loaders, optimizer state and our callbacks, so versions do not pile up
+        model.trainer = None
+        return model, weights, losses.get("box")
 
     # -- prediction ---------------------------------------------------------------------
     def predict(self, images) -> list[list[dict]]:
@@ -475,12 +478,6 @@ def _write_training_set(
 
 
 # -- ultralytics plumbing -----------------------------------------------------------------
-def _load_yolo(weights: Path):
-    from ultralytics import YOLO
-
-    return YOLO(str(weights))
-
-
 @contextlib.contextmanager
 def _quiet_ultralytics(quiet: bool):
     """Silence ultralytics' log and progress bars (they would print into whichever notebook
