@@ -6,9 +6,9 @@
 // our latest request arrives, local edits win, so a quick series of gestures never flickers
 // back to an older state.
 import {
-  HANDLE_CURSORS, area, boxHandles, clamp, clone, insideBox, insidePolygon, isPrediction,
-  keypointBox, keypointRecord, midpoints, own, polygonRecord, resizeBox, shapeOf, translate,
-  normBox, clampBox,
+  HANDLE_CURSORS, accept, area, boxHandles, clamp, clone, insideBox, insidePolygon, isPrediction,
+  keypointBox, keypointRecord, midpoints, own, placedByHand, pointScore, polygonRecord, resizeBox,
+  shapeOf, skeletonFor, translate, normBox, clampBox,
 } from "./geometry.js";
 import { TOOLS, buildHelp, button, h, setOptions } from "./ui.js";
 
@@ -19,6 +19,11 @@ const PALETTE = [
 const HIT = 7; // pointer tolerance around handles, CSS pixels
 const MIN_DRAG = 4; // a drag shorter than this is a click
 const VIS_CYCLE = { 2: 1, 1: 0, 0: 2 }; // keypoint visibility: visible, occluded, absent
+const VIS_NAMES = ["absent", "occluded", "visible"];
+// De-identification regions: a colour no class gets (codecs.REGION_COLOR), so the read-only
+// layer never reads as a label.
+const REGION_COLOR = "#ff00d4";
+const HATCH = 8; // CSS pixels between the hatch lines of a region
 
 function render({ model, el }) {
   const S = {
@@ -29,6 +34,7 @@ function render({ model, el }) {
     drawing: null, // polygon being drawn: {points: [[x, y], ...]}
     gesture: null,
     mouse: null, // last pointer position, image coordinates
+    hover: null, // keypoint under the pointer: {i, k}
     seq: 0, sent: 0,
     space: false,
     threshold: model.get("threshold"),
@@ -69,6 +75,16 @@ function render({ model, el }) {
     model.save_changes();
     draw();
   });
+  const showRegions = h("input", { type: "checkbox", testid: "show-regions" });
+  showRegions.addEventListener("change", () => {
+    model.set("show_regions", showRegions.checked);
+    model.save_changes();
+    draw();
+  });
+  const regionsText = h("span", { testid: "regions-summary", text: "regions" });
+  const regionsToggle = h("label", {
+    class: "nbl-group", title: "De-identification regions (read-only; add a missed one as a box)",
+  }, [showRegions, regionsText]);
   const toolbar = h("div", { class: "nbl-bar" }, [
     h("span", { class: "nbl-group" }, Object.values(toolButtons)),
     classSelect,
@@ -76,6 +92,7 @@ function render({ model, el }) {
       h("span", { text: "min score" }), thr, thrValue,
     ]),
     h("label", { class: "nbl-group" }, [hide, h("span", { text: "hide below" })]),
+    regionsToggle,
     h("span", { class: "nbl-group" }, [
       button("Accept", "accept", "Accept the selected prediction (a)", () => acceptSelected()),
       button("Accept ≥ min", "accept-all", "Accept all predictions above the threshold (Shift+a)", () => acceptAll()),
@@ -137,6 +154,15 @@ function render({ model, el }) {
     return i < 0 ? "#888888" : PALETTE[i % PALETTE.length];
   };
   const hidden = (a) => isPrediction(a) && model.get("hide_below") && a.score < S.threshold;
+  const regions = () => model.get("regions") || [];
+  const skeletonOf = (a) => skeletonFor(a, [skeleton(), ...Object.values(model.get("skeletons") || {})]);
+  const pointName = (a, k) => (skeletonOf(a)?.names || [])[k] || `#${k}`;
+  // a point scored below the threshold is dimmed like a prediction, and hidden with it
+  const lowPoint = (a, k) => {
+    const s = pointScore(a, k);
+    return s !== null && s < S.threshold;
+  };
+  const pointHidden = (a, k) => lowPoint(a, k) && model.get("hide_below");
   const toCss = (x, y) => [x * S.view.s + S.view.ox, y * S.view.s + S.view.oy];
   const toImg = (cx, cy) => [(cx - S.view.ox) / S.view.s, (cy - S.view.oy) / S.view.s];
   const near = (p, cx, cy, r = HIT) => {
@@ -187,6 +213,7 @@ function render({ model, el }) {
       S.sel = { i: -1, v: -1 };
       S.drawing = null;
       S.gesture = null;
+      S.hover = null;
       S.view.fitted = true;
       resize();
     }
@@ -198,6 +225,7 @@ function render({ model, el }) {
     statusBadge.textContent = m.status || "";
     statusBadge.dataset.status = m.status || "";
     refreshSlots();
+    syncRegions();
     adoptRemote();
     draw();
   }
@@ -247,6 +275,7 @@ function render({ model, el }) {
     thr.value = String(S.threshold);
     thrValue.textContent = Number(S.threshold).toFixed(2);
     hide.checked = !!model.get("hide_below");
+    syncRegions();
     const c = model.get("counts") || {};
     countsLine.textContent = Object.entries(c)
       .filter(([, n]) => n)
@@ -258,6 +287,22 @@ function render({ model, el }) {
     errorsText.textContent = errs.join("\n\n");
     errorsBox.hidden = !errs.length;
     draw();
+  }
+
+  // The regions checkbox is on by default and greyed out on images without regions; its
+  // label says what the layer holds, as text.
+  function syncRegions() {
+    const rs = regions();
+    const byKind = new Map();
+    for (const r of rs) byKind.set(r.kind, (byKind.get(r.kind) || 0) + 1);
+    const skipped = meta().regions_unreadable || 0;
+    showRegions.disabled = !rs.length;
+    showRegions.checked = rs.length > 0 && !!model.get("show_regions");
+    regionsText.textContent = rs.length
+      ? `regions: ${[...byKind].map(([k, n]) => `${k} ${n}`).join(", ")}`
+      : "regions";
+    regionsToggle.classList.toggle("nbl-off", !rs.length);
+    if (skipped) regionsText.textContent += ` (${skipped} unreadable)`;
   }
 
   // ---------------------------------------------------------------- view
@@ -313,6 +358,8 @@ function render({ model, el }) {
     if (bmp) {
       ctx.imageSmoothingEnabled = S.view.s < 4; // show real pixels when zoomed far in
       ctx.drawImage(bmp, ix, iy, W() * S.view.s, H() * S.view.s);
+      // tells tests and benchmarks that this row's picture is on the canvas
+      canvas.dataset.paintedKey = String(meta().key ?? "");
     } else {
       ctx.fillStyle = "#333";
       ctx.fillRect(ix, iy, W() * S.view.s, H() * S.view.s);
@@ -320,11 +367,13 @@ function render({ model, el }) {
       ctx.font = "14px sans-serif";
       ctx.fillText(meta().problem || "Loading image...", ix + 12, iy + 24);
     }
+    if (model.get("show_regions")) regions().forEach(paintRegion);
     S.anns.forEach((a, i) => {
       if (!hidden(a)) paintObject(a, i === S.sel.i);
     });
     const sel = selected();
     if (sel && !hidden(sel)) paintHandles(sel);
+    paintHover();
     paintGesture();
     paintDrawing();
   }
@@ -366,20 +415,25 @@ function render({ model, el }) {
 
   function paintKeypoints(a, isSel) {
     const kps = a.keypoints;
-    for (const [p, q] of skeleton().edges || []) {
+    const base = ctx.globalAlpha;
+    const alpha = (k) => base * (lowPoint(a, k) ? 0.3 : 1);
+    for (const [p, q] of skeletonOf(a)?.edges || []) {
       if (!kps[p] || !kps[q] || !kps[p][2] || !kps[q][2]) continue;
+      if (pointHidden(a, p) || pointHidden(a, q)) continue;
       const [x1, y1] = toCss(kps[p][0], kps[p][1]);
       const [x2, y2] = toCss(kps[q][0], kps[q][1]);
+      ctx.globalAlpha = Math.min(alpha(p), alpha(q));
       ctx.beginPath();
       ctx.moveTo(x1, y1);
       ctx.lineTo(x2, y2);
       ctx.stroke();
     }
     kps.forEach((k, j) => {
-      if (!k[2] && !isSel) return;
+      if ((!k[2] && !isSel) || pointHidden(a, j)) return;
       const [x, y] = toCss(k[0], k[1]);
+      ctx.globalAlpha = alpha(j);
       ctx.beginPath();
-      ctx.arc(x, y, isSel && j === S.sel.v ? 6 : 4, 0, Math.PI * 2);
+      ctx.arc(x, y, pointRadius(a, j, isSel && j === S.sel.v), 0, Math.PI * 2);
       if (k[2] === 2) ctx.fill();
       else {
         ctx.save();
@@ -389,6 +443,7 @@ function render({ model, el }) {
         ctx.restore();
       }
     });
+    ctx.globalAlpha = base;
     if (isSel) {
       ctx.save();
       ctx.setLineDash([3, 3]);
@@ -398,6 +453,76 @@ function render({ model, el }) {
       ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
       ctx.restore();
     }
+  }
+
+  // A point's size shows its confidence: 2.5 px at score 0 up to 5 px at score 1; points
+  // without a score (placed by a person) are drawn at 4 px, the selected one at 6 px.
+  function pointRadius(a, k, isSel) {
+    if (isSel) return 6;
+    const s = pointScore(a, k);
+    return s === null ? 4 : 2.5 + 2.5 * clamp(s, 0, 1);
+  }
+
+  // Name (and score) of one keypoint next to it, white on a dark outline: readable anywhere.
+  function paintPointTip(a, k) {
+    const p = a.keypoints[k];
+    if (!p) return;
+    const [x, y] = toCss(p[0], p[1]);
+    const s = pointScore(a, k);
+    const text = s === null ? pointName(a, k) : `${pointName(a, k)} ${s.toFixed(2)}`;
+    ctx.save();
+    ctx.font = "12px sans-serif";
+    ctx.fillStyle = "#000";
+    ctx.fillText(text, x + 9, y - 7); // canvas text: never interpreted as markup
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, x + 8, y - 8);
+    ctx.restore();
+  }
+
+  function paintHover() {
+    const hv = S.hover;
+    if (!hv || S.gesture || (hv.i === S.sel.i && hv.k === S.sel.v)) return;
+    const a = S.anns[hv.i];
+    if (a && shapeOf(a) === "keypoints" && !hidden(a)) paintPointTip(a, hv.k);
+  }
+
+  // One de-identification region: hatched, outlined and tagged with its kind. Read-only, so
+  // it is drawn under the objects and never hit-tested.
+  function paintRegion(r) {
+    const [x1, y1] = toCss(r.bbox[0], r.bbox[1]);
+    const [x2, y2] = toCss(r.bbox[2], r.bbox[3]);
+    const w = x2 - x1, ht = y2 - y1;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x1, y1, w, ht);
+    ctx.clip();
+    ctx.strokeStyle = REGION_COLOR;
+    ctx.globalAlpha = 0.5;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let d = -ht; d < w; d += HATCH) {
+      ctx.moveTo(x1 + d, y2);
+      ctx.lineTo(x1 + d + ht, y1);
+    }
+    ctx.stroke();
+    ctx.restore();
+    ctx.save();
+    ctx.strokeStyle = REGION_COLOR;
+    ctx.lineWidth = 2;
+    ctx.strokeRect(x1, y1, w, ht);
+    const text = r.score === null || r.score === undefined
+      ? r.kind : `${r.kind} ${Number(r.score).toFixed(2)}`;
+    ctx.font = "12px sans-serif";
+    const tw = ctx.measureText(text).width + 6;
+    // below the region, where an object's tag (above its box) cannot cover it
+    const ty = y2 + 16 <= S.cssH ? y2 : y2 - 16;
+    ctx.globalAlpha = 0.85;
+    ctx.fillStyle = REGION_COLOR;
+    ctx.fillRect(x1, ty, tw, 16);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, x1 + 3, ty + 12); // canvas text: never interpreted as markup
+    ctx.restore();
   }
 
   function paintTag(a, c) {
@@ -445,14 +570,7 @@ function render({ model, el }) {
       }
       a.points.forEach((p, k) => square(...toCss(p[0], p[1]), k === S.sel.v ? 5 : 4, k === S.sel.v ? "#ff0" : "#fff"));
     } else if (S.sel.v >= 0 && a.keypoints[S.sel.v]) {
-      const k = a.keypoints[S.sel.v];
-      const [x, y] = toCss(k[0], k[1]);
-      const name = (skeleton().names || [])[S.sel.v] || `#${S.sel.v}`;
-      ctx.font = "12px sans-serif";
-      ctx.fillStyle = "#000";
-      ctx.fillText(name, x + 9, y - 7);
-      ctx.fillStyle = "#fff";
-      ctx.fillText(name, x + 8, y - 8);
+      paintPointTip(a, S.sel.v);
     }
     ctx.restore();
   }
@@ -504,8 +622,22 @@ function render({ model, el }) {
       const m = midpoints(a.points).findIndex((p) => near(p, cx, cy, HIT - 2));
       return m >= 0 ? { type: "mid", k: m } : null;
     }
-    const k = a.keypoints.findIndex((p) => near(p, cx, cy));
+    const k = a.keypoints.findIndex((p, j) => !pointHidden(a, j) && near(p, cx, cy));
     return k >= 0 ? { type: "kp", k } : null;
+  }
+
+  // The keypoint under the pointer, the selected object's first: {i, k} or null.
+  function hitPoint(cx, cy) {
+    const order = [S.sel.i, ...S.anns.keys()].filter((i) => i >= 0);
+    for (const i of order) {
+      const a = S.anns[i];
+      if (!a || hidden(a) || shapeOf(a) !== "keypoints") continue;
+      const k = a.keypoints.findIndex(
+        (q, j) => (q[2] || i === S.sel.i) && !pointHidden(a, j) && near(q, cx, cy),
+      );
+      if (k >= 0) return { i, k };
+    }
+    return null;
   }
 
   // The smallest visible object under the pointer (so a small box inside a big one is reachable).
@@ -518,7 +650,10 @@ function render({ model, el }) {
       const shape = shapeOf(a);
       let hit = false;
       if (shape === "polygon") hit = insidePolygon(a.points, x, y) || a.points.some((p) => near(p, cx, cy));
-      else if (shape === "keypoints") hit = insideBox(a.bbox, x, y, pad) || a.keypoints.some((k) => k[2] && near(k, cx, cy));
+      else if (shape === "keypoints") {
+        hit = insideBox(a.bbox, x, y, pad)
+          || a.keypoints.some((k, j) => k[2] && !pointHidden(a, j) && near(k, cx, cy));
+      }
       else hit = insideBox(a.bbox, x, y, pad);
       if (hit && area(a.bbox) <= bestArea) {
         best = i;
@@ -557,7 +692,7 @@ function render({ model, el }) {
         S.sel = { i, v: -1 };
         const a = S.anns[i];
         if (shapeOf(a) === "keypoints") {
-          const k = a.keypoints.findIndex((q) => q[2] && near(q, cx, cy));
+          const k = a.keypoints.findIndex((q, j) => q[2] && !pointHidden(a, j) && near(q, cx, cy));
           if (k >= 0) return startHandle({ type: "kp", k }, p, e);
         }
         S.gesture = { type: "move", start: p, orig: clone(a), i, moved: false };
@@ -620,7 +755,11 @@ function render({ model, el }) {
     const g = S.gesture;
     if (!g) {
       updateCursor(cx, cy);
-      if (S.drawing) draw();
+      const hv = S.drawing ? null : hitPoint(cx, cy);
+      if (JSON.stringify(hv) !== JSON.stringify(S.hover)) {
+        S.hover = hv;
+        draw();
+      } else if (S.drawing) draw();
       return;
     }
     if (g.type === "pan") {
@@ -644,6 +783,7 @@ function render({ model, el }) {
       const a = clone(g.orig);
       const k = a.keypoints[g.k];
       a.keypoints[g.k] = [clamp(p[0], 0, W()), clamp(p[1], 0, H()), k[2] || 2];
+      placedByHand(a, g.k);
       a.bbox = keypointBox(a, W(), H());
       S.anns[i] = a;
     }
@@ -715,9 +855,15 @@ function render({ model, el }) {
       return;
     }
     const parts = [a.label, isPrediction(a) ? `prediction ${Number(a.score).toFixed(2)}` : "label", a.source || ""];
-    if (shapeOf(a) === "keypoints" && S.sel.v >= 0) {
-      const k = a.keypoints[S.sel.v];
-      parts.push(`point ${(skeleton().names || [])[S.sel.v] || S.sel.v}: ${["absent", "occluded", "visible"][k[2]]}`);
+    if (shapeOf(a) === "keypoints") {
+      const sk = skeletonOf(a);
+      parts.push(`${a.keypoints.length} points${sk ? ` (${sk.name})` : ""}`);
+      const k = S.sel.v >= 0 ? a.keypoints[S.sel.v] : null;
+      if (k) {
+        const s = pointScore(a, S.sel.v);
+        const score = s === null ? "" : `, score ${s.toFixed(2)}`;
+        parts.push(`point ${pointName(a, S.sel.v)}: ${VIS_NAMES[k[2]]}${score}`);
+      }
     }
     if (shapeOf(a) === "polygon") parts.push(`${a.points.length} vertices`);
     selectionLine.textContent = parts.filter(Boolean).join(" · ");
@@ -748,7 +894,7 @@ function render({ model, el }) {
     const a = selected();
     if (!a || !isPrediction(a)) return say("Select a prediction (dashed) to accept it.");
     const anns = [...S.anns];
-    anns[S.sel.i] = own(clone(a));
+    anns[S.sel.i] = accept(clone(a));
     commit("accepted", anns);
     showSelection();
   }
@@ -758,7 +904,7 @@ function render({ model, el }) {
     const anns = S.anns.map((a) => {
       if (!isPrediction(a) || a.score < S.threshold) return a;
       n += 1;
-      return own(clone(a));
+      return accept(clone(a));
     });
     if (!n) return say(`No prediction scores ${S.threshold.toFixed(2)} or more.`);
     commit("accepted", anns);
@@ -807,6 +953,7 @@ function render({ model, el }) {
     const next = own(clone(a));
     const k = next.keypoints[S.sel.v];
     next.keypoints[S.sel.v] = [k[0], k[1], v === undefined ? VIS_CYCLE[k[2]] : v];
+    placedByHand(next, S.sel.v);
     next.bbox = keypointBox(next, W(), H());
     const anns = [...S.anns];
     anns[S.sel.i] = next;
@@ -928,6 +1075,12 @@ function render({ model, el }) {
   canvas.addEventListener("pointerup", onPointerUp);
   canvas.addEventListener("pointercancel", onPointerUp);
   canvas.addEventListener("wheel", onWheel, { passive: false });
+  canvas.addEventListener("pointerleave", () => {
+    if (S.hover) {
+      S.hover = null;
+      draw();
+    }
+  });
   canvas.addEventListener("contextmenu", (e) => S.gesture && e.preventDefault());
   // a middle-button press would start the browser's autoscroll instead of panning
   canvas.addEventListener("mousedown", (e) => e.button === 1 && e.preventDefault());
@@ -959,6 +1112,9 @@ function render({ model, el }) {
     ["change:threshold", syncControls],
     ["change:hide_below", syncControls],
     ["change:skeleton", draw],
+    ["change:skeletons", draw],
+    ["change:regions", () => { syncRegions(); draw(); }],
+    ["change:show_regions", syncControls],
   ];
   for (const [name, fn] of listeners) model.on(name, fn);
   const observer = new ResizeObserver(() => resize());

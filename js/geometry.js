@@ -22,6 +22,35 @@ export function own(a) {
   return a;
 }
 
+// Accepting an object vouches for all of it, every keypoint included, so the per-point
+// confidences of the model that proposed it no longer describe anything.
+export function accept(a) {
+  own(a);
+  delete a.keypoint_scores;
+  return a;
+}
+
+// Confidence of keypoint k (a record's `keypoint_scores`), or null where there is none.
+export function pointScore(a, k) {
+  const s = Array.isArray(a.keypoint_scores) ? a.keypoint_scores[k] : null;
+  return typeof s === "number" && Number.isFinite(s) ? s : null;
+}
+
+// A point the user moved or re-marked was placed by a person: its model score is dropped.
+export function placedByHand(a, k) {
+  if (Array.isArray(a.keypoint_scores) && k < a.keypoint_scores.length) a.keypoint_scores[k] = null;
+  return a;
+}
+
+// The skeleton that draws a keypoint object: the one its record names, else the first of
+// `skeletons` (the widget's default first, then the built-ins) with as many points.
+export function skeletonFor(a, skeletons) {
+  const n = a.keypoints.length;
+  const fits = (s) => s && Array.isArray(s.names) && s.names.length === n;
+  return (a.skeleton && skeletons.find((s) => fits(s) && s.name === a.skeleton))
+    || skeletons.find(fits) || null;
+}
+
 export function bboxOfPoints(pts) {
   let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
   for (const p of pts) {

@@ -10,6 +10,7 @@ import base64
 import io
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,9 @@ import traitlets
 from PIL import Image
 
 import nblabel as nbl
+from nblabel.models.keypoints import get_skeleton
 from nblabel.widgets.annotator import Annotator
-from nblabel.widgets.codecs import PALETTE, skeleton_payload
+from nblabel.widgets.codecs import PALETTE, skeleton_for_record, skeleton_payload
 
 BOX = {"label": "raccoon", "bbox": [50.0, 40.0, 300.0, 260.0], "points": None,
        "keypoints": None, "score": None, "source": "human"}  # fmt: skip
@@ -399,3 +401,104 @@ def test_closing_the_widget_stops_listening_and_leaves_a_picture(ds):
     assert set(still.data) == {"image/png", "text/plain"}, "the live widget is replaced"
     assert "raccoon-2" in still.data["text/plain"], "the picture is of the last state"
     assert Image.open(io.BytesIO(base64.b64decode(still.data["image/png"]))).size == (800, 573)
+
+
+def test_skeleton_names_and_layouts():
+    body = skeleton_payload(None)
+    assert body["name"] == "coco17" and body["names"][0] == "nose" and len(body["edges"]) == 19
+    nose, ankle = body["layout"][0], body["layout"][body["names"].index("left_ankle")]
+    assert nose[1] < 0.1 < 0.9 < ankle[1], "a new body starts laid out like a person"
+    face = skeleton_payload("face")
+    assert face["names"][2] == "nose_tip" and face["layout"][2] == [0.5, 0.58]
+    hand = skeleton_payload(get_skeleton("hand21"))
+    wrist, tip = hand["layout"][0], hand["layout"][hand["names"].index("middle_finger_tip")]
+    assert len(hand["names"]) == 21 and tip[1] < wrist[1]
+    with pytest.raises(ValueError, match="unknown skeleton 'tail'"):
+        skeleton_payload("tail")
+
+
+def test_each_keypoint_object_is_drawn_with_the_skeleton_of_its_size(ds):
+    w = Annotator(ds)  # default skeleton: body
+    assert {k: len(v["names"]) for k, v in w.skeletons.items()} == {
+        "coco17": 17, "face5": 5, "hand21": 21}  # fmt: skip
+    sks = [w.skeleton, *w.skeletons.values()]
+    face = [[200, 100, 2], [300, 100, 2], [250, 150, 2], [210, 200, 2], [290, 200, 2]]
+    assert skeleton_for_record({"keypoints": face}, sks)["name"] == "face5"
+    assert skeleton_for_record({"keypoints": [[0, 0, 2]] * 17}, sks)["name"] == "coco17"
+    assert skeleton_for_record({"keypoints": [[0, 0, 2]] * 21}, sks)["name"] == "hand21"
+    assert skeleton_for_record({"keypoints": [[0, 0, 2]] * 4}, sks) is None
+    # The still picture joins the mouth corners (a face edge the body skeleton lacks).
+    rec = {"label": "raccoon", "bbox": [190, 90, 310, 210], "keypoints": face, "score": None}
+    ds.annotate("raccoon-1", [rec])
+    im = np.asarray(Image.open(io.BytesIO(w.snapshot())).convert("RGB")).astype(int)
+    s = im.shape[1] / 650
+    want = np.array([int(PALETTE[0][i : i + 2], 16) for i in (1, 3, 5)])
+    mouth = im[round(200 * s), round(230 * s) : round(270 * s)]
+    assert (np.abs(mouth - want).sum(axis=1) < 40).mean() > 0.8
+
+
+def test_keypoint_scores_travel_with_the_record(ds):
+    w = Annotator(ds, tool="keypoints")
+    b = Browser(w)
+    kps = [[100 + 10 * i, 120 + 5 * i, 2] for i in range(17)]
+    scores = [round(0.05 * i, 2) for i in range(17)]
+    pose = {"label": "raccoon", "bbox": [90, 110, 280, 210], "points": None, "keypoints": kps,
+            "keypoint_scores": scores, "score": 0.8, "source": "pose@1"}  # fmt: skip
+    ds.annotate("raccoon-1", [pose], source="pose@1")
+    assert w.annotations[0]["keypoint_scores"] == scores, "the browser gets every point's score"
+    # the browser drops the score of a point a person moved (see placedByHand in geometry.js)
+    moved = dict(pose, keypoints=[[105, 125, 2], *kps[1:]], score=None, source="human",
+                 keypoint_scores=[None, *scores[1:]])  # fmt: skip
+    b.edit("moved", [moved])
+    assert ds.row("raccoon-1")["annotations"][0]["keypoint_scores"] == [None, *scores[1:]]
+
+
+def _assets() -> Path:
+    """ultralytics' bundled sample photos, found without importing ultralytics (slow)."""
+    import importlib.util
+
+    return Path(importlib.util.find_spec("ultralytics").submodule_search_locations[0]) / "assets"
+
+
+def test_deidentification_regions_are_a_read_only_layer(raccoon_dir, yunet_path, tmp_path):
+    df = pd.DataFrame({"path": [str(_assets() / "zidane.jpg"),
+                                str(raccoon_dir / "images" / "raccoon-1.jpg")]},
+                      index=["zidane", "raccoon"])  # fmt: skip
+    ds = nbl.Dataset.from_dataframe(df, db=tmp_path / "d.db", classes=["person"])
+    w = Annotator(ds)
+    assert w.regions == [] and w.show_regions
+    person = dict(BOX, label="person", bbox=[100.0, 50.0, 600.0, 700.0])
+    ds.annotate("zidane", [person])
+    before = w.image_a
+    nbl.deidentify(ds, targets="face", face_model=yunet_path, progress=False)
+
+    stored = ds.row("zidane")["deid_regions"]
+    assert len(stored) >= 2 and w.image_a != before, "the de-identified copy shows"
+    assert [r["kind"] for r in w.regions] == ["face"] * len(stored)
+    assert [r["bbox"] for r in w.regions] == [[float(v) for v in r["bbox"]] for r in stored]
+    assert all(0 < r["score"] <= 1 for r in w.regions)
+
+    # Edits never carry the regions into the annotations, nor change them.
+    Browser(w).edit("moved", [dict(person, bbox=[110.0, 60.0, 610.0, 710.0])])
+    assert [r["label"] for r in ds.row("zidane")["annotations"]] == ["person"]
+    assert ds.row("zidane")["deid_regions"] == stored
+
+    # The still picture shows them unless the layer is switched off.
+    x1, y1, x2, y2 = stored[0]["bbox"]
+    s = 800 / 1280
+
+    def magenta_on_left_edge():
+        im = np.asarray(Image.open(io.BytesIO(w.snapshot())).convert("RGB")).astype(int)
+        col = im[round(y1 * s) + 3 : round(y2 * s) - 3, round(x1 * s)]
+        return (np.abs(col - [255, 0, 212]).sum(axis=1) < 60).mean()
+
+    assert magenta_on_left_edge() > 0.8
+    w.show_regions = False
+    assert magenta_on_left_edge() < 0.2
+
+    # A row without regions, and unreadable entries, are shown as what they are.
+    w.next()
+    assert w.regions == []
+    ds.update("raccoon", deid_regions=[{"kind": "plate", "bbox": [10, 10, 60, 30]},
+                                       {"kind": "face", "bbox": [5, 5]}])  # fmt: skip
+    assert [r["kind"] for r in w.regions] == ["plate"] and w.meta["regions_unreadable"] == 1

@@ -25,7 +25,14 @@ import traitlets
 
 from ..images import ImageError
 from ..records import AnnotationError
-from .codecs import clean_records, display_jpeg, skeleton_payload, snapshot_png
+from .codecs import (
+    builtin_skeletons,
+    clean_records,
+    clean_regions,
+    display_jpeg,
+    skeleton_payload,
+    snapshot_png,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 TOOLS = ("box", "polygon", "keypoints", "auto")
@@ -71,21 +78,6 @@ def _default_polygonizer(image_rgb, box):
     return rect_to_polygon(image_rgb, box, return_score=True)
 
 
-def _models_skeleton():
-    """The body skeleton of nblabel.models.keypoints when that module provides one."""
-    try:
-        from ..models import keypoints
-    except ImportError:
-        return None
-    for name in ("COCO17", "COCO_17", "COCO17_SKELETON", "COCO_KEYPOINTS"):
-        if getattr(keypoints, name, None) is not None:
-            return getattr(keypoints, name)
-    table = getattr(keypoints, "SKELETONS", None)
-    if isinstance(table, dict):
-        return table.get("coco17") or table.get("coco-17") or table.get("body")
-    return None
-
-
 class Annotator(anywidget.AnyWidget):
     """Correct a Dataset's boxes, polygons and keypoints in a notebook cell.
 
@@ -93,6 +85,20 @@ class Annotator(anywidget.AnyWidget):
     the Dataset immediately with ``ds.annotate(key, records, source="human", status=<the
     image's status>, kind=..., seconds=...)``; Enter submits the image (marks it ``verified``)
     and moves on. Press ``?`` in the widget for the keyboard shortcuts.
+
+    Keypoint objects are drawn with the skeleton that fits them: ``skeleton`` when it has as
+    many points, else the built-in one with that count (17 body, 5 face, 21 hand; a record's
+    ``skeleton`` key may name one). Point names show next to the hovered or selected point.
+    Per-point confidences in a record's ``keypoint_scores`` show as point size, in the
+    tooltip, and dim points scored below the threshold; a point the user moves or re-marks
+    loses its score (a person placed it), and accepting the object drops them all.
+
+    De-identification regions (a row's ``deid_regions``, written by
+    :func:`nblabel.deidentify`) are drawn as a read-only hatched layer labelled with their
+    kind, toggled by the "regions" checkbox (``show_regions``). They are never edited and
+    never written into ``annotations``. A face or plate the detector missed is added as an
+    ordinary box of class ``"face"`` or ``"plate"`` (add the class first), which a later
+    de-identification pass or a custom model can learn from.
 
     Args:
         ds: the :class:`nblabel.Dataset` to edit.
@@ -106,8 +112,9 @@ class Annotator(anywidget.AnyWidget):
         polygonizer: ``fn(image_rgb, box) -> (points, score)`` for the auto tool (default:
             ``nblabel.models.polygon.rect_to_polygon``); a score below 0.5 sends the image to
             review.
-        skeleton: keypoint skeleton (``{"names": [...], "edges": [[i, j], ...]}``); default
-            the COCO-17 body skeleton.
+        skeleton: skeleton of new keypoint objects: a name (``"coco17"``/``"body"``,
+            ``"face5"``/``"face"``, ``"hand21"``/``"hand"``) or a dict ``{"names": [...],
+            "edges": [[i, j], ...], "layout": [[fx, fy], ...]}``; default the COCO-17 body.
         start: key of the first image to show (default: the first image).
 
     Example:
@@ -129,7 +136,9 @@ class Annotator(anywidget.AnyWidget):
     annotations = RecordList().tag(sync=True)
     ack = traitlets.Int(0).tag(sync=True)  # seq of the last browser request handled
     classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    skeleton = traitlets.Dict().tag(sync=True)
+    skeleton = traitlets.Dict().tag(sync=True)  # for new keypoint objects (and first choice)
+    skeletons = traitlets.Dict().tag(sync=True)  # built-in skeletons, matched by point count
+    regions = traitlets.List().tag(sync=True)  # read-only de-identification regions
     counts = traitlets.Dict().tag(sync=True)
     errors = traitlets.List(traitlets.Unicode()).tag(sync=True)  # callback tracebacks
     message = traitlets.Unicode("").tag(sync=True)
@@ -139,6 +148,7 @@ class Annotator(anywidget.AnyWidget):
     tool = traitlets.Enum(TOOLS, default_value="box").tag(sync=True)
     threshold = traitlets.Float(0.25, min=0.0, max=1.0).tag(sync=True)
     hide_below = traitlets.Bool(False).tag(sync=True)
+    show_regions = traitlets.Bool(True).tag(sync=True)
     # browser -> Python: one request per finished gesture or command, numbered by ``seq``
     request = traitlets.Dict().tag(sync=True)
 
@@ -177,14 +187,13 @@ class Annotator(anywidget.AnyWidget):
                 "no classes to label with: pass classes=[...] (e.g. Annotator(ds, "
                 "classes=['cat'])) or call ds.add_classes([...]) first"
             )
-        if skeleton is None:
-            skeleton = _models_skeleton()
         super().__init__(
             classes=names,
             label=names[0],
             tool=tool,
             threshold=threshold,
             skeleton=skeleton_payload(skeleton),
+            skeletons=builtin_skeletons(),
             **kwargs,
         )
         self.ds = ds
@@ -329,6 +338,8 @@ class Annotator(anywidget.AnyWidget):
             height=int(row.get("height") or 0),
             threshold=self.threshold if self.hide_below else 0.0,
             skeleton=self.skeleton,
+            skeletons=list(self.skeletons.values()),
+            regions=self.regions if self.show_regions else (),
         )
 
     def close(self) -> None:
@@ -613,6 +624,8 @@ class Annotator(anywidget.AnyWidget):
         if slot is None:
             slot = (self.meta or {}).get("slot", "a")
         issues = row.get("issues")
+        # read-only: shown over the image, never sent back, never part of the annotations
+        regions, unreadable = clean_regions(row.get("deid_regions"))
         self.meta = {
             "index": self._index,
             "n": len(self._keys),
@@ -624,8 +637,10 @@ class Annotator(anywidget.AnyWidget):
             "slot": slot,
             "status": row.get("status"),
             "problem": problem or (str(issues) if issues else ""),
+            "regions_unreadable": unreadable,  # entries without a usable bbox
         }
         self.annotations = clean_records(row["annotations"])
+        self.regions = regions
 
     # -- Dataset notifications -----------------------------------------------------------
     def _on_ds_change(self, key) -> None:

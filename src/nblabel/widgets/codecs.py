@@ -1,4 +1,4 @@
-"""What the Annotator sends to the browser: display JPEGs, clean records, a skeleton, a snapshot.
+"""What the Annotator sends to the browser: JPEGs, records, skeletons, regions, a snapshot.
 
 Images cross to the browser as raw JPEG bytes in binary buffers (never base64), downscaled so
 their long side is at most ``display_size``; coordinates always stay in original pixels and the
@@ -17,40 +17,34 @@ import numpy as np
 
 from ..images import encode_image, fit_long_side
 
-# COCO-17 body keypoints, the default skeleton when nblabel.models.keypoints offers none.
-COCO17_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
-COCO17_EDGES = (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
-    (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
-)  # fmt: skip
-# Where each point starts inside a freshly drawn box (x, y as fractions of the box): a person
-# facing the camera, so the user drags points a short way instead of placing 17 from nothing.
+# Where each point starts inside a freshly drawn box (x, y as fractions of the box), so the
+# user drags points a short way instead of placing them from nothing. Body: a person facing
+# the camera, in COCO-17 order.
 COCO17_LAYOUT = (
     (0.50, 0.08), (0.46, 0.05), (0.54, 0.05), (0.41, 0.07), (0.59, 0.07),
     (0.33, 0.22), (0.67, 0.22), (0.25, 0.38), (0.75, 0.38), (0.20, 0.52), (0.80, 0.52),
     (0.39, 0.55), (0.61, 0.55), (0.38, 0.76), (0.62, 0.76), (0.37, 0.96), (0.63, 0.96),
 )  # fmt: skip
+# A face seen from the front, YuNet order: the person's right eye is on the image's left.
+FACE5_LAYOUT = ((0.32, 0.38), (0.68, 0.38), (0.50, 0.58), (0.36, 0.78), (0.64, 0.78))
+# An open right hand, palm to the camera: the wrist at the bottom, then per finger (thumb,
+# index, middle, ring, pinky) four joints from the palm out.
+_FINGER_BASES = ((0.36, 0.80), (0.38, 0.52), (0.50, 0.50), (0.62, 0.52), (0.73, 0.58))
+_FINGER_STEPS = ((-0.08, -0.09), (-0.01, -0.13), (0.0, -0.14), (0.01, -0.13), (0.02, -0.10))
+HAND21_LAYOUT = ((0.50, 0.95),) + tuple(
+    (round(bx + j * dx, 3), round(by + j * dy, 3))
+    for (bx, by), (dx, dy) in zip(_FINGER_BASES, _FINGER_STEPS)
+    for j in range(4)
+)
+LAYOUTS = {"coco17": COCO17_LAYOUT, "face5": FACE5_LAYOUT, "hand21": HAND21_LAYOUT}
 
 # Class colours (Tableau 10); the browser uses the same list so the snapshot matches the canvas.
 PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )  # fmt: skip
-
-
-def default_skeleton() -> dict:
-    """The COCO-17 skeleton as the browser expects it: ``names``, ``edges``, ``layout``."""
-    return {
-        "name": "coco17",
-        "names": list(COCO17_NAMES),
-        "edges": [list(e) for e in COCO17_EDGES],
-        "layout": [list(p) for p in COCO17_LAYOUT],
-    }
+# De-identification regions: a colour no class gets, so the layer never reads as a label.
+REGION_COLOR = "#ff00d4"
 
 
 def _grid_layout(n: int) -> list[list[float]]:
@@ -60,21 +54,33 @@ def _grid_layout(n: int) -> list[list[float]]:
     return [[(i % cols + 0.5) / cols, (i // cols + 0.5) / rows] for i in range(n)]
 
 
-def skeleton_payload(skeleton) -> dict:
-    """Turn a skeleton given by the user or by ``nblabel.models.keypoints`` into a plain dict.
+def skeleton_payload(skeleton=None) -> dict:
+    """Turn a skeleton into the plain dict the browser draws: ``name``, ``names``, ``edges``,
+    ``layout``.
 
-    Accepts a dict with ``names`` (or ``keypoints``) and optional ``edges`` (or ``skeleton``)
-    and ``layout``, or an object with those attributes.
+    Accepts ``None`` (COCO-17 body), a name known to
+    :func:`nblabel.models.keypoints.get_skeleton` (``"coco17"``/``"body"``, ``"face5"``/
+    ``"face"``, ``"hand21"``/``"hand"``), a :class:`~nblabel.models.keypoints.Skeleton`, or a
+    dict (or object) with ``names`` (or ``keypoints``) and optional ``edges`` (or
+    ``skeleton``) and ``layout``. A built-in skeleton brings its own layout; other skeletons
+    without one get their points spread on a grid.
 
     Raises:
-        ValueError: no names, or an edge that points outside the list of names.
+        ValueError: an unknown name, no point names, or an edge that points outside the list
+            of names.
 
     Example:
         >>> skeleton_payload({"names": ["a", "b", "c"], "edges": [[0, 1]]})["layout"][0]
         [0.25, 0.25]
+        >>> skeleton_payload("face")["names"][2]
+        'nose_tip'
     """
+    from ..models.keypoints import COCO17, SKELETONS, get_skeleton
+
     if skeleton is None:
-        return default_skeleton()
+        skeleton = COCO17
+    elif isinstance(skeleton, str):
+        skeleton = get_skeleton(skeleton)
 
     def get(*names):
         for n in names:
@@ -87,22 +93,65 @@ def skeleton_payload(skeleton) -> dict:
     if not names:
         raise ValueError(
             f"a keypoint skeleton needs a list of point names, got {skeleton!r}; "
-            "pass e.g. {'names': ['nose', 'left_eye', ...], 'edges': [[0, 1], ...]}"
+            "pass e.g. {'names': ['nose', 'left_eye', ...], 'edges': [[0, 1], ...]} "
+            "or a name: 'coco17', 'face5', 'hand21'"
         )
     names = [str(n) for n in names]
     edges = [[int(a), int(b)] for a, b in (get("edges", "skeleton", "connections") or [])]
     for a, b in edges:
         if not (0 <= a < len(names) and 0 <= b < len(names)):
             raise ValueError(f"skeleton edge {[a, b]} refers to a point outside {len(names)} names")
+    name = str(get("name") or "custom")
     layout = get("layout")
     if layout is None or len(layout) != len(names):
-        layout = _grid_layout(len(names))
+        # a built-in layout only where the points really are that skeleton's points
+        builtin = SKELETONS.get(name)
+        if builtin is not None and list(builtin.names) == names and name in LAYOUTS:
+            layout = LAYOUTS[name]
+        else:
+            layout = _grid_layout(len(names))
     return {
-        "name": str(get("name") or "custom"),
+        "name": name,
         "names": names,
         "edges": edges,
         "layout": [[float(x), float(y)] for x, y in layout],
     }
+
+
+def builtin_skeletons() -> dict[str, dict]:
+    """Every built-in skeleton (body 17, face 5, hand 21) as browser payloads, by name.
+
+    The browser draws each keypoint object with the one whose point count matches it.
+
+    Example:
+        >>> {k: len(v["names"]) for k, v in builtin_skeletons().items()}
+        {'coco17': 17, 'face5': 5, 'hand21': 21}
+    """
+    from ..models.keypoints import SKELETONS
+
+    return {name: skeleton_payload(sk) for name, sk in SKELETONS.items()}
+
+
+def skeleton_for_record(rec: dict, skeletons: Sequence[dict]) -> dict | None:
+    """The skeleton that draws a keypoint record: the one its ``skeleton`` key names, else the
+    first in ``skeletons`` with as many points as the record has.
+
+    The browser picks the same way (``skeletonOf`` in annotator.js).
+
+    Example:
+        >>> sks = list(builtin_skeletons().values())
+        >>> skeleton_for_record({"keypoints": [[0, 0, 2]] * 5}, sks)["name"]
+        'face5'
+    """
+    n = len(rec.get("keypoints") or [])
+    named = rec.get("skeleton")
+    for sk in skeletons:
+        if named and sk.get("name") == named and len(sk["names"]) == n:
+            return sk
+    for sk in skeletons:
+        if len(sk["names"]) == n:
+            return sk
+    return None
 
 
 def display_jpeg(rgb: np.ndarray, display_size: int, quality: int = 85) -> tuple[bytes, float]:
@@ -141,6 +190,55 @@ def clean_records(records: Sequence[dict]) -> list[dict]:
     return [plain(dict(r)) for r in records]
 
 
+def _number(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def clean_regions(value) -> tuple[list[dict], int]:
+    """The de-identification regions of a row as the browser draws them, and how many of the
+    given entries could not be drawn.
+
+    ``value`` is the row's ``deid_regions`` (see :func:`nblabel.models.deidentify.deidentify`):
+    a list of dicts with ``bbox`` and ``kind`` (or ``label``), optionally ``score`` and
+    ``method``. A row without the column (``None``, NaN) has no regions. An entry without a
+    4-number ``bbox`` of positive size is left out and counted, not raised: the layer is a
+    view of data a tool wrote, and one bad entry must not keep the image from showing.
+
+    Example:
+        >>> clean_regions([{"kind": "face", "bbox": [1, 2, 30, 40], "score": 0.9},
+        ...                {"kind": "plate", "bbox": [5, 5]}])
+        ([{'kind': 'face', 'bbox': [1.0, 2.0, 30.0, 40.0], 'score': 0.9, 'method': None}], 1)
+    """
+    if value is None or isinstance(value, (float, str, bytes)):
+        return [], 0  # no column, a missing value (NaN) or nothing list-like
+    try:
+        entries = list(value)
+    except TypeError:
+        return [], 1
+    out, bad = [], 0
+    for r in entries:
+        bbox = r.get("bbox") if isinstance(r, dict) else None
+        box = [_number(v) for v in bbox] if isinstance(bbox, (list, tuple, np.ndarray)) else []
+        if len(box) != 4 or None in box or box[2] <= box[0] or box[3] <= box[1]:
+            bad += 1
+            continue
+        kind = r.get("kind") or r.get("label") or "region"
+        method = r.get("method")
+        out.append(
+            {
+                "kind": str(kind),
+                "bbox": box,
+                "score": _number(r.get("score")),
+                "method": None if method is None else str(method),
+            }
+        )
+    return out, bad
+
+
 def _hex_rgb(color: str) -> tuple[int, int, int]:
     return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
 
@@ -153,6 +251,44 @@ def class_color(label: str, classes: Sequence[str]) -> str:
         return "#888888"
 
 
+def _draw_keypoints(draw, rec, edges, s, color, lw) -> None:
+    kps = rec["keypoints"]
+    for a, b in edges:
+        if a < len(kps) and b < len(kps) and kps[a][2] and kps[b][2]:
+            draw.line(
+                [(kps[a][0] * s, kps[a][1] * s), (kps[b][0] * s, kps[b][1] * s)],
+                fill=color,
+                width=max(1, lw - 1),
+            )
+    for x, y, v in kps:
+        if v:
+            r = 3
+            draw.ellipse([x * s - r, y * s - r, x * s + r, y * s + r], fill=color)
+
+
+def _draw_tag(draw, text, x, y, color, font) -> None:
+    """A filled tag like the canvas draws, readable on any background."""
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    th = bottom - top + 4
+    ty = y - th if y >= th else y
+    draw.rectangle([x, ty, x + right - left + 6, ty + th], fill=color)
+    draw.text((x + 3, ty + 2 - top), text, fill=(255, 255, 255), font=font)
+
+
+def _draw_region(draw, region, s, font) -> None:
+    """A de-identification region: hatched and outlined, labelled with its kind."""
+    color = _hex_rgb(REGION_COLOR)
+    x1, y1, x2, y2 = (float(v) * s for v in region["bbox"])
+    step = 10
+    for off in np.arange(0.0, (x2 - x1) + (y2 - y1), step):
+        # a 45-degree line x - x1 + (y - y1) = off, cut to the rectangle
+        ax, ay = x1 + min(off, x2 - x1), y1 + max(0.0, off - (x2 - x1))
+        bx, by = x1 + max(0.0, off - (y2 - y1)), y1 + min(off, y2 - y1)
+        draw.line([(ax, ay), (bx, by)], fill=color, width=1)
+    draw.rectangle([x1, y1, x2, y2], outline=color, width=2)
+    _draw_tag(draw, str(region.get("kind", "region")), x1, y1, color, font)
+
+
 def snapshot_png(
     rgb: np.ndarray | None,
     records: Sequence[dict],
@@ -162,12 +298,17 @@ def snapshot_png(
     height: int,
     threshold: float = 0.0,
     skeleton: dict | None = None,
+    skeletons: Sequence[dict] = (),
+    regions: Sequence[dict] = (),
     long_side: int = 800,
 ) -> bytes:
     """A PNG of the image with its objects drawn: what the widget showed, as a still picture.
 
     Predictions below ``threshold`` are left out; predictions are drawn thin with their score,
-    human labels thick. ``rgb=None`` (an unreadable image) gives a grey canvas of the image size.
+    human labels thick. Keypoint objects are joined by the skeleton that matches them
+    (``skeleton`` first, then ``skeletons``; see :func:`skeleton_for_record`).
+    ``regions`` (de-identification regions, see :func:`clean_regions`) are drawn hatched.
+    ``rgb=None`` (an unreadable image) gives a grey canvas of the image size.
 
     Example:
         >>> png = snapshot_png(np.zeros((40, 60, 3), np.uint8),
@@ -192,7 +333,9 @@ def snapshot_png(
         font = ImageFont.load_default(size=max(12, round(max(dw, dh) / 50)))
     except TypeError:  # Pillow < 10.1 has one bitmap size only
         font = ImageFont.load_default()
-    edges = (skeleton or {}).get("edges") or []
+    candidates = [skeleton, *skeletons] if skeleton else list(skeletons)
+    for region in regions:
+        _draw_region(draw, region, s, font)
     for rec in records:
         score = rec.get("score")
         if score is not None and score < threshold:
@@ -204,29 +347,14 @@ def snapshot_png(
             pts = [(float(p[0]) * s, float(p[1]) * s) for p in rec["points"]]
             draw.line([*pts, pts[0]], fill=color, width=lw)
         elif rec.get("keypoints"):
-            kps = rec["keypoints"]
-            for a, b in edges:
-                if a < len(kps) and b < len(kps) and kps[a][2] and kps[b][2]:
-                    draw.line(
-                        [(kps[a][0] * s, kps[a][1] * s), (kps[b][0] * s, kps[b][1] * s)],
-                        fill=color,
-                        width=max(1, lw - 1),
-                    )
-            for x, y, v in kps:
-                if v:
-                    r = 3
-                    draw.ellipse([x * s - r, y * s - r, x * s + r, y * s + r], fill=color)
+            sk = skeleton_for_record(rec, candidates) or {}
+            _draw_keypoints(draw, rec, sk.get("edges") or [], s, color, lw)
         else:
             draw.rectangle([x1, y1, x2, y2], outline=color, width=lw)
         text = str(rec.get("label", ""))
         if score is not None:
             text += f" {score:.2f}"
-        # a filled tag like the canvas draws, readable on any background
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        th = bottom - top + 4
-        ty = y1 - th if y1 >= th else y1
-        draw.rectangle([x1, ty, x1 + right - left + 6, ty + th], fill=color)
-        draw.text((x1 + 3, ty + 2 - top), text, fill=(255, 255, 255), font=font)
+        _draw_tag(draw, text, x1, y1, color, font)
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
