@@ -14,15 +14,15 @@ import os
 from pathlib import Path
 
 import pytest
-from support.browser import CANVAS, drag, make_images, wait_for
+from support.annotator_page import H, W, close, kinds, objects, wait_objects
+from support.annotator_page import open_annotator as _open
+from support.browser import CANVAS, make_images, wait_for
 
 import nblabel as nbl
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-W, H = 1920, 1080
-TOL = 2.0  # pixels of the original image
 RACCOON = "raccoon"
 BIRD = "bird"
 
@@ -34,69 +34,8 @@ def images(raccoon_dir, tmp_path_factory):
 
 
 def open_annotator(lab, images, db, setup: str = "", classes=(RACCOON, BIRD), options: str = ""):
-    """Build a Dataset over ``images`` in the kernel, run ``setup``, show ``w = Annotator``."""
-    folder, _ = images
-    cells = [
-        "import nblabel as nbl\n"
-        f"ds = nbl.Dataset.from_folder({str(folder)!r}, db={str(db)!r}, classes={list(classes)!r})\n"
-        + setup,
-        f"w = nbl.Annotator(ds{options})\nw",
-    ]
-    page = lab.open_notebook(cells)
-    return page, View(page)
-
-
-class View:
-    """Maps original-image pixels to canvas CSS pixels: the image fitted and centred."""
-
-    def __init__(self, page, width: int = W, height: int = H):
-        self.page = page
-        canvas = page.locator(CANVAS).last
-        canvas.evaluate("c => c.scrollIntoView({block: 'center'})")
-
-        def settled():  # the canvas takes its size from the cell once laid out
-            a = canvas.bounding_box()
-            page.wait_for_timeout(100)
-            b = canvas.bounding_box()
-            return b if a == b and b["width"] > 300 else None
-
-        box = wait_for(settled, what="the canvas to take its size")
-        self.s = min(box["width"] / width, box["height"] / height)
-        self.ox = (box["width"] - width * self.s) / 2
-        self.oy = (box["height"] - height * self.s) / 2
-
-    def at(self, x: float, y: float) -> tuple[float, float]:
-        return self.ox + x * self.s, self.oy + y * self.s
-
-    def click(self, x: float, y: float) -> None:
-        box = self.page.locator(CANVAS).last.bounding_box()
-        cx, cy = self.at(x, y)
-        self.page.mouse.click(box["x"] + cx, box["y"] + cy)
-
-    def drag(self, start, end) -> None:
-        drag(self.page, self.at(*start), self.at(*end))
-
-
-def objects(db, key: str = "img_000") -> list[dict]:
-    return nbl.Dataset.open(db).row(key)["annotations"]
-
-
-def wait_objects(db, condition, key: str = "img_000", what: str = "") -> list[dict]:
-    """Poll the journal until ``condition(records)`` holds; return the records."""
-
-    def check():
-        records = objects(db, key)
-        return (records,) if condition(records) else None  # a 1-tuple: [] can be the answer
-
-    return wait_for(check, what=what or f"the Dataset row {key}")[0]
-
-
-def close(a, b, tol: float = TOL) -> bool:
-    return len(a) == len(b) and all(abs(float(x) - float(y)) <= tol for x, y in zip(a, b))
-
-
-def kinds(db) -> list[str]:
-    return list(nbl.Dataset.open(db).events()["kind"])
+    """Show ``w = Annotator`` on a Dataset over the module's images (see support)."""
+    return _open(lab, images[0], db, setup, classes, options)
 
 
 def test_drawn_box_is_stored_in_original_pixels(lab, images, db):
