@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from support.annotator_page import H, W, close, kinds, open_annotator, page_errors, wait_objects
-from support.browser import make_images, wait_for
+from support.browser import canvas_point, make_images, wait_for
 
 from nblabel import Dataset
 
@@ -116,6 +116,17 @@ def test_pose_and_face_points_with_scores(lab, folder, db):
     # A confident point is drawn in the class colour; a low one dimmed, the photo through it.
     assert distance(centre(high), BLUE) < 40, centre(high)
     assert distance(centre(low), BLUE) > 40, centre(low)
+
+    # Hovering a point shows its name next to it (drawn on the canvas, right of the point).
+    fx, fy = face[0][:2]
+    tip = [fx + 9 / view.s, fy - 20 / view.s, fx + 90 / view.s, fy - 6 / view.s]
+    quiet = view.pixels(tip)
+    page.mouse.move(*canvas_point(page, *view.at(fx, fy)))
+    view.next_frame()
+    assert changed(quiet, view.pixels(tip)) > 0.05, "a tooltip appears while hovering"
+    page.mouse.move(*canvas_point(page, *view.at(fx, fy + 150)))
+    view.next_frame()
+    assert changed(quiet, view.pixels(tip)) == 0, "and goes away with the pointer"
 
     # Selecting a point names it from the object's own skeleton, with its score.
     view.click(*body[low][:2])
