@@ -256,3 +256,25 @@ def test_update_sets_columns_durably(small_folder, db):
 def test_image_size_errors_name_the_file(tmp_path):
     with pytest.raises(ImageError, match="missing.png: file not found"):
         image_size(tmp_path / "missing.png")
+
+
+def test_weak_listeners_go_away_with_their_owner(small_folder, db):
+    import gc
+
+    ds = nbl.Dataset.from_folder(small_folder, db=db, classes=["raccoon"])
+
+    class Viewer:
+        def __init__(self):
+            self.seen = []
+
+        def changed(self, key):
+            self.seen.append(key)
+
+    viewer = Viewer()
+    ds.on_change(viewer.changed, weak=True)
+    ds.annotate("raccoon-1", [BOX])
+    assert viewer.seen == ["raccoon-1"]
+    del viewer
+    gc.collect()
+    ds.annotate("raccoon-2", [BOX])  # a forgotten viewer is dropped, not called
+    assert ds._listeners == []

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -687,18 +688,24 @@ class Dataset:
             self._set_row(key, row)
         self._notify([key])
 
-    def on_change(self, fn: Callable[[Any], None], remove: bool = False) -> None:
+    def on_change(
+        self, fn: Callable[[Any], None], remove: bool = False, weak: bool = False
+    ) -> None:
         """Call ``fn(key)`` after every write to the dataset (from the writing thread).
+
+        With ``weak=True`` and a bound method, the dataset holds the method's object only
+        weakly: a widget or labeler that is closed or forgotten (a notebook cell run again)
+        is dropped instead of being kept alive and called forever.
 
         Example:
             >>> ds.on_change(lambda key: print("changed", key))  # doctest: +SKIP
         """
+        entry = weakref.WeakMethod(fn) if weak and hasattr(fn, "__self__") else fn
         with self._lock:
             if remove:
-                if fn in self._listeners:
-                    self._listeners.remove(fn)
-            elif fn not in self._listeners:
-                self._listeners.append(fn)
+                self._listeners = [e for e in self._listeners if e != fn and _resolve(e) != fn]
+            elif all(_resolve(e) != fn for e in self._listeners):
+                self._listeners.append(entry)
 
     # -- export -------------------------------------------------------------------------
     def _export_rows(self) -> list[dict]:
@@ -772,12 +779,22 @@ class Dataset:
             df.iat[pos, c] = value
 
     def _notify(self, keys) -> None:
-        for fn in list(self._listeners):
+        for entry in list(self._listeners):
+            fn = _resolve(entry)
+            if fn is None:  # the owner of a weak listener is gone
+                with self._lock:
+                    if entry in self._listeners:
+                        self._listeners.remove(entry)
+                continue
             for k in keys:
                 try:
                     fn(k)
                 except Exception as e:  # the write is already durable; report, don't undo it
                     warnings.warn(f"nblabel: on_change callback {fn!r} failed: {e!r}", stacklevel=3)
+
+
+def _resolve(entry):
+    return entry() if isinstance(entry, weakref.WeakMethod) else entry
 
 
 def _sized(p: Path) -> dict:

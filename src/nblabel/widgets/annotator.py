@@ -14,7 +14,6 @@ import threading
 import time
 import traceback
 import warnings
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -216,18 +215,8 @@ class Annotator(anywidget.AnyWidget):
         self._in_request = False  # handling a browser request (it prefetches at the end)
         self._shown = False  # an image went on screen during the current request
 
-        # The Dataset must not keep a closed or forgotten widget alive, so it holds a weak one.
-        ref = weakref.ref(self)
-
-        def listener(key, _ref=ref):
-            widget = _ref()
-            if widget is None:
-                ds.on_change(listener, remove=True)
-            else:
-                widget._on_ds_change(key)
-
-        self._listener = listener
-        ds.on_change(listener)
+        # weak: the Dataset must not keep a closed or forgotten widget alive
+        ds.on_change(self._on_ds_change, weak=True)
         first = 0
         if start is not None:
             first = self._position(start)
@@ -350,9 +339,9 @@ class Annotator(anywidget.AnyWidget):
         (JupyterLab shows "model not found" for a widget whose kernel is gone).
         """
         # also runs from __del__, possibly on a widget whose __init__ failed half way
-        ds, listener = getattr(self, "ds", None), getattr(self, "_listener", None)
-        if ds is not None and listener is not None:
-            ds.on_change(listener, remove=True)
+        ds = getattr(self, "ds", None)
+        if ds is not None:
+            ds.on_change(self._on_ds_change, remove=True)
         timer = getattr(self, "_counts_timer", None)
         if timer is not None:
             timer.cancel()

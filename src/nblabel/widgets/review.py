@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import threading
 import traceback
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -143,18 +142,8 @@ class ReviewGrid(W.VBox):
         )
         super().__init__([bar, self.canvas, self.errors])
 
-        # The Dataset must not keep a closed grid alive, so it holds a weak reference.
-        ref = weakref.ref(self)
-
-        def listener(key, _ref=ref):
-            grid = _ref()
-            if grid is None:
-                ds.on_change(listener, remove=True)
-            else:
-                grid._changed(key)
-
-        self._listener = listener
-        ds.on_change(listener)
+        # weak: the Dataset must not keep a closed or forgotten widget alive
+        ds.on_change(self._changed, weak=True)
         self.refresh()
 
     # -- public API ----------------------------------------------------------------------
@@ -252,9 +241,9 @@ class ReviewGrid(W.VBox):
     def close(self) -> None:
         """Stop following the Dataset and close the widget."""
         # also runs from Widget.__del__, possibly on a grid whose __init__ failed
-        ds, listener = getattr(self, "ds", None), getattr(self, "_listener", None)
-        if ds is not None and listener is not None:
-            ds.on_change(listener, remove=True)
+        ds = getattr(self, "ds", None)
+        if ds is not None:
+            ds.on_change(self._changed, remove=True)
         timer = getattr(self, "_timer", None)
         if timer is not None:
             timer.cancel()
