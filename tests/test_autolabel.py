@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import warnings
@@ -318,3 +319,19 @@ def test_a_correction_made_while_the_model_predicts_is_never_overwritten(folder,
     row = ds.row("raccoon-3")
     assert row["status"] == "verified" and row["source"] == "human"
     assert [a["bbox"] for a in row["annotations"]] == [[5.0, 5.0, 50.0, 50.0]]
+
+
+def test_a_labeler_nobody_holds_stops_listening(folder, tmp_path):
+    # re-running a notebook cell replaces the labeler; the old one must not keep counting
+    ds = nbl.Dataset.from_folder(folder(4), db=tmp_path / "w.db", classes=["raccoon"])
+    box = [{"label": "raccoon", "bbox": [5, 5, 50, 50]}]
+    counted = []
+    lab = AutoLabeler(ds, BrightModel(), retrain_every=1)
+    lab.on_correction(counted.append)
+    ds.annotate("raccoon-1", box)
+    assert lab.wait(timeout=60)
+    assert counted == ["raccoon-1"]
+    del lab
+    gc.collect()
+    ds.annotate("raccoon-2", box)
+    assert counted == ["raccoon-1"]
