@@ -14,7 +14,6 @@ import threading
 import time
 import traceback
 import warnings
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -140,19 +139,9 @@ class AutoLabeler:
         df = ds.df
         # images verified before the loop started are training data, not new corrections
         self._counted = set(df.index[(df["status"] == "verified") & (df["source"] == HUMAN)])
-        # The Dataset holds only a weak reference: re-running a notebook cell that builds a
-        # new AutoLabeler must not leave the old one counting corrections and retraining.
-        ref = weakref.ref(self)
-
-        def listener(key, _ref=ref):
-            labeler = _ref()
-            if labeler is None:
-                ds.on_change(listener, remove=True)
-            else:
-                labeler._on_change(key)
-
-        self._listener = listener
-        ds.on_change(listener)
+        # Held weakly: re-running a notebook cell that builds a new AutoLabeler must not leave
+        # the old one counting corrections and retraining.
+        ds.on_change(self._on_change, weak=True)
 
     # -- public properties -----------------------------------------------------------------
     @property
@@ -319,7 +308,7 @@ class AutoLabeler:
 
     def close(self) -> None:
         """Stop listening to the Dataset (background work in progress finishes)."""
-        self.ds.on_change(self._listener, remove=True)
+        self.ds.on_change(self._on_change, remove=True)
 
     def _background(self) -> None:
         while True:
