@@ -278,3 +278,15 @@ def test_weak_listeners_go_away_with_their_owner(small_folder, db):
     gc.collect()
     ds.annotate("raccoon-2", [BOX])  # a forgotten viewer is dropped, not called
     assert ds._listeners == []
+
+
+def test_model_writes_with_skip_human_never_replace_a_person(small_folder, db):
+    ds = nbl.Dataset.from_folder(small_folder, db=db, classes=["raccoon"])
+    ds.annotate("raccoon-1", [BOX])  # verified by a person
+    ds.annotate("raccoon-2", [BOX], status="review", kind="moved")  # a person is part-way through
+    pred = [dict(BOX, score=0.9)]
+    opts = {"source": "m@2", "skip_human": True}
+    written = ds.annotate_many([(k, pred, opts) for k in ("raccoon-1", "raccoon-2", "raccoon-3")])
+    assert written == ["raccoon-3"]
+    assert ds.row("raccoon-1")["source"] == "human" and ds.row("raccoon-2")["source"] == "human"
+    assert ds.row("raccoon-3")["source"] == "m@2"
