@@ -185,3 +185,20 @@ def test_bad_settings_are_refused(ds, kwargs, match):
 def test_needs_a_dataset():
     with pytest.raises(TypeError, match="Dataset"):
         ReviewGrid([1, 2, 3])
+
+
+def test_labeler_review_grid_opens_images_in_the_labelers_annotator(ds):
+    class NothingFound:  # any object with predict() is a model; this one never finds anything
+        classes = list(ds.classes)
+        version = "empty@0"
+
+        def predict(self, images):
+            return [[] for _ in images]
+
+    labeler = nbl.AutoLabeler(ds, NothingFound())
+    assert labeler.annotator is None  # no widget built yet
+    labeler.widget()
+    grid = labeler.review_grid(page_size=4, columns=2, thumb=64)
+    target = grid.keys_on_page[1]
+    _click(grid, *_cell_centre(grid, 1))
+    assert labeler.annotator.key == target

@@ -806,6 +806,22 @@ class AutoLabeler:
         self._refresh_ui(force=True)
         return W.VBox(parts)
 
+    @property
+    def annotator(self):
+        """The Annotator shown by :meth:`widget` (``None`` until the widget is built)."""
+        return (self._ui or {}).get("annotator")
+
+    def review_grid(self, **options):
+        """The review queue as pages of thumbnails, hardest first; clicking one opens it in
+        this loop's Annotator.
+
+        Example:
+            >>> labeler.widget(); labeler.review_grid(page_size=12)  # doctest: +SKIP
+        """
+        from ..widgets.review import ReviewGrid
+
+        return ReviewGrid(self.ds, annotator=self.annotator, **options)
+
     def _build_status(self, W) -> dict:
         # Plain Labels, not HTML: version strings and messages come from files and models.
         ui = {
