@@ -192,7 +192,7 @@ def test_vertex_budget_and_whole_image_boxes():
     ("box", "message"),
     [
         ([500, 500, 600, 600], "does not overlap the 400x300 image"),
-        ([10, 10, 10, 50], "does not overlap"),
+        ([10, 10, 10, 50], "zero width or height"),
         ([10, 10, 12, 50], "at least 4 px"),
         ([10, float("nan"), 50, 50], "finite"),
         ([10, 10, 50], "4 numbers"),

@@ -66,6 +66,13 @@ def test_lookup_json_flip_and_widget_payload():
     assert d["names"][2] == "nose_tip" and [0, 1] in d["edges"]
     payload = skeleton_payload(COCO17)  # what the Annotator sends to the browser
     assert payload["names"] == list(COCO17.names) and len(payload["edges"]) == 19
+    for sk in (COCO17, FACE5, HAND21):
+        layout = np.asarray(skeleton_payload(sk)["layout"])
+        assert layout.shape == (len(sk), 2) and (layout >= 0).all() and (layout <= 1).all()
+        assert len(np.unique(layout, axis=0)) == len(sk)  # no two points start stacked
+    # a face seen from the front: the person's right eye is on the left of the picture
+    assert FACE5.layout[0][0] < FACE5.layout[1][0]
+    assert COCO17.layout[COCO17.index("right_wrist")][0] < 0.5
 
     kps = [[10.0 + i, 20.0, 2] for i in range(17)]
     flipped = COCO17.flip(kps, width=100)

@@ -28,6 +28,9 @@ class Skeleton:
         names: one name per keypoint, in storage order.
         edges: pairs of keypoint indices joined by a line when drawn.
         flip_pairs: pairs of indices that swap under a horizontal mirror.
+        layout: where each point starts inside a freshly drawn box, as ``(x, y)`` fractions
+            of the box (a frontal pose), so a user drags points a short way instead of
+            placing every one from nothing. Empty: the widget spreads them on a grid.
 
     Example:
         >>> Skeleton("pair", ("a", "b"), ((0, 1),)).as_dict()["edges"]
@@ -38,9 +41,14 @@ class Skeleton:
     names: tuple[str, ...]
     edges: tuple[tuple[int, int], ...] = ()
     flip_pairs: tuple[tuple[int, int], ...] = ()
+    layout: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self):
         n = len(self.names)
+        if self.layout and len(self.layout) != n:
+            raise ValueError(
+                f"skeleton {self.name!r}: layout has {len(self.layout)} points for {n} names"
+            )
         if len(set(self.names)) != n:
             raise ValueError(f"skeleton {self.name!r}: keypoint names must be unique")
         for what, pairs in (("edge", self.edges), ("flip pair", self.flip_pairs)):
@@ -100,12 +108,15 @@ class Skeleton:
             >>> json.loads(json.dumps(get_skeleton("coco17").as_dict()))["names"][0]
             'nose'
         """
-        return {
+        out = {
             "name": self.name,
             "names": list(self.names),
             "edges": [[int(a), int(b)] for a, b in self.edges],
             "flip_pairs": [[int(a), int(b)] for a, b in self.flip_pairs],
         }
+        if self.layout:
+            out["layout"] = [[float(x), float(y)] for x, y in self.layout]
+        return out
 
 
 def _pairs(names: Sequence[str], joined: Sequence[tuple[str, str]]) -> tuple[tuple[int, int], ...]:
@@ -172,6 +183,26 @@ COCO17 = Skeleton(
         ],
     ),
     _lr_pairs(_COCO17),
+    # a person facing the camera: their left side is on the right of the picture
+    (
+        (0.50, 0.07),
+        (0.54, 0.05),
+        (0.46, 0.05),
+        (0.58, 0.07),
+        (0.42, 0.07),
+        (0.66, 0.22),
+        (0.34, 0.22),
+        (0.74, 0.38),
+        (0.26, 0.38),
+        (0.79, 0.52),
+        (0.21, 0.52),
+        (0.61, 0.55),
+        (0.39, 0.55),
+        (0.62, 0.76),
+        (0.38, 0.76),
+        (0.63, 0.96),
+        (0.37, 0.96),
+    ),  # fmt: skip
 )
 
 # Five face landmarks in the order cv2.FaceDetectorYN (YuNet) returns them. "Right" is the
@@ -192,6 +223,7 @@ FACE5 = Skeleton(
         ],
     ),
     ((0, 1), (3, 4)),
+    ((0.30, 0.38), (0.70, 0.38), (0.50, 0.58), (0.35, 0.78), (0.65, 0.78)),
 )
 
 # 21 hand landmarks: the wrist, then four joints per finger from the palm out (the order of
@@ -218,7 +250,23 @@ def _hand_edges() -> tuple[tuple[int, int], ...]:
     return tuple(edges)
 
 
-HAND21 = Skeleton("hand21", _HAND21, _hand_edges(), ())
+def _hand_layout() -> tuple[tuple[float, float], ...]:
+    """An open hand, fingers up, wrist at the bottom centre."""
+    pts = [(0.5, 0.95)]
+    # (knuckle x, knuckle y, step x, step y) per finger, thumb first
+    fingers = [
+        (0.30, 0.75, -0.06, -0.07),
+        (0.36, 0.45, -0.02, -0.10),
+        (0.50, 0.42, 0.0, -0.11),
+        (0.63, 0.45, 0.02, -0.10),
+        (0.75, 0.52, 0.04, -0.08),
+    ]
+    for x, y, dx, dy in fingers:
+        pts += [(round(x + i * dx, 3), round(y + i * dy, 3)) for i in range(4)]
+    return tuple(pts)
+
+
+HAND21 = Skeleton("hand21", _HAND21, _hand_edges(), (), _hand_layout())
 
 SKELETONS: dict[str, Skeleton] = {s.name: s for s in (COCO17, FACE5, HAND21)}
 _ALIASES = {

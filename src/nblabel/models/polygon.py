@@ -123,6 +123,7 @@ def rect_to_polygon(
     Raises:
         ValueError: the box is malformed, lies outside the image or is too small, or
             ``method`` is unknown.
+        ImageError: the image cannot be read.
         FileNotFoundError: ``sam_weights`` names a file that does not exist.
         WeightsUnavailableError: ``method="sam"`` needs a standard checkpoint that is not
             on this machine and cannot be downloaded (the message says where to get it).
@@ -137,7 +138,7 @@ def rect_to_polygon(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if int(max_vertices) < 3:
+    if not isinstance(max_vertices, (int, np.integer)) or max_vertices < 3:
         raise ValueError(f"max_vertices must be at least 3, got {max_vertices!r}")
     rgb = load_rgb(image)
     h, w = rgb.shape[:2]
@@ -175,6 +176,10 @@ def _check_box(box, w: int, h: int) -> tuple[float, float, float, float]:
         raise ValueError(f"box coordinates must be finite, got {box!r}")
     x1, x2 = sorted(vals[0::2])
     y1, y2 = sorted(vals[1::2])
+    if x2 == x1 or y2 == y1:
+        raise ValueError(
+            f"box {list(box)} has zero width or height; drag a rectangle around the object"
+        )
     cx1, cy1 = max(0.0, x1), max(0.0, y1)
     cx2, cy2 = min(float(w), x2), min(float(h), y2)
     if cx2 <= cx1 or cy2 <= cy1:
