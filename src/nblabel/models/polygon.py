@@ -251,6 +251,10 @@ def _grabcut_mask(rgb: np.ndarray, box):
         mask[:] = cv2.GC_PR_BGD
         mask[ry1 + ring : ry2 - ring, rx1 + ring : rx2 - ring] = cv2.GC_PR_FGD
 
+    if float(crop.reshape(-1, 3).std(axis=0).max()) < 1.0:
+        # One flat colour: nothing to separate, and GrabCut's k-means takes seconds to
+        # give up on identical samples.
+        return np.zeros((ch, cw), np.uint8), (cx1, cy1), scale, 0.0
     bgr = np.ascontiguousarray(crop[:, :, ::-1])
     early, final = _run_grabcut(bgr, mask.copy())
     if np.count_nonzero(final & inside) < MIN_FILL * np.count_nonzero(inside):
