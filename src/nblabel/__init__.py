@@ -31,6 +31,8 @@ _EXPORTS = {
     "rect_to_polygon": "nblabel.models.polygon",
     "setup_panel": "nblabel.widgets.setup_panel",
     "smooth_keypoints": "nblabel.models.smoothing",
+    "smooth_dataset": "nblabel.models.smoothing",
+    "get_skeleton": "nblabel.models.keypoints",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -403,6 +403,7 @@ class Dataset:
         *,
         frames_dir=None,
         max_frames=None,
+        progress=True,
         overwrite=False,
         durability="normal",
     ) -> Dataset:
@@ -418,7 +419,9 @@ class Dataset:
         video = Path(path).expanduser()
         dbp = Path(db).expanduser() if db is not None else default_db_path(video)
         out = Path(frames_dir) if frames_dir else dbp.parent / f"{dbp.stem}_frames"
-        frames = extract_frames(video, every=every, out_dir=out, max_frames=max_frames)
+        frames = extract_frames(
+            video, every=every, out_dir=out, max_frames=max_frames, progress=progress
+        )
         items = [
             dict(f, key=f"{video.stem}-{f['frame']:06d}", issues=[], annotations=[]) for f in frames
         ]
