@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from nblabel._lazy import lazy_exports
 
 # Public name -> module that defines it.
 _EXPORTS = {
@@ -31,17 +31,4 @@ _EXPORTS = {
     "rect_to_polygon": "nblabel.models.polygon",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nblabel.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
