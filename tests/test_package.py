@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def test_import_nblabel_loads_no_heavy_library():
     code = (
@@ -23,9 +25,5 @@ def test_public_names_resolve_and_unknown_names_fail():
     for name in nbl.__all__:
         assert getattr(nbl, name) is not None, name
     assert "Annotator" in dir(nbl)
-    try:
+    with pytest.raises(AttributeError, match="NoSuchThing"):
         nbl.NoSuchThing  # noqa: B018
-    except AttributeError as e:
-        assert "NoSuchThing" in str(e)
-    else:
-        raise AssertionError("unknown attribute did not raise")
