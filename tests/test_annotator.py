@@ -502,3 +502,17 @@ def test_deidentification_regions_are_a_read_only_layer(raccoon_dir, yunet_path,
     ds.update("raccoon", deid_regions=[{"kind": "plate", "bbox": [10, 10, 60, 30]},
                                        {"kind": "face", "bbox": [5, 5]}])  # fmt: skip
     assert [r["kind"] for r in w.regions] == ["plate"] and w.meta["regions_unreadable"] == 1
+
+
+def test_submit_from_code_leaves_out_predictions_hidden_below_the_threshold(ds):
+    low = dict(BOX, bbox=[320.0, 40.0, 400.0, 120.0], score=0.2, source="yolo@1")
+    ds.annotate("raccoon-1", [dict(BOX, score=0.62, source="yolo@1"), low], source="yolo@1")
+    w = Annotator(ds, threshold=0.3)
+    assert len(w.shown(w.annotations)) == 2  # hide below is off: both are on screen
+    w.hide_below = True
+    assert [r["score"] for r in w.shown(w.annotations)] == [pytest.approx(0.62)]
+    w.submit()
+    row = ds.row("raccoon-1")
+    assert row["status"] == "verified"
+    assert [r["score"] for r in row["annotations"]] == [pytest.approx(0.62)]
+    assert "1 hidden prediction below 0.30 left out" in w.message

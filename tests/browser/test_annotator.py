@@ -214,3 +214,30 @@ def test_class_names_are_shown_as_text(lab, images, db):
     assert root.locator("img").count() == 0
     assert page.locator("img[src='x']").count() == 0
     assert lab.dialogs == []
+
+
+def test_submit_leaves_out_hidden_predictions(lab, images, db):
+    # A 0.91 prediction the user sees and a 0.18 one hidden by "hide below" (threshold 0.25):
+    # submitting keeps what was on screen, and the hidden one never becomes a verified label.
+    _, items = images
+    truth = items[0]["boxes"][0]
+    setup = (
+        "ds.annotate('img_000', ["
+        f"dict(label={RACCOON!r}, bbox={truth!r}, score=0.91),"
+        f"dict(label={RACCOON!r}, bbox=[1650, 40, 1880, 200], score=0.18)],"
+        " source='model@v1', status='review')\n"
+    )
+    page, view = open_annotator(lab, images, db, setup)
+    view.click(1800, 1000)  # focus the widget (a click on empty image draws nothing)
+    page.keyboard.press("h")
+    wait_for(lambda: lab.eval("w.hide_below") is True, what="hide below on")
+    page.keyboard.press("Enter")
+
+    ds = wait_for(
+        lambda: (d := nbl.Dataset.open(db)).row("img_000")["status"] == "verified" and d,
+        what="img_000 verified",
+    )
+    recs = ds.row("img_000")["annotations"]
+    assert len(recs) == 1, recs
+    assert recs[0]["score"] == pytest.approx(0.91) and close(recs[0]["bbox"], truth)
+    assert ds.events()["n_objects"].iloc[-1] == 1

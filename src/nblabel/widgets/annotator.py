@@ -293,15 +293,36 @@ class Annotator(anywidget.AnyWidget):
 
     def submit(self, records: Sequence[dict] | None = None) -> None:
         """Mark the image on screen verified (with ``records``, default its current objects)
-        and move to the next image."""
+        and move to the next image.
+
+        What is verified is what the person saw and kept: with "hide below" on, predictions
+        scored under the threshold were not on screen, so they are left out rather than
+        stored as verified objects (see :meth:`shown`).
+        """
         key = self.key
         recs = self.ds.row(key)["annotations"] if records is None else list(records)
-        self._edit(self._index, recs, "submit")
+        kept = self.shown(recs)
+        self._edit(self._index, kept, "submit")
         self._fire(self._submit_fns, key, self.ds.row(key)["annotations"])
+        dropped = len(recs) - len(kept)
+        note = (
+            f" {dropped} hidden prediction{'s' if dropped > 1 else ''} below "
+            f"{self.threshold:.2f} left out."
+            if dropped
+            else ""
+        )
         if self._index + 1 < len(self._keys):
             self._show(self._index + 1)
+            self.message = f"Submitted {key}.{note}" if note else ""
         else:
-            self.message = "Submitted the last image."
+            self.message = f"Submitted the last image.{note}"
+
+    def shown(self, records: Sequence[dict]) -> list[dict]:
+        """The records a person sees: all of them, less the predictions that "hide below"
+        hides (scored under ``threshold``). Human labels (score None) are always shown."""
+        if not self.hide_below:
+            return list(records)
+        return [r for r in records if r.get("score") is None or r["score"] >= self.threshold]
 
     def undo(self) -> bool:
         """Undo the last edit on the image on screen. Returns False when there is none."""
