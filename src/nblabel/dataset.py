@@ -395,6 +395,20 @@ class Dataset:
         )
 
     @classmethod
+    def from_cvat(
+        cls, path, images=None, db=None, *, classes=(), overwrite=False, durability="normal"
+    ) -> Dataset:
+        """A CVAT for images 1.1 XML export (boxes, polygons, points, attributes).
+
+        Example:
+            >>> ds = nbl.Dataset.from_cvat("annotations.xml", images="images/",
+            ...                            db="labels.db")  # doctest: +SKIP
+        """
+        from .formats.cvat import read_cvat
+
+        return cls._from_reader(read_cvat, (path, images), db, path, overwrite, durability, classes)
+
+    @classmethod
     def from_video(
         cls,
         path,
@@ -749,6 +763,16 @@ class Dataset:
         from .formats.voc import write_voc
 
         return write_voc(self._export_rows(), self.classes, out_dir, **options)
+
+    def to_cvat(self, path, **options) -> Path:
+        """Write a CVAT for images 1.1 ``annotations.xml`` (see :func:`nblabel.formats.write_cvat`).
+
+        Example:
+            >>> ds.to_cvat("export/annotations.xml")  # doctest: +SKIP
+        """
+        from .formats.cvat import write_cvat
+
+        return write_cvat(self._export_rows(), self.classes, path, **options)
 
     def to_labelstudio(self, path, **options) -> Path:
         """Write a Label Studio import JSON (human labels as annotations, model output as

@@ -26,6 +26,7 @@ from ._common import (
     unique_stem,
     write_text_atomic,
 )
+from ._xml import parse_xml
 
 # VOC flags kept in a record's ``attributes`` when they say something (not the default).
 _FLAGS = ("difficult", "truncated", "occluded")
@@ -85,14 +86,9 @@ def read_voc(
 def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
     issues: list[str] = []
     try:
-        root = ET.parse(xml_path).getroot()
-    except ET.ParseError as e:
-        line = e.position[0] if getattr(e, "position", None) else None
-        err = FormatError(
-            xml_path,
-            f"not well-formed XML ({e}); fix or remove the file, or pass errors='flag'",
-            line,
-        )
+        root = parse_xml(xml_path)
+    except FormatError as e:
+        err = FormatError(xml_path, f"{e.problem}, or pass errors='flag'", e.line)
         if errors == "raise":
             raise err from None
         guess = find_image(_candidates(xml_path, xml_path.stem, None, images))

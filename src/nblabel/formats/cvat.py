@@ -1,0 +1,480 @@
+"""CVAT for images 1.1 XML: one ``annotations.xml`` for a task or project.
+
+Each ``<image>`` holds its shapes. What maps onto a record:
+
+- ``<box>``: ``bbox`` (a ``rotation`` other than 0 is kept as the record's ``rotation``);
+- ``<polygon>``: ``points``;
+- ``<points>``: ``keypoints`` (all visible), with ``shape: "points"`` so writers know the
+  object is a point set and not a box with keypoints;
+- ``<attribute>`` children: the record's ``attributes`` (text, as CVAT writes it), plus
+  ``occluded: 1`` for occluded shapes (the key VOC uses for the same flag);
+- ``z_order`` and ``group_id`` (when not 0) stay as record keys of the same name.
+
+Polylines, ellipses, cuboids, masks, skeletons and tags have no record form yet; each one
+is left out with an issue naming it. ``<track>`` elements (CVAT for video) are refused with
+what to export instead. CVAT has no score: records written by a model carry ``score`` and
+``nblabel_source`` XML attributes, which CVAT and Datumaro ignore and :func:`read_cvat`
+restores; their CVAT ``source`` is ``auto``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ._common import (
+    FormatError,
+    check_classes,
+    find_image,
+    make_record,
+    prepare_rows,
+    real_size,
+    write_text_atomic,
+)
+from ._xml import parse_xml
+
+# Shapes CVAT can hold that a record cannot (yet); reported per object instead of dropped.
+_UNSUPPORTED = ("polyline", "ellipse", "cuboid", "mask", "skeleton", "tag")
+# CVAT's ``source`` values for shapes a person drew (older versions write none).
+_HUMAN_SOURCES = ("manual", "")
+
+
+def read_cvat(
+    xml_path: str | os.PathLike,
+    images_dir: str | os.PathLike | None = None,
+    *,
+    errors: str = "raise",
+) -> tuple[list[str], list[dict]]:
+    """Read a CVAT for images 1.1 ``annotations.xml`` (task or project export).
+
+    Args:
+        xml_path: the XML file.
+        images_dir: where the images are. Each ``<image name=...>`` is looked up there, then
+            under its ``subset`` folder (the layout of a project export:
+            ``images/<subset>/<name>``). Without it, the ``images/`` folder next to the XML
+            is used, then the XML's own folder.
+        errors: ``"raise"`` (default) raises :class:`FormatError` for a file that is not
+            well-formed; ``"flag"`` returns no items and the problem in a single item's
+            ``issues`` instead.
+
+    Returns:
+        ``(classes, items)``: the labels the file declares (in its order), then any label used
+        but not declared; one item per ``<image>`` with ``key`` (the name without extension,
+        prefixed with the subset when two subsets hold the same name), ``subset`` when the
+        file gives one, and ``issues`` for every shape that could not be kept.
+
+    Raises:
+        FormatError: not well-formed XML, a DTD, a root other than ``<annotations>``, or a
+            CVAT *for video* file (tracks).
+
+    Example:
+        >>> classes, items = read_cvat("task/annotations.xml", "task/images")  # doctest: +SKIP
+        >>> classes  # doctest: +SKIP
+        ['car', 'person']
+    """
+    if errors not in ("raise", "flag"):
+        raise ValueError(f"errors must be 'raise' or 'flag', got {errors!r}")
+    path = Path(xml_path).expanduser()
+    if path.is_dir():
+        found = sorted(path.glob("*.xml"))
+        if len(found) != 1:
+            raise FileNotFoundError(
+                f"{path}: expected the CVAT annotations.xml (or a folder with exactly one "
+                f".xml file), found {len(found)}"
+            )
+        path = found[0]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    images = Path(images_dir).expanduser() if images_dir is not None else None
+    if images is not None and not images.is_dir():
+        raise FileNotFoundError(f"{images}: images folder not found")
+    try:
+        root = parse_xml(path)
+        _check_root(root, path)
+    except FormatError as e:
+        if errors == "raise":
+            raise
+        return [], [
+            {"image": "", "width": 0, "height": 0, "annotations": [], "issues": [str(e)],
+             "key": path.stem}
+        ]  # fmt: skip
+
+    classes = _declared_labels(root)
+    entries = root.findall("image")
+    stems: dict[str, int] = {}
+    for el in entries:
+        stem = _stem(el.get("name", ""))
+        stems[stem] = stems.get(stem, 0) + 1
+    roots = [images] if images is not None else [path.parent / "images", path.parent]
+    items = []
+    for n, el in enumerate(entries, start=1):
+        item = _read_image(el, n, path, roots, stems)
+        for rec in item["annotations"]:
+            if rec["label"] not in classes:
+                classes.append(rec["label"])
+        items.append(item)
+    return classes, items
+
+
+def _check_root(root: ET.Element, path: Path) -> None:
+    if root.tag != "annotations":
+        raise FormatError(
+            path, f"root element is <{root.tag}>, not <annotations>; is this a CVAT XML export?"
+        )
+    if root.find("track") is not None:
+        raise FormatError(
+            path,
+            "holds <track> elements: this is 'CVAT for video 1.1'. nblabel reads 'CVAT for "
+            "images 1.1'; export the task in that format (CVAT turns tracks into per-frame "
+            "shapes)",
+        )
+
+
+def _declared_labels(root: ET.Element) -> list[str]:
+    out: list[str] = []
+    for meta in ("meta/task/labels", "meta/project/labels", "meta/job/labels"):
+        for label in root.findall(f"{meta}/label"):
+            name = (label.findtext("name") or "").strip()
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def _stem(name: str) -> str:
+    p = Path(name)
+    return p.with_suffix("").as_posix() if p.suffix else p.as_posix()
+
+
+def _read_image(el: ET.Element, n: int, path: Path, roots: list[Path], stems: dict) -> dict:
+    issues: list[str] = []
+    name = el.get("name", "").strip()
+    subset = el.get("subset")
+    where_image = f"{path.name} <image> {n} ({name or 'no name'})"
+    if not name:
+        issues.append(f"{where_image}: no name attribute; the image cannot be found")
+    candidates = []
+    for r in roots:
+        if name:
+            candidates.append(r / name)
+            if subset:
+                candidates.append(r / subset / name)
+            candidates.append(r / Path(name).name)
+    image = find_image(candidates) if candidates else None
+    w, h = real_size(image, (el.get("width"), el.get("height")), where_image, issues)
+    stem = _stem(name) if name else f"image-{n}"
+    key = f"{subset}/{stem}" if subset and stems.get(stem, 0) > 1 else stem
+
+    grouped: dict[str, list[dict]] = {}
+    annotations = []
+    for k, shape in enumerate(el, start=1):
+        tag = shape.tag
+        where = f"{path.name} image {name or n} {tag} {k}"
+        if tag in _UNSUPPORTED:
+            issues.append(
+                f"{where} ({shape.get('label') or 'no label'}): a CVAT {tag} has no nblabel "
+                "form yet; left out"
+            )
+            continue
+        if tag not in ("box", "polygon", "points"):
+            issues.append(f"{where}: unknown element <{tag}>; left out")
+            continue
+        raw = _shape_record(shape, tag, where, w, h, issues)
+        if raw is None:
+            continue
+        rec = make_record(raw, w, h, f"{where} ({raw['label']})", issues)
+        if rec is None:
+            continue
+        annotations.append(rec)
+        if rec.get("group_id") and tag in ("box", "points"):
+            grouped.setdefault(f"{rec['label']}/{rec['group_id']}", []).append(rec)
+    annotations = _merge_pose_groups(annotations, grouped)
+    item = {
+        "image": str(image) if image is not None else "",
+        "width": w,
+        "height": h,
+        "annotations": annotations,
+        "issues": issues,
+        "key": key,
+    }
+    if subset:
+        item["subset"] = subset
+    return item
+
+
+def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
+    label = (shape.get("label") or "").strip()
+    if not label:
+        issues.append(f"{where}: shape has no label; left out")
+        return None
+    raw: dict = {"label": label}
+    try:
+        if tag == "box":
+            raw["bbox"] = [float(shape.get(a)) for a in ("xtl", "ytl", "xbr", "ybr")]
+            rotation = float(shape.get("rotation") or 0.0)
+            if rotation % 360:
+                raw["rotation"] = rotation
+                issues.append(
+                    f"{where} ({label}): box rotated by {rotation:g} degrees; the rotation is "
+                    "kept as the record's 'rotation' (written back to CVAT), other formats "
+                    "get the unrotated box"
+                )
+        else:
+            pts = _parse_points(shape.get("points"))
+            if tag == "polygon":
+                raw["points"] = pts
+            else:
+                raw["keypoints"] = [[x, y, 2] for x, y in pts]
+                raw["bbox"] = _point_box(pts, w, h)
+                raw["shape"] = "points"
+    except (TypeError, ValueError):
+        issues.append(f"{where} ({label}): coordinates are not numbers; left out")
+        return None
+    attributes: dict = {}
+    for a in shape.findall("attribute"):
+        if a.get("name"):
+            attributes[a.get("name")] = a.text or ""
+    if _flag(shape.get("occluded")):
+        attributes["occluded"] = 1
+    if attributes:
+        raw["attributes"] = attributes
+    for key in ("z_order", "group_id"):
+        try:
+            value = int(float(shape.get(key) or 0))
+        except ValueError:
+            issues.append(f"{where} ({label}): {key}={shape.get(key)!r} is not a number; ignored")
+            continue
+        if value:
+            raw[key] = value
+    if shape.get("score") is not None:
+        try:
+            raw["score"] = float(shape.get("score"))
+        except ValueError:
+            issues.append(f"{where} ({label}): score {shape.get('score')!r} ignored")
+    if shape.get("nblabel_source"):
+        raw["source"] = shape.get("nblabel_source")
+    elif (shape.get("source") or "") not in _HUMAN_SOURCES:
+        # e.g. "auto" or "semi-auto": CVAT's own record of how the shape was made
+        raw["cvat_source"] = shape.get("source")
+    return raw
+
+
+def _parse_points(text: str | None) -> list[list[float]]:
+    if not text:
+        raise ValueError("no points")
+    pts = []
+    for pair in text.strip().split(";"):
+        x, y = pair.split(",")
+        pts.append([float(x), float(y)])
+    return pts
+
+
+def _point_box(pts, w: int, h: int) -> list[float]:
+    # A point set has no box of its own; its envelope is widened to a pixel where it is
+    # flat, so a single point is still an object with an area (and stays inside the image).
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    box = [min(xs), min(ys), max(xs), max(ys)]
+    for lo, hi, size in ((0, 2, w), (1, 3, h)):
+        if box[hi] - box[lo] < 1:
+            c = (box[hi] + box[lo]) / 2
+            box[lo], box[hi] = c - 0.5, c + 0.5
+            if size:
+                shift = max(0.0, -box[lo]) - max(0.0, box[hi] - size)
+                box[lo] += shift
+                box[hi] += shift
+    return box
+
+
+def _flag(text) -> bool:
+    return str(text or "").strip().lower() in ("1", "true", "yes")
+
+
+def _merge_pose_groups(annotations: list[dict], grouped: dict) -> list[dict]:
+    # write_cvat writes an object with both a box and keypoints as a <box> and a <points>
+    # that share a group_id; exactly that pair becomes one record again.
+    drop = set()
+    for recs in grouped.values():
+        boxes = [r for r in recs if r.get("shape") != "points"]
+        sets = [r for r in recs if r.get("shape") == "points"]
+        if len(boxes) == 1 and len(sets) == 1 and boxes[0].get("keypoints") is None:
+            box, kp = boxes[0], sets[0]
+            box["keypoints"] = _restore_visibility(kp)
+            drop.add(id(kp))
+    return [r for r in annotations if id(r) not in drop]
+
+
+def _restore_visibility(points_rec: dict) -> list:
+    # Absent keypoints were written at (0, 0) after the visible ones with an attribute that
+    # holds each slot's visibility, so the order and the hidden points survive.
+    kps = points_rec["keypoints"]
+    vis = (points_rec.get("attributes") or {}).get("visibility")
+    if not vis:
+        return kps
+    flags = [int(v) for v in str(vis).split()]
+    if len(flags) != len(kps):
+        return kps
+    return [[x, y, v] if v else [0.0, 0.0, 0] for (x, y, _), v in zip(kps, flags)]
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def write_cvat(
+    rows: Iterable[dict],
+    classes: Sequence[str],
+    path: str | os.PathLike,
+    *,
+    image_root: str | os.PathLike | None = None,
+    include_unlabeled: bool = False,
+) -> Path:
+    """Write a CVAT for images 1.1 ``annotations.xml`` that CVAT and Datumaro import.
+
+    Polygons become ``<polygon>``, point sets (``shape: "points"``) ``<points>``, other
+    records ``<box>``. A record with a box *and* keypoints (a pose) becomes a ``<box>`` and a
+    ``<points>`` sharing a ``group_id``. Attributes are written as ``<attribute>`` children
+    and declared on their label (as text attributes); ``occluded`` becomes the shape's flag.
+
+    Args:
+        rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
+        classes: the label names, declared in this order.
+        path: the XML file to write (its folder is created when missing).
+        image_root: folder image names are relative to (default: the deepest folder that
+            holds all images), which is what CVAT matches names against when the
+            annotations are uploaded to a task with the same images.
+        include_unlabeled: also write rows whose ``status`` is ``"unlabeled"`` (as images
+            without shapes). Off by default: nobody has said those images are empty.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Example:
+        >>> write_cvat(rows, ["raccoon"], "export/annotations.xml")  # doctest: +SKIP
+        PosixPath('export/annotations.xml')
+    """
+    classes = check_classes(classes)
+    prepared = prepare_rows(rows, classes, include_unlabeled)
+    out = Path(path).expanduser()
+    images = [Path(r["image"]).resolve() for r in prepared]
+    if image_root is not None:
+        base = Path(image_root).expanduser().resolve()
+    elif images:
+        base = Path(os.path.commonpath([str(p.parent) for p in images]))
+    else:
+        base = out.parent.resolve()
+
+    attr_names: dict[str, list[str]] = {c: [] for c in classes}
+    for row in prepared:
+        for rec in row["annotations"]:
+            names = attr_names[rec["label"]]
+            pose = rec.get("keypoints") and rec.get("shape") != "points"
+            for a in _user_attributes(rec) + (["visibility"] if pose else []):
+                if a not in names:
+                    names.append(a)
+
+    root = ET.Element("annotations")
+    ET.SubElement(root, "version").text = "1.1"
+    meta = ET.SubElement(root, "meta")
+    task = ET.SubElement(meta, "task")
+    ET.SubElement(task, "name").text = out.parent.name or "nblabel"
+    ET.SubElement(task, "size").text = str(len(prepared))
+    ET.SubElement(task, "mode").text = "annotation"
+    labels = ET.SubElement(task, "labels")
+    for c in classes:
+        label = ET.SubElement(labels, "label")
+        ET.SubElement(label, "name").text = c
+        attrs = ET.SubElement(label, "attributes")
+        for a in attr_names[c]:
+            attr = ET.SubElement(attrs, "attribute")
+            ET.SubElement(attr, "name").text = a
+            ET.SubElement(attr, "mutable").text = "False"
+            ET.SubElement(attr, "input_type").text = "text"
+            ET.SubElement(attr, "default_value").text = ""
+            ET.SubElement(attr, "values").text = ""
+    ET.SubElement(meta, "dumped").text = time.strftime("%Y-%m-%d %H:%M:%S")
+
+    for image_id, (row, image) in enumerate(zip(prepared, images)):
+        el = ET.SubElement(
+            root,
+            "image",
+            {
+                "id": str(image_id),
+                "name": Path(os.path.relpath(image, base)).as_posix(),
+                "width": str(row["width"]),
+                "height": str(row["height"]),
+            },
+        )
+        next_group = 1 + max((int(r.get("group_id") or 0) for r in row["annotations"]), default=0)
+        for rec in row["annotations"]:
+            next_group = _write_shapes(el, rec, next_group)
+    ET.indent(root, space="  ")
+    text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+    write_text_atomic(out, text + "\n")
+    return out
+
+
+def _user_attributes(rec: dict) -> list[str]:
+    attrs = rec.get("attributes") if isinstance(rec.get("attributes"), dict) else {}
+    return [a for a in attrs if a != "occluded"]
+
+
+def _write_shapes(parent: ET.Element, rec: dict, next_group: int) -> int:
+    points_only = rec.get("shape") == "points" and rec.get("keypoints")
+    if rec.get("points"):
+        el = _shape(parent, "polygon", rec, {"points": _fmt_points(rec["points"])})
+    elif points_only:
+        pts = [k[:2] for k in rec["keypoints"] if k[2]]
+        el = _shape(parent, "points", rec, {"points": _fmt_points(pts)})
+    else:
+        x1, y1, x2, y2 = rec["bbox"]
+        geometry = {"xtl": _num(x1), "ytl": _num(y1), "xbr": _num(x2), "ybr": _num(y2)}
+        if rec.get("rotation"):
+            geometry["rotation"] = _num(float(rec["rotation"]))
+        el = _shape(parent, "box", rec, geometry)
+    if rec.get("keypoints") and not points_only and any(k[2] for k in rec["keypoints"]):
+        group = rec.get("group_id") or next_group
+        if not rec.get("group_id"):
+            next_group += 1
+            el.set("group_id", str(group))
+        # Visible points first at their place, absent ones at (0, 0): CVAT points carry no
+        # visibility, so an attribute keeps each slot's flag and the slot order.
+        pts = [k[:2] if k[2] else [0.0, 0.0] for k in rec["keypoints"]]
+        kp_el = _shape(parent, "points", {**rec, "attributes": {}}, {"points": _fmt_points(pts)})
+        kp_el.set("group_id", str(group))
+        ET.SubElement(kp_el, "attribute", {"name": "visibility"}).text = " ".join(
+            str(int(k[2])) for k in rec["keypoints"]
+        )
+    return next_group
+
+
+def _shape(parent: ET.Element, tag: str, rec: dict, geometry: dict) -> ET.Element:
+    attrs = rec.get("attributes") if isinstance(rec.get("attributes"), dict) else {}
+    human = (rec.get("source") or "human") == "human"
+    xml = {
+        "label": rec["label"],
+        "source": rec.get("cvat_source") or ("manual" if human else "auto"),
+        "occluded": "1" if _flag(attrs.get("occluded")) else "0",
+        **geometry,
+        "z_order": str(int(rec.get("z_order") or 0)),
+    }
+    if rec.get("group_id"):
+        xml["group_id"] = str(int(rec["group_id"]))
+    if rec.get("score") is not None:
+        xml["score"] = f"{float(rec['score']):.6g}"
+    if not human:
+        xml["nblabel_source"] = str(rec["source"])
+    el = ET.SubElement(parent, tag, xml)
+    for name in _user_attributes(rec):
+        ET.SubElement(el, "attribute", {"name": str(name)}).text = str(attrs[name])
+    return el
+
+
+def _num(v: float) -> str:
+    # CVAT writes two decimals; more would only add noise, fewer could move an edge.
+    return f"{float(v):.2f}"
+
+
+def _fmt_points(pts) -> str:
+    return ";".join(f"{_num(x)},{_num(y)}" for x, y in pts)
