@@ -118,6 +118,7 @@ function render({ model, el }) {
     button("Next unlabeled", "next-unlabeled", "Next unlabeled image (u)", () => request("next_status", { status: "unlabeled" })),
     button("Next review", "next-review", "Next image in review (r)", () => request("next_status", { status: "review" })),
     button("Submit ⏎", "submit", "Mark verified and go on (Enter)", () => submit()),
+    button("Nothing here", "submit-empty", "Verify that this image has no objects and go on (e)", () => submit(true)),
     fileName, statusBadge, countsLine,
   ]);
 
@@ -971,9 +972,11 @@ function render({ model, el }) {
     draw();
   }
 
-  function submit() {
+  // Python refuses to verify an image with nothing on screen unless `empty` says the person
+  // meant it ("Nothing here", e): Enter is a notebook habit, a verified empty image is a claim.
+  function submit(empty = false) {
     S.drawing = null;
-    request("submit", { annotations: clone(S.anns) });
+    request("submit", { annotations: clone(S.anns), empty });
   }
 
   function gotoTyped() {
@@ -1026,6 +1029,11 @@ function render({ model, el }) {
       draw();
       return true;
     }
+    if (key === "Enter" && e.shiftKey) {
+      // Shift+Enter runs a cell in a notebook; here it does nothing (and never reaches Lab)
+      say("Shift+Enter does nothing here: Enter submits this image, e verifies it as empty.");
+      return true;
+    }
     if (key === "Enter") {
       if (S.drawing) closePolygon();
       else submit();
@@ -1043,6 +1051,7 @@ function render({ model, el }) {
       case "p": case "ArrowLeft": request("step", { delta: -1 }); return true;
       case "u": request("next_status", { status: "unlabeled" }); return true;
       case "r": request("next_status", { status: "review" }); return true;
+      case "e": submit(true); return true;
       case "a": acceptSelected(); return true;
       case "A": acceptAll(); return true;
       case "x": case "X": deleteSelected(); return true;

@@ -516,3 +516,23 @@ def test_submit_from_code_leaves_out_predictions_hidden_below_the_threshold(ds):
     assert row["status"] == "verified"
     assert [r["score"] for r in row["annotations"]] == [pytest.approx(0.62)]
     assert "1 hidden prediction below 0.30 left out" in w.message
+
+
+def test_an_empty_image_is_verified_only_as_nothing_here(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    w.goto(1)  # raccoon-2: no objects
+    b.send("submit", annotations=[])  # Enter
+    assert ds.row("raccoon-2")["status"] == "unlabeled" and w.key == "raccoon-2"
+    assert "press e (Nothing here)" in w.message
+    b.send("submit", annotations=[BOX], empty=True)  # "Nothing here" with a box on screen
+    assert ds.row("raccoon-2")["status"] == "unlabeled"
+    assert "press Enter to submit them" in w.message
+    b.send("submit", annotations=[], empty=True)  # e
+    assert ds.row("raccoon-2")["status"] == "verified" and ds.row("raccoon-2")["annotations"] == []
+    assert w.key == "raccoon-3"
+    # predictions hidden below the threshold do not count as something on screen
+    ds.annotate("raccoon-3", [dict(BOX, score=0.1, source="yolo@1")], source="yolo@1")
+    w.hide_below = True
+    b.send("submit", annotations=w.annotations)
+    assert ds.row("raccoon-3")["status"] == "predicted"

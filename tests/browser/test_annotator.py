@@ -241,3 +241,46 @@ def test_submit_leaves_out_hidden_predictions(lab, images, db):
     assert len(recs) == 1, recs
     assert recs[0]["score"] == pytest.approx(0.91) and close(recs[0]["bbox"], truth)
     assert ds.events()["n_objects"].iloc[-1] == 1
+
+
+def test_enter_on_an_empty_image_asks_and_shift_enter_never_submits(lab, images, db):
+    page, view = open_annotator(lab, images, db)
+    root = page.locator("[data-testid=annotator]").last
+    message = root.locator("[data-testid=message]")
+    view.click(1800, 1000)  # focus the widget; img_000 has no objects
+
+    page.keyboard.press("Enter")  # a notebook habit: must not verify an empty image
+    wait_for(lambda: "Nothing here" in message.inner_text(), what="the hint about 'e'")
+    page.keyboard.press("Shift+Enter")  # runs a cell elsewhere; never submits here
+    wait_for(lambda: "Shift+Enter" in message.inner_text(), what="the Shift+Enter hint")
+    root.locator("[data-testid=submit]").click()  # the Submit button asks the same
+    page.wait_for_timeout(500)
+    ds = nbl.Dataset.open(db)
+    assert ds.row("img_000")["status"] == "unlabeled"
+    assert "submit" not in kinds(db)
+    assert lab.eval("w.key") == "img_000"
+
+    # With a box drawn, Shift+Enter still does not submit; Enter does.
+    view.drag((200, 200), (600, 500))
+    wait_objects(db, lambda r: len(r) == 1, what="the drawn box")
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_timeout(500)
+    assert nbl.Dataset.open(db).row("img_000")["status"] == "unlabeled"
+
+    # "Nothing here" is a deliberate key of its own: e verifies img_001 with no objects.
+    page.keyboard.press("Enter")
+    wait_for(lambda: lab.eval("w.key") == "img_001", what="img_000 submitted")
+    page.keyboard.press("e")
+    ds = wait_for(
+        lambda: (d := nbl.Dataset.open(db)).row("img_001")["status"] == "verified" and d,
+        what="img_001 verified as empty",
+    )
+    assert ds.row("img_001")["annotations"] == []
+    assert kinds(db)[-1] == "submit"
+    wait_for(lambda: lab.eval("w.key") == "img_002", what="the next image")
+
+    help_box = root.locator("[data-testid=help]")
+    page.keyboard.press("?")
+    help_box.wait_for(state="visible")
+    text = help_box.inner_text()
+    assert "Nothing here" in text and "Shift + Enter" in text

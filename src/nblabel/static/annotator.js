@@ -163,7 +163,9 @@ var SHORTCUTS = [
   ["[ / ]", "Select the previous / next object"],
   ["h", "Hide predictions (and keypoints) scored below the threshold"],
   ["Hover a keypoint", "Its name and score; the point's size shows its score"],
-  ["Enter", "Submit (mark verified) and go to the next image"],
+  ["Enter", "Submit (mark verified) and go to the next image; an image with no objects needs e"],
+  ["e", "Nothing here: verify that the image has no objects, and go on"],
+  ["Shift + Enter", "Nothing (it never submits: in a notebook it runs a cell)"],
   ["n / → , p / ←", "Next / previous image"],
   ["u / r", "Next unlabeled / next image in review"],
   ["Ctrl/Cmd + z", "Undo"],
@@ -317,6 +319,7 @@ function render({ model, el }) {
     button("Next unlabeled", "next-unlabeled", "Next unlabeled image (u)", () => request("next_status", { status: "unlabeled" })),
     button("Next review", "next-review", "Next image in review (r)", () => request("next_status", { status: "review" })),
     button("Submit ⏎", "submit", "Mark verified and go on (Enter)", () => submit()),
+    button("Nothing here", "submit-empty", "Verify that this image has no objects and go on (e)", () => submit(true)),
     fileName,
     statusBadge,
     countsLine
@@ -1085,9 +1088,9 @@ function render({ model, el }) {
     showSelection();
     draw();
   }
-  function submit() {
+  function submit(empty = false) {
     S.drawing = null;
-    request("submit", { annotations: clone(S.anns) });
+    request("submit", { annotations: clone(S.anns), empty });
   }
   function gotoTyped() {
     const n = Number(indexInput.value);
@@ -1134,6 +1137,10 @@ function render({ model, el }) {
       draw();
       return true;
     }
+    if (key === "Enter" && e.shiftKey) {
+      say("Shift+Enter does nothing here: Enter submits this image, e verifies it as empty.");
+      return true;
+    }
     if (key === "Enter") {
       if (S.drawing) closePolygon();
       else submit();
@@ -1160,6 +1167,9 @@ function render({ model, el }) {
         return true;
       case "r":
         request("next_status", { status: "review" });
+        return true;
+      case "e":
+        submit(true);
         return true;
       case "a":
         acceptSelected();

@@ -83,7 +83,10 @@ class Annotator(anywidget.AnyWidget):
     Every finished gesture (draw, move, resize, delete, relabel, accept, reject) is written to
     the Dataset immediately with ``ds.annotate(key, records, source="human", status=<the
     image's status>, kind=..., seconds=...)``; Enter submits the image (marks it ``verified``)
-    and moves on. Press ``?`` in the widget for the keyboard shortcuts.
+    and moves on. An image with no objects on screen is verified only with a key of its own
+    (``e``, "Nothing here"), and Shift+Enter never submits: Enter and Shift+Enter are notebook
+    habits, and an empty verified image tells a model "nothing here" as firmly as a box.
+    Press ``?`` in the widget for the keyboard shortcuts.
 
     Keypoint objects are drawn with the skeleton that fits them: ``skeleton`` when it has as
     many points, else the built-in one with that count (17 body, 5 face, 21 hand; a record's
@@ -460,10 +463,13 @@ class Annotator(anywidget.AnyWidget):
                 raise ValueError(f"edit kind must be one of {EDIT_KINDS}, got {kind!r}")
             self._edit(index, req.get("annotations") or [], kind)
         elif action == "submit":
+            records = req.get("annotations")
+            if not self._submit_allowed(records, bool(req.get("empty"))):
+                return
             if index != self._index:
-                self._edit(index, req.get("annotations") or [], "submit")
+                self._edit(index, self.shown(records or []), "submit")
             else:
-                self.submit(req.get("annotations"))
+                self.submit(records)
         elif action == "auto":
             self._auto_polygon(index, req.get("box"), req.get("label") or self.label)
         elif action == "goto":
@@ -480,6 +486,26 @@ class Annotator(anywidget.AnyWidget):
             self.errors = []
         else:
             raise ValueError(f"unknown request {action!r}")
+
+    def _submit_allowed(self, records, empty: bool) -> bool:
+        """Submitting from the browser: an image verified with no objects says "nothing
+        here", which trains a model as firmly as a box does, so it takes its own key (e, the
+        "Nothing here" button); Enter on an empty image only says so. "Nothing here" on an
+        image that shows objects is refused too, rather than guessing which was meant."""
+        n = len(self.shown(records or []))
+        if n == 0 and not empty:
+            self.message = (
+                "Nothing is marked on this image. Draw its objects, or press e "
+                "(Nothing here) to verify that it has none."
+            )
+            return False
+        if n and empty:
+            self.message = (
+                f"This image shows {n} object{'s' if n > 1 else ''}: press Enter to submit "
+                "them, or delete them before marking it Nothing here."
+            )
+            return False
+        return True
 
     # -- writing -------------------------------------------------------------------------
     def _edit(self, index: int, records: Sequence[dict], kind: str, *, status=None) -> None:
