@@ -409,6 +409,21 @@ class Dataset:
         return cls._from_reader(read_cvat, (path, images), db, path, overwrite, durability, classes)
 
     @classmethod
+    def from_labelme(
+        cls, folder, images=None, db=None, *, classes=(), overwrite=False, durability="normal"
+    ) -> Dataset:
+        """A folder of LabelMe JSON files (rectangles, polygons, points).
+
+        Example:
+            >>> ds = nbl.Dataset.from_labelme("labelme_dir/", db="labels.db")  # doctest: +SKIP
+        """
+        from .formats.labelme import read_labelme
+
+        return cls._from_reader(
+            read_labelme, (folder, images), db, folder, overwrite, durability, classes
+        )
+
+    @classmethod
     def from_video(
         cls,
         path,
@@ -773,6 +788,16 @@ class Dataset:
         from .formats.cvat import write_cvat
 
         return write_cvat(self._export_rows(), self.classes, path, **options)
+
+    def to_labelme(self, out_dir, **options) -> Path:
+        """Write one LabelMe JSON file per image (see :func:`nblabel.formats.write_labelme`).
+
+        Example:
+            >>> ds.to_labelme("export/labelme")  # doctest: +SKIP
+        """
+        from .formats.labelme import write_labelme
+
+        return write_labelme(self._export_rows(), self.classes, out_dir, **options)
 
     def to_labelstudio(self, path, **options) -> Path:
         """Write a Label Studio import JSON (human labels as annotations, model output as

@@ -1,5 +1,5 @@
-"""Annotation formats: pure readers and writers for COCO, YOLO, Pascal VOC, Label Studio and
-CVAT.
+"""Annotation formats: pure readers and writers for COCO, YOLO, Pascal VOC, Label Studio,
+CVAT and LabelMe.
 
 Every reader returns ``(classes, items)``: ``classes`` a list of names in a stable order,
 ``items`` one plain dict per image::
@@ -24,6 +24,7 @@ from __future__ import annotations
 from ._common import FormatError
 from .coco import read_coco, write_coco
 from .cvat import read_cvat, write_cvat
+from .labelme import read_labelme, write_labelme
 from .labelstudio import label_config, read_labelstudio, write_labelstudio
 from .voc import read_voc, write_voc
 from .yolo import read_yolo, write_yolo
@@ -33,11 +34,13 @@ __all__ = [
     "label_config",
     "read_coco",
     "read_cvat",
+    "read_labelme",
     "read_labelstudio",
     "read_voc",
     "read_yolo",
     "write_coco",
     "write_cvat",
+    "write_labelme",
     "write_labelstudio",
     "write_voc",
     "write_yolo",

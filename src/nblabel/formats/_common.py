@@ -157,6 +157,26 @@ def find_image(candidates: Iterable[Path | None]) -> Path | None:
     return first
 
 
+def point_box(pts, w: int, h: int) -> list[float]:
+    """Box of a point set: its envelope, widened to one pixel where it is flat.
+
+    A point set has no box of its own, but every record needs one with an area; the widened
+    box stays inside a ``w`` x ``h`` image so importing it reports no clipping.
+    """
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    box = [min(xs), min(ys), max(xs), max(ys)]
+    for lo, hi, size in ((0, 2, w), (1, 3, h)):
+        if box[hi] - box[lo] < 1:
+            c = (box[hi] + box[lo]) / 2
+            box[lo], box[hi] = c - 0.5, c + 0.5
+            if size:
+                shift = max(0.0, -box[lo]) - max(0.0, box[hi] - size)
+                box[lo] += shift
+                box[hi] += shift
+    return box
+
+
 # -- writers ------------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from ._common import (
     check_classes,
     find_image,
     make_record,
+    point_box,
     prepare_rows,
     real_size,
     write_text_atomic,
@@ -227,7 +228,7 @@ def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
                 raw["points"] = pts
             else:
                 raw["keypoints"] = [[x, y, 2] for x, y in pts]
-                raw["bbox"] = _point_box(pts, w, h)
+                raw["bbox"] = point_box(pts, w, h)
                 raw["shape"] = "points"
     except (TypeError, ValueError):
         issues.append(f"{where} ({label}): coordinates are not numbers; left out")
@@ -269,23 +270,6 @@ def _parse_points(text: str | None) -> list[list[float]]:
         x, y = pair.split(",")
         pts.append([float(x), float(y)])
     return pts
-
-
-def _point_box(pts, w: int, h: int) -> list[float]:
-    # A point set has no box of its own; its envelope is widened to a pixel where it is
-    # flat, so a single point is still an object with an area (and stays inside the image).
-    xs = [p[0] for p in pts]
-    ys = [p[1] for p in pts]
-    box = [min(xs), min(ys), max(xs), max(ys)]
-    for lo, hi, size in ((0, 2, w), (1, 3, h)):
-        if box[hi] - box[lo] < 1:
-            c = (box[hi] + box[lo]) / 2
-            box[lo], box[hi] = c - 0.5, c + 0.5
-            if size:
-                shift = max(0.0, -box[lo]) - max(0.0, box[hi] - size)
-                box[lo] += shift
-                box[hi] += shift
-    return box
 
 
 def _flag(text) -> bool:

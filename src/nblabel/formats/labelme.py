@@ -1,0 +1,408 @@
+"""LabelMe JSON (wkentaro/labelme): one ``.json`` per image, next to it or in a folder.
+
+What maps onto a record:
+
+- ``rectangle`` (two corners): ``bbox``;
+- ``polygon`` (also files from labelme 3, which have no ``shape_type``): ``points``;
+- ``point`` / ``points``: ``keypoints`` with ``shape: "points"`` (see :mod:`.cvat`);
+  points of one label that share a ``group_id`` (LabelMe's instance id) are one object;
+- ``group_id`` and ``description``: record keys of the same name;
+- the shape's ``flags`` and an ``attributes`` dict: the record's ``attributes``.
+
+Circles, lines, line strips and masks have no record form yet; each is left out with an
+issue. LabelMe keeps keys it does not know on a shape when it saves, so ``score`` and
+``source`` of model output, and a pose's keypoint slots (``kp_index``, ``visibility``,
+``kp_count``), travel as extra shape keys and survive editing in LabelMe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ._common import (
+    FormatError,
+    check_classes,
+    find_image,
+    json_safe,
+    make_record,
+    natural_key,
+    point_box,
+    prepare_rows,
+    real_size,
+    unique_stem,
+    write_text_atomic,
+)
+
+LABELME_VERSION = "5.5.0"  # the file layout written here; labelme warns only on a new major
+_UNSUPPORTED = ("circle", "line", "linestrip", "mask")
+# Shape keys with a meaning in LabelMe (or for a pose's slots); other keys are record extras.
+_SHAPE_KEYS = frozenset(
+    {"label", "points", "group_id", "description", "shape_type", "flags", "mask",
+     "line_color", "fill_color", "attributes", "score", "source", "kp_index",
+     "visibility", "kp_count"}
+)  # fmt: skip
+
+
+def read_labelme(
+    folder: str | os.PathLike,
+    images_dir: str | os.PathLike | None = None,
+    *,
+    errors: str = "raise",
+) -> tuple[list[str], list[dict]]:
+    """Read LabelMe JSON files.
+
+    Args:
+        folder: a folder searched (with its subfolders) for LabelMe ``.json`` files, or one
+            such file.
+        images_dir: where the images are. Without it each file's ``imagePath`` is followed
+            from the JSON file's folder, then the same name is looked for next to it.
+        errors: ``"raise"`` (default) stops at a file that is not JSON or not a LabelMe file
+            with a :class:`FormatError` naming it; ``"flag"`` returns an item for it whose
+            ``issues`` say what is wrong.
+
+    Returns:
+        ``(classes, items)``: labels in order of first use; one item per JSON file with
+        ``key`` (the JSON file's path below ``folder``, without extension), ``width`` and
+        ``height`` from the image header (the file's ``imageWidth`` / ``imageHeight`` only
+        when the image is missing), ``annotations`` and ``issues``. Image-level ``flags``
+        that are set become the ``labelme_flags`` column.
+
+    Example:
+        >>> classes, items = read_labelme("labelme_dir/")  # doctest: +SKIP
+        >>> items[0]["annotations"][0]["bbox"]  # doctest: +SKIP
+        [95.0, 103.0, 238.0, 330.0]
+    """
+    if errors not in ("raise", "flag"):
+        raise ValueError(f"errors must be 'raise' or 'flag', got {errors!r}")
+    src = Path(folder).expanduser()
+    if src.is_file():
+        files, base = [src], src.parent
+    elif src.is_dir():
+        files = sorted(src.rglob("*.json"), key=lambda p: natural_key(str(p.relative_to(src))))
+        base = src
+        if not files:
+            raise FileNotFoundError(f"{src}: no .json files found; is this the LabelMe folder?")
+    else:
+        raise FileNotFoundError(f"{src}: no such file or folder")
+    images = Path(images_dir).expanduser() if images_dir is not None else None
+    if images is not None and not images.is_dir():
+        raise FileNotFoundError(f"{images}: images folder not found")
+
+    classes: list[str] = []
+    items = []
+    for path in files:
+        key = path.relative_to(base).with_suffix("").as_posix()
+        try:
+            data = _load(path)
+        except FormatError as e:
+            if errors == "raise":
+                raise
+            items.append(
+                {"image": "", "width": 0, "height": 0, "annotations": [], "issues": [str(e)],
+                 "key": key}
+            )  # fmt: skip
+            continue
+        item = _read_one(path, data, images, key)
+        for rec in item["annotations"]:
+            if rec["label"] not in classes:
+                classes.append(rec["label"])
+        items.append(item)
+    return classes, items
+
+
+def _load(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise FormatError(path, f"not valid JSON: {e.msg} (column {e.colno})", e.lineno) from None
+    except UnicodeDecodeError as e:
+        raise FormatError(path, f"not UTF-8 text ({e.reason}); is this a JSON file?") from None
+    if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
+        raise FormatError(
+            path,
+            "not a LabelMe file (no 'shapes' list); keep only LabelMe .json files in the "
+            "folder, pass errors='flag', or read the file with the matching reader",
+        )
+    return data
+
+
+def _read_one(path: Path, data: dict, images: Path | None, key: str) -> dict:
+    issues: list[str] = []
+    image_path = str(data.get("imagePath") or "").replace("\\", "/")  # written on Windows
+    name = Path(image_path).name if image_path else None
+    candidates: list[Path | None] = []
+    if images is not None:
+        candidates += [images / image_path, images / name] if name else [images / path.stem]
+    else:
+        if image_path:
+            candidates += [path.parent / image_path, path.parent / name]
+        candidates.append(path.parent / path.stem)  # "stem.<ext>" next to the JSON
+    image = find_image(candidates)
+    if image is not None:
+        image = Path(os.path.abspath(image))  # "json_dir/../images/x.jpg" reads as "images/x.jpg"
+    w, h = real_size(
+        image, (data.get("imageWidth"), data.get("imageHeight")), f"{path.name} imageWidth/Height",
+        issues,
+    )  # fmt: skip
+    if image is not None and not Path(image).is_file() and data.get("imageData"):
+        issues.append(
+            f"{path.name}: the image is only embedded (imageData); save it as a file "
+            "(labelme_export_json, or File > Save in LabelMe with the image beside the JSON)"
+        )
+
+    annotations, grouped = [], {}
+    for n, shape in enumerate(data["shapes"], start=1):
+        where = f"{path.name} shape {n}"
+        if not isinstance(shape, dict):
+            issues.append(f"{where}: not an object; left out")
+            continue
+        raw = _shape_record(shape, where, w, h, issues)
+        if raw is None:
+            continue
+        rec = make_record(raw, w, h, f"{where} ({raw['label']})", issues)
+        if rec is None:
+            continue
+        if rec.get("kp_index") is not None and rec.get("group_id") is not None:
+            grouped.setdefault((rec["label"], rec["group_id"]), []).append(rec)
+            continue
+        annotations.append(rec)
+    annotations = _merge_poses(annotations, grouped, path.name, issues)
+    annotations = _merge_point_sets(annotations, w, h)
+    item = {
+        "image": str(image) if image is not None else "",
+        "width": w,
+        "height": h,
+        "annotations": annotations,
+        "issues": issues,
+        "key": key,
+    }
+    flags = data.get("flags")
+    if isinstance(flags, dict) and any(flags.values()):
+        item["labelme_flags"] = {k: v for k, v in flags.items() if v}
+    return item
+
+
+def _shape_record(shape: dict, where: str, w: int, h: int, issues: list[str]) -> dict | None:
+    label = str(shape.get("label") or "").strip()
+    kind = shape.get("shape_type") or "polygon"  # labelme 3 files have polygons only
+    if not label:
+        issues.append(f"{where}: {kind} has no label; left out")
+        return None
+    if kind in _UNSUPPORTED:
+        issues.append(f"{where} ({label}): a LabelMe {kind} has no nblabel form yet; left out")
+        return None
+    try:
+        pts = [[float(p[0]), float(p[1])] for p in shape.get("points") or []]
+    except (TypeError, ValueError, IndexError):
+        issues.append(f"{where} ({label}): points are not [x, y] numbers; left out")
+        return None
+    raw: dict = {"label": label}
+    if kind == "rectangle":
+        if len(pts) != 2:
+            issues.append(f"{where} ({label}): a rectangle needs 2 corners, got {len(pts)}")
+            return None
+        (x1, y1), (x2, y2) = pts
+        raw["bbox"] = [x1, y1, x2, y2]
+    elif kind == "polygon":
+        if len(pts) < 3:
+            issues.append(f"{where} ({label}): a polygon needs 3 points, got {len(pts)}")
+            return None
+        raw["points"] = pts
+    elif kind in ("point", "points"):
+        if not pts:
+            issues.append(f"{where} ({label}): a {kind} shape without points; left out")
+            return None
+        raw["keypoints"] = [[x, y, 2] for x, y in pts]
+        raw["bbox"] = point_box(pts, w, h)
+        raw["shape"] = "points"
+    else:
+        issues.append(f"{where} ({label}): unknown shape_type {kind!r}; left out")
+        return None
+
+    attributes = dict(shape["attributes"]) if isinstance(shape.get("attributes"), dict) else {}
+    if isinstance(shape.get("flags"), dict):
+        attributes.update(shape["flags"])
+    if attributes:
+        raw["attributes"] = attributes
+    if shape.get("group_id") is not None:
+        raw["group_id"] = shape["group_id"]
+    if shape.get("description"):
+        raw["description"] = str(shape["description"])
+    if shape.get("score") is not None:
+        raw["score"] = shape["score"]
+    if shape.get("source"):
+        raw["source"] = str(shape["source"])
+    for k in ("kp_index", "visibility", "kp_count"):
+        if shape.get(k) is not None:
+            raw[k] = shape[k]
+    for k, v in shape.items():
+        if k not in _SHAPE_KEYS:
+            raw[k] = v
+    return raw
+
+
+def _merge_poses(annotations: list[dict], grouped: dict, fname: str, issues: list[str]):
+    # write_labelme writes a pose as a rectangle plus one point per visible keypoint, all in
+    # one group, each point with its slot (kp_index); the rectangle says how many slots.
+    for (label, group), points in grouped.items():
+        owners = [
+            r
+            for r in annotations
+            if r["label"] == label and r.get("group_id") == group and r.get("kp_count")
+        ]
+        if len(owners) != 1:
+            issues.append(
+                f"{fname}: points of group {group} ({label}) have no single rectangle to "
+                "belong to; kept as separate points"
+            )
+            for p in points:
+                for k in ("kp_index", "visibility"):
+                    p.pop(k, None)
+            annotations.extend(points)
+            continue
+        box = owners[0]
+        n = int(box.pop("kp_count"))
+        kps = [[0.0, 0.0, 0] for _ in range(n)]
+        for p in points:
+            i = int(p["kp_index"])
+            if 0 <= i < n:
+                x, y = p["keypoints"][0][:2]
+                kps[i] = [x, y, int(p.get("visibility") or 2)]
+        box["keypoints"] = kps
+    for r in annotations:
+        r.pop("kp_count", None)
+    return annotations
+
+
+def _merge_point_sets(annotations: list[dict], w: int, h: int) -> list[dict]:
+    # LabelMe has one point per shape; points of one label in one group are one object (the
+    # group is LabelMe's instance id), which is how write_labelme writes a point set.
+    firsts: dict = {}
+    out = []
+    for r in annotations:
+        gid = r.get("group_id")
+        if r.get("shape") != "points" or gid is None:
+            out.append(r)
+            continue
+        first = firsts.get((r["label"], gid))
+        if first is None:
+            firsts[(r["label"], gid)] = r
+            out.append(r)
+            continue
+        first["keypoints"] = first["keypoints"] + r["keypoints"]
+        first["bbox"] = point_box([k[:2] for k in first["keypoints"]], w, h)
+    return out
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def write_labelme(
+    rows: Iterable[dict],
+    classes: Sequence[str],
+    out_dir: str | os.PathLike,
+    *,
+    include_unlabeled: bool = False,
+) -> Path:
+    """Write one LabelMe JSON file per row into ``out_dir``.
+
+    Files are named after the image (``img.jpg`` -> ``img.json``; a clash gets ``_2``) and
+    point at the image with a relative ``imagePath`` (``imageData`` is ``null``), so LabelMe
+    opens them with ``labelme out_dir``. Boxes become rectangles, polygons polygons, point
+    sets one ``point`` each (grouped), and a pose a rectangle plus its visible keypoints as
+    points in one group. Boolean attributes become the shape's ``flags``; other attributes
+    an ``attributes`` dict on the shape.
+
+    Args:
+        rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
+        classes: the dataset's class names; every record's label must be one of them.
+        out_dir: folder to write into (created when missing).
+        include_unlabeled: also write rows whose ``status`` is ``"unlabeled"`` (as files
+            without shapes). Off by default: nobody has said those images are empty.
+
+    Returns:
+        ``out_dir`` as a :class:`~pathlib.Path`.
+
+    Example:
+        >>> write_labelme(rows, ["raccoon"], "export/labelme")  # doctest: +SKIP
+        PosixPath('export/labelme')
+    """
+    classes = check_classes(classes)
+    prepared = prepare_rows(rows, classes, include_unlabeled)
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    for row in prepared:
+        image = Path(row["image"])
+        stem = unique_stem(image.stem, used)
+        groups = [int(r["group_id"]) for r in row["annotations"] if _is_int(r.get("group_id"))]
+        next_group = max(groups, default=0) + 1
+        shapes: list[dict] = []
+        for rec in row["annotations"]:
+            next_group = _shapes(rec, shapes, next_group)
+        data = {
+            "version": LABELME_VERSION,
+            "flags": {},
+            "shapes": shapes,
+            "imagePath": Path(os.path.relpath(image.resolve(), out.resolve())).as_posix(),
+            "imageData": None,
+            "imageHeight": row["height"],
+            "imageWidth": row["width"],
+        }
+        write_text_atomic(out / f"{stem}.json", json.dumps(json_safe(data), indent=2) + "\n")
+    return out
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _shapes(rec: dict, shapes: list[dict], next_group: int) -> int:
+    attrs = rec.get("attributes") if isinstance(rec.get("attributes"), dict) else {}
+    base = {
+        "label": rec["label"],
+        "group_id": rec.get("group_id"),
+        "description": rec.get("description") or "",
+        "flags": {k: v for k, v in attrs.items() if isinstance(v, bool)},
+        "mask": None,
+    }
+    other = {k: v for k, v in attrs.items() if not isinstance(v, bool)}
+    if other:
+        base["attributes"] = other
+    if rec.get("score") is not None:
+        base["score"] = float(rec["score"])
+    if rec.get("source") and rec["source"] != "human":
+        base["source"] = rec["source"]
+    for k, v in rec.items():
+        if k not in _SHAPE_KEYS and k not in ("bbox", "keypoints", "shape", "attributes"):
+            base[k] = v
+    kps = rec.get("keypoints") or []
+    if rec.get("points"):
+        shapes.append({**base, "points": rec["points"], "shape_type": "polygon"})
+        return next_group
+    if rec.get("shape") == "points" and kps:
+        visible = [k for k in kps if k[2]]
+        if len(visible) > 1 and base["group_id"] is None:
+            base["group_id"], next_group = next_group, next_group + 1
+        for x, y, _ in visible:
+            shapes.append({**base, "points": [[x, y]], "shape_type": "point"})
+        return next_group
+    x1, y1, x2, y2 = rec["bbox"]
+    box = {**base, "points": [[x1, y1], [x2, y2]], "shape_type": "rectangle"}
+    shapes.append(box)
+    if kps:
+        if box["group_id"] is None:
+            box["group_id"], next_group = next_group, next_group + 1
+        box["kp_count"] = len(kps)
+        for i, (x, y, v) in enumerate(kps):
+            if v:
+                shapes.append(
+                    {"label": rec["label"], "group_id": box["group_id"], "description": "",
+                     "flags": {}, "mask": None, "points": [[x, y]], "shape_type": "point",
+                     "kp_index": i, "visibility": int(v)}
+                )  # fmt: skip
+    return next_group
