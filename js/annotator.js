@@ -201,8 +201,9 @@ function render({ model, el }) {
       busyLine.textContent = model.get("busy") || "";
       // select the outline that just arrived, ready to be corrected
       if (S.anns.length > S.autoFrom) S.sel = { i: S.anns.length - 1, v: -1 };
-      showSelection();
     }
+    // an undo, a redo or a model write changed the objects: the line and dropdown follow
+    showSelection();
     draw();
   }
 
@@ -216,6 +217,7 @@ function render({ model, el }) {
       S.gesture = null;
       S.hover = null;
       S.view.fitted = true;
+      showSelection();
       resize();
     }
     indexInput.value = String((m.index ?? 0) + 1);
@@ -269,9 +271,8 @@ function render({ model, el }) {
     if (names !== S.classNames) {
       S.classNames = names;
       setOptions(classSelect, classes(), model.get("label"));
-    } else if (classSelect.value !== model.get("label")) {
-      classSelect.value = model.get("label");
     }
+    syncClass();
     S.threshold = model.get("threshold");
     thr.value = String(S.threshold);
     thrValue.textContent = Number(S.threshold).toFixed(2);
@@ -849,7 +850,15 @@ function render({ model, el }) {
   }
 
   // ---------------------------------------------------------------- commands
+  // The dropdown shows the class of the selected object, or of the next one drawn.
+  function syncClass() {
+    const a = selected();
+    const label = a ? a.label : model.get("label");
+    if (classes().includes(label) && classSelect.value !== label) classSelect.value = label;
+  }
+
   function showSelection() {
+    syncClass();
     const a = selected();
     if (!a) {
       selectionLine.textContent = S.drawing ? "Drawing a polygon: Enter closes it, Esc cancels." : "";

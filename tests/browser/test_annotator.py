@@ -284,3 +284,31 @@ def test_enter_on_an_empty_image_asks_and_shift_enter_never_submits(lab, images,
     help_box.wait_for(state="visible")
     text = help_box.inner_text()
     assert "Nothing here" in text and "Shift + Enter" in text
+
+
+def test_undo_and_moving_on_refresh_the_class_and_selection_line(lab, images, db):
+    setup = f"ds.annotate('img_000', [dict(label={RACCOON!r}, bbox=[400, 300, 1000, 800])])\n"
+    page, view = open_annotator(lab, images, db, setup)
+    root = page.locator("[data-testid=annotator]").last
+    select = root.locator("[data-testid=class-select]")
+    selection = root.locator("[data-testid=selection]")
+
+    view.click(700, 550)
+    wait_for(lambda: RACCOON in selection.inner_text(), what="the selection line")
+    page.keyboard.press("2")
+    wait_objects(db, lambda r: r[0]["label"] == BIRD, what="label 2 (bird)")
+    wait_for(lambda: BIRD in selection.inner_text(), what="bird in the selection line")
+
+    page.keyboard.press("Control+z")
+    wait_objects(db, lambda r: r[0]["label"] == RACCOON, what="undo")
+    wait_for(
+        lambda: RACCOON in selection.inner_text() and BIRD not in selection.inner_text(),
+        what=f"the selection line after undo; it shows {selection.inner_text()!r}",
+    )
+    wait_for(lambda: select.input_value() == RACCOON, what="the class dropdown after undo")
+    page.keyboard.press("Control+Shift+z")
+    wait_for(lambda: select.input_value() == BIRD, what="the class dropdown after redo")
+
+    page.keyboard.press("n")  # img_001 has no objects: nothing is selected there
+    wait_for(lambda: lab.eval("w.key") == "img_001", what="the next image")
+    wait_for(lambda: selection.inner_text().strip() == "", what="an empty selection line")

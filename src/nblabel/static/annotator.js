@@ -392,8 +392,8 @@ function render({ model, el }) {
       S.waitingAuto = false;
       busyLine.textContent = model.get("busy") || "";
       if (S.anns.length > S.autoFrom) S.sel = { i: S.anns.length - 1, v: -1 };
-      showSelection();
     }
+    showSelection();
     draw();
   }
   function onMeta() {
@@ -406,6 +406,7 @@ function render({ model, el }) {
       S.gesture = null;
       S.hover = null;
       S.view.fitted = true;
+      showSelection();
       resize();
     }
     indexInput.value = String((m.index ?? 0) + 1);
@@ -453,9 +454,8 @@ function render({ model, el }) {
     if (names !== S.classNames) {
       S.classNames = names;
       setOptions(classSelect, classes(), model.get("label"));
-    } else if (classSelect.value !== model.get("label")) {
-      classSelect.value = model.get("label");
     }
+    syncClass();
     S.threshold = model.get("threshold");
     thr.value = String(S.threshold);
     thrValue.textContent = Number(S.threshold).toFixed(2);
@@ -975,7 +975,13 @@ function render({ model, el }) {
     const [cx, cy] = point(e);
     zoomAt(cx, cy, Math.exp(-e.deltaY * 15e-4));
   }
+  function syncClass() {
+    const a = selected();
+    const label = a ? a.label : model.get("label");
+    if (classes().includes(label) && classSelect.value !== label) classSelect.value = label;
+  }
   function showSelection() {
+    syncClass();
     const a = selected();
     if (!a) {
       selectionLine.textContent = S.drawing ? "Drawing a polygon: Enter closes it, Esc cancels." : "";
