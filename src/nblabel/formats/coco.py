@@ -85,6 +85,8 @@ def read_coco(
         if not isinstance(c, dict) or "id" not in c or not str(c.get("name", "")).strip():
             raise FormatError(path, f"category entry {c!r} needs an 'id' and a 'name'")
         cats[c["id"]] = str(c["name"])
+    for cid in _umbrella_categories(data["categories"], anns):
+        del cats[cid]
     classes = []
     for cid in sorted(cats, key=lambda v: (str(type(v)), v)):
         if cats[cid] not in classes:
@@ -129,6 +131,28 @@ def read_coco(
         if rec is not None:
             item["annotations"].append(rec)
     return classes, items
+
+
+def _umbrella_categories(categories: list[dict], anns: list) -> list:
+    """Ids of categories that only name the others' super-category (Roboflow's id 0).
+
+    Roboflow exports put the project's name first (``{"id": 0, "name": "cells",
+    "supercategory": "none"}``) with every real class under it (``"supercategory":
+    "cells"``) and no annotation using it. Kept, it would become a class that shifts every
+    class id by one. A category that any annotation uses is always kept.
+    """
+    used = {a.get("category_id") for a in anns if isinstance(a, dict)}
+    out = []
+    for c in categories:
+        others = [o for o in categories if o is not c]
+        if (
+            c["id"] not in used
+            and others
+            and str(c.get("supercategory") or "none").lower() == "none"
+            and all(str(o.get("supercategory") or "") == str(c["name"]) for o in others)
+        ):
+            out.append(c["id"])
+    return out
 
 
 def _load_json(path: Path):

@@ -69,13 +69,14 @@ def read_yolo(dataset_dir: str | os.PathLike) -> tuple[list[str], list[dict]]:
         root = _dataset_root(yaml_path, data)
         names = _names(data.get("names"), yaml_path)
         kpt_shape = data.get("kpt_shape")
-        images = _split_images(root, data, yaml_path)
+        images, notes = _split_images(root, data, yaml_path)
         base = yaml_path.parent
     else:
         names = _names_from_txt(src)
         kpt_shape = None
         root = base = src
         images = _scan(src / "images" if (src / "images").is_dir() else src)
+        notes = {}
     if kpt_shape is not None:
         try:
             nkpt, ndim = (int(v) for v in kpt_shape)
@@ -97,7 +98,10 @@ def read_yolo(dataset_dir: str | os.PathLike) -> tuple[list[str], list[dict]]:
         if ident in seen:  # the same image listed by two splits (e.g. val pointing at train)
             continue
         seen.add(ident)
-        items.append(_read_item(image, label, names, kpt, base, sidecar, keys))
+        item = _read_item(image, label, names, kpt, base, sidecar, keys)
+        if image in notes:
+            item["issues"].insert(0, notes[image])
+        items.append(item)
     return list(names), items
 
 
@@ -172,26 +176,69 @@ def _scan(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_key(str(p.relative_to(folder))))
 
 
-def _split_images(root: Path, data: dict, yaml_path: Path) -> list[Path]:
+def _split_images(root: Path, data: dict, yaml_path: Path) -> tuple[list[Path], dict]:
+    """Images of every split, and an issue for each image of a split found under another name."""
+    if not any(data.get(k) for k in ("train", "val", "test")):
+        raise FormatError(
+            yaml_path,
+            "names no 'train' or 'val' images (ultralytics needs both); add e.g. "
+            "'train: images/train' and 'val: images/val'",
+        )
     images: list[Path] = []
+    notes: dict[Path, str] = {}
     for split in ("train", "val", "test"):
         entries = data.get(split)
         if not entries:
             continue
         for entry in entries if isinstance(entries, list) else [entries]:
-            p = Path(str(entry)).expanduser()
-            p = p if p.is_absolute() else root / p
+            p, note = _split_path(root, str(entry), split, yaml_path)
             if p.is_dir():
-                images.extend(_scan(p))
+                found = _scan(p)
             elif p.is_file() and p.suffix == ".txt":
-                images.extend(_list_file(p, root))
+                found = _list_file(p, root)
             else:
                 raise FormatError(
                     yaml_path,
                     f"{split}: {entry!r} is neither a folder nor a .txt "
                     f"list of images (looked for {p})",
                 )
-    return images
+            images.extend(found)
+            if note:
+                notes.update(dict.fromkeys(found, note))
+    return images, notes
+
+
+# Split folder names that Roboflow (``valid``) and other tools (``val``) use for each other.
+_SPLIT_ALIASES = {"valid": "val", "val": "valid", "validation": "val"}
+
+
+def _split_path(root: Path, entry: str, split: str, yaml_path: Path) -> tuple[Path, str | None]:
+    # ultralytics' rule (check_det_dataset): relative to the dataset root; an entry starting
+    # with "../" that does not exist there is tried again without it. That is how a Roboflow
+    # download's "train: ../train/images" finds the train/ folder beside data.yaml.
+    q = Path(entry).expanduser()
+    if q.is_absolute():
+        p = q
+    else:
+        p = (root / q).resolve()
+        if not p.exists() and entry.startswith("../"):
+            p = (root / entry[3:]).resolve()
+    if p.exists():
+        return p, None
+    # A split folder renamed between tools (valid/ vs val/) is read, and every image of it
+    # says so: ultralytics itself will not find it until data.yaml is fixed.
+    parts = list(p.parts)
+    for i in range(len(parts) - 1, -1, -1):
+        alias = _SPLIT_ALIASES.get(parts[i])
+        if alias is not None:
+            alt = Path(*parts[:i], alias, *parts[i + 1 :])
+            if alt.exists():
+                note = (
+                    f"{yaml_path.name} {split}: {entry!r} does not exist; read {alt} instead. "
+                    f"ultralytics will not find it: set '{split}:' in data.yaml to that folder"
+                )
+                return alt, note
+    return p, None
 
 
 def _list_file(p: Path, root: Path) -> list[Path]:
