@@ -536,3 +536,28 @@ def test_an_empty_image_is_verified_only_as_nothing_here(ds):
     w.hide_below = True
     b.send("submit", annotations=w.annotations)
     assert ds.row("raccoon-3")["status"] == "predicted"
+
+
+def test_a_class_typo_is_caught_at_construction(ds):
+    with pytest.raises(ValueError, match=r"did you mean 'raccoon'\?") as err:
+        Annotator(ds, classes=["racoon"])
+    assert "ds.add_classes(['racoon'])" in str(err.value)
+    with pytest.raises(ValueError, match="did you mean 'dog'"):
+        Annotator(ds, classes=["raccoon", "Dog"])
+    assert ds.classes == ["raccoon", "dog"]  # nothing was added
+    assert nbl.Dataset.open(ds.db_path).classes == ["raccoon", "dog"]
+    # a new class far from the known ones is added; a close one, once added on purpose
+    assert Annotator(ds, classes=["raccoon", "cat"]).classes == ["raccoon", "cat"]
+    ds.add_classes(["dogs"])
+    assert Annotator(ds, classes=["dogs"]).classes == ["dogs"]
+
+
+def test_check_class_names():
+    from nblabel.records import check_class_names
+
+    assert check_class_names(("a", "bird"), []) == ["a", "bird"]
+    assert check_class_names(["car"], ["cat"]) == ["car"]
+    with pytest.raises(ValueError, match="did you mean 'person'"):
+        check_class_names(["persn"], ["person", "car"])
+    with pytest.raises(ValueError, match="non-empty strings"):
+        check_class_names([""], ["person"])

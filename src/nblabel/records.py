@@ -15,6 +15,7 @@ Extra JSON-serialisable keys (``kind`` for de-identification regions, ``keypoint
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -176,3 +177,57 @@ def image_confidence(records: Sequence[dict]) -> float | None:
     """
     scores = [r["score"] for r in records if r.get("score") is not None]
     return min(scores) if scores else None
+
+
+def check_class_names(
+    names: Iterable[str], known: Sequence[str], *, cutoff: float = 0.8
+) -> list[str]:
+    """Check class names given by a user against the classes a dataset already has.
+
+    A name that is not known but close to one that is (``"racoon"`` for ``"raccoon"``,
+    ``"Person"`` for ``"person"``) is nearly always a typo; adding it would create a class
+    for good and split the labels between two spellings, and a model trained on it finds
+    nothing. So it raises at once, naming the close match (``difflib``, case-insensitive).
+    A new class that really is spelled like an existing one is added deliberately first
+    (``ds.add_classes([...])``), after which it is known and passes. Known names and names
+    far from every known one pass; with no known classes there is nothing to check.
+
+    Call it wherever user-given classes meet a dataset: ``Annotator(ds, classes=...)`` does,
+    and so should a model's ``fit(ds)`` or the loop when it is built.
+
+    Args:
+        names: the class names given (e.g. ``classes=[...]`` of a widget or model).
+        known: the classes the data already has (``ds.classes``).
+        cutoff: similarity (``difflib`` ratio, 0 to 1) from which a name counts as a typo.
+
+    Returns:
+        ``names`` as a list, unchanged.
+
+    Raises:
+        ValueError: a name that is not a non-empty string, or one close to a known class.
+
+    Example:
+        >>> check_class_names(["raccoon", "dog"], ["raccoon", "person"])
+        ['raccoon', 'dog']
+        >>> check_class_names(["racoon"], ["raccoon", "person"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown class 'racoon': did you mean 'raccoon'? ...
+    """
+    names = list(names)
+    known = list(known)
+    lowered = {k.lower(): k for k in known}
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"class names must be non-empty strings, got {name!r}")
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=cutoff)
+        if close:
+            match = lowered[close[0]]
+            raise ValueError(
+                f"unknown class {name!r}: did you mean {match!r}? The data has the classes "
+                f"{known}. If {name!r} is a new class, add it first with "
+                f"ds.add_classes([{name!r}])."
+            )
+    return names

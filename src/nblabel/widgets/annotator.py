@@ -23,7 +23,7 @@ import anywidget
 import traitlets
 
 from ..images import ImageError
-from ..records import AnnotationError
+from ..records import AnnotationError, check_class_names
 from .codecs import (
     builtin_skeletons,
     clean_records,
@@ -105,7 +105,9 @@ class Annotator(anywidget.AnyWidget):
     Args:
         ds: the :class:`nblabel.Dataset` to edit.
         classes: class names offered for new objects (default: ``ds.classes``); names the
-            Dataset does not know yet are added to it.
+            Dataset does not know yet are added to it, except one close to a known class
+            (``"racoon"`` for ``"raccoon"``), which raises with a "did you mean" (see
+            :func:`nblabel.records.check_class_names`).
         tool: ``"box"``, ``"polygon"``, ``"keypoints"`` or ``"auto"`` (drag a rectangle and
             ``polygonizer`` fills it with a polygon).
         display_size: long side, in pixels, of the image sent to the browser; coordinates
@@ -182,6 +184,8 @@ class Annotator(anywidget.AnyWidget):
         if classes is not None:
             if isinstance(classes, str):
                 classes = [classes]
+            # a typo ("racoon" on a raccoon dataset) would become a class for good
+            classes = check_class_names(classes, ds.classes)
             ds.add_classes(classes)
         names = list(classes) if classes is not None else ds.classes
         if not names:
