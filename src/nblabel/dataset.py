@@ -369,10 +369,32 @@ class Dataset:
     def from_coco(
         cls, path, images=None, db=None, *, classes=(), overwrite=False, durability="normal"
     ) -> Dataset:
-        """A COCO instances JSON file (boxes, polygons, keypoints)."""
+        """A COCO instances JSON file (boxes, polygons, keypoints).
+
+        The file's category ids are kept in the journal, so :meth:`to_coco` writes them back.
+
+        Example:
+            >>> ds = nbl.Dataset.from_coco("instances_val2017.json", images="val2017/",
+            ...                            db="labels.db")  # doctest: +SKIP
+        """
         from .formats.coco import read_coco
 
-        return cls._from_reader(read_coco, (path, images), db, path, overwrite, durability, classes)
+        meta: dict = {}
+
+        def reader(*args):
+            return read_coco(*args, meta=meta)
+
+        ds = cls._from_reader(reader, (path, images), db, path, overwrite, durability, classes)
+        known = ds._journal.get_meta("coco_category_ids", {}) or {}
+        taken = set(known.values())
+        for name, cid in meta.get("category_ids", {}).items():
+            if not isinstance(cid, int) or isinstance(cid, bool):
+                continue  # COCO tools need int ids; the export numbers such classes anew
+            if name not in known and cid not in taken:  # a resumed journal keeps its ids
+                known[name] = cid
+                taken.add(cid)
+        ds._journal.set_meta("coco_category_ids", known)
+        return ds
 
     @classmethod
     def from_yolo(
@@ -762,9 +784,16 @@ class Dataset:
             ]
 
     def to_coco(self, path, **options) -> Path:
-        """Write a COCO instances JSON file (boxes, polygons, keypoints, scores)."""
+        """Write a COCO instances JSON file (boxes, polygons, keypoints, scores).
+
+        Category ids imported by :meth:`from_coco` are written back unchanged (classes added
+        since get the next free ids); ``category_ids=`` overrides them.
+        """
         from .formats.coco import write_coco
 
+        ids = self._journal.get_meta("coco_category_ids")
+        if ids and "category_ids" not in options:
+            options["category_ids"] = ids
         return write_coco(self._export_rows(), self.classes, path, **options)
 
     def to_yolo(self, out_dir, **options) -> Path:

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ._common import (
     COCO17_KEYPOINTS,
@@ -41,7 +42,10 @@ _COCO_ANN_KEYS = frozenset(
 
 
 def read_coco(
-    json_path: str | os.PathLike, images_dir: str | os.PathLike | None = None
+    json_path: str | os.PathLike,
+    images_dir: str | os.PathLike | None = None,
+    *,
+    meta: dict | None = None,
 ) -> tuple[list[str], list[dict]]:
     """Read a COCO instances (or person-keypoints) JSON file.
 
@@ -50,6 +54,10 @@ def read_coco(
         images_dir: folder the images' ``file_name`` is relative to. Without it, names are
             looked up next to the JSON file, then under the ``image_root`` nblabel records in
             ``info``.
+        meta: a dict to receive what the file says beyond classes and items:
+            ``meta["category_ids"]`` is ``{class name: category id}``, which
+            :func:`write_coco` takes back so ids survive a round trip (evaluation against the
+            original ground truth and ``convert_coco(cls91to80=True)`` need COCO's 1..90).
 
     Returns:
         ``(classes, items)``: classes in category-id order; one item per image entry (images
@@ -61,7 +69,10 @@ def read_coco(
             images). Problems with single annotations become item ``issues`` instead.
 
     Example:
-        >>> classes, items = read_coco("instances.json", "images/")  # doctest: +SKIP
+        >>> meta = {}
+        >>> classes, items = read_coco("instances.json", "images/", meta=meta)  # doctest: +SKIP
+        >>> meta["category_ids"]["person"]  # doctest: +SKIP
+        1
     """
     path = Path(json_path).expanduser()
     data = _load_json(path)
@@ -88,9 +99,13 @@ def read_coco(
     for cid in _umbrella_categories(data["categories"], anns):
         del cats[cid]
     classes = []
+    category_ids: dict[str, Any] = {}
     for cid in sorted(cats, key=lambda v: (str(type(v)), v)):
         if cats[cid] not in classes:
             classes.append(cats[cid])
+            category_ids[cats[cid]] = cid  # a name listed twice keeps its first id
+    if meta is not None:
+        meta["category_ids"] = category_ids
 
     roots = _image_roots(path, images_dir, data.get("info"))
     items, by_id = [], {}
@@ -331,12 +346,14 @@ def write_coco(
     keypoint_names: Sequence[str] | dict | None = None,
     skeleton: Sequence[Sequence[int]] | None = None,
     include_unlabeled: bool = False,
+    category_ids: dict[str, int] | None = None,
 ) -> Path:
     """Write a COCO instances JSON file.
 
     Args:
         rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
-        classes: category names; category ids are ``1..len(classes)`` in this order.
+        classes: category names; without ``category_ids`` their ids are ``1..len(classes)``
+            in this order.
         path: the JSON file to write (its folder is created when missing).
         image_root: folder that ``file_name`` entries are relative to. Default: the deepest
             folder holding all images (so one image folder gives bare file names, as in COCO);
@@ -346,14 +363,20 @@ def write_coco(
         skeleton: 1-based pairs of keypoint indices (default: COCO's for 17 points).
         include_unlabeled: also write rows whose ``status`` is ``"unlabeled"`` (as images
             without objects). Off by default: nobody has said those images are empty.
+        category_ids: ``{class name: id}`` to keep the ids of an imported file (what
+            ``read_coco(..., meta=...)`` gives; ``Dataset.to_coco`` passes the ids its
+            ``from_coco`` import recorded). Classes not in it get the ids after the largest.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
 
     Example:
         >>> write_coco(rows, ["raccoon"], "export/instances.json")  # doctest: +SKIP
+        >>> write_coco(rows, ["person", "car"], "out.json",
+        ...            category_ids={"person": 1, "car": 3})  # doctest: +SKIP
     """
     classes = check_classes(classes)
+    ids = _category_ids(classes, category_ids)
     prepared = prepare_rows(rows, classes, include_unlabeled)
     out = Path(path).expanduser()
     images = [Path(r["image"]).resolve() for r in prepared]
@@ -377,7 +400,7 @@ def write_coco(
             }
         )
         for rec in row["annotations"]:
-            ann = _annotation(rec, len(coco_anns) + 1, image_id, classes.index(rec["label"]) + 1)
+            ann = _annotation(rec, len(coco_anns) + 1, image_id, ids[rec["label"]])
             if rec.get("keypoints"):
                 n = len(rec["keypoints"])
                 if kp_counts.setdefault(rec["label"], n) != n:
@@ -388,8 +411,8 @@ def write_coco(
             coco_anns.append(ann)
 
     categories = []
-    for i, name in enumerate(classes, start=1):
-        cat = {"id": i, "name": name, "supercategory": name}
+    for name in sorted(classes, key=ids.__getitem__):
+        cat = {"id": ids[name], "name": name, "supercategory": name}
         if name in kp_counts:
             given = keypoint_names.get(name) if isinstance(keypoint_names, dict) else keypoint_names
             names = _keypoint_names(kp_counts[name], given)
@@ -415,6 +438,29 @@ def write_coco(
     }
     write_text_atomic(out, json.dumps(data, ensure_ascii=False))
     return out
+
+
+def _category_ids(classes: list[str], given: dict | None) -> dict[str, int]:
+    if not given:
+        return {name: i for i, name in enumerate(classes, start=1)}
+    ids: dict[str, int] = {}
+    for name, cid in given.items():
+        if name not in classes:
+            continue  # a class dropped since the import
+        if isinstance(cid, bool) or not isinstance(cid, int) or cid < 0:
+            raise ValueError(
+                f"category_ids[{name!r}] must be a non-negative int, got {cid!r}; pass "
+                "category_ids=None to number the classes 1..N"
+            )
+        ids[name] = cid
+    clash = sorted({c for c in ids.values() if list(ids.values()).count(c) > 1})
+    if clash:
+        raise ValueError(f"category_ids gives the same id to several classes: ids {clash}")
+    nxt = max(ids.values(), default=0) + 1
+    for name in classes:
+        if name not in ids:
+            ids[name], nxt = nxt, nxt + 1
+    return ids
 
 
 def _annotation(rec: dict, ann_id: int, image_id: int, category_id: int) -> dict:
