@@ -41,3 +41,33 @@ def test_notebook_runs(path, tmp_path, shared_dir, monkeypatch):
     ]
     assert not errors
     assert os.path.exists(work / path.name)
+
+
+def test_quickstart_code_writes_leave_the_users_labels_alone(tmp_path, shared_dir, monkeypatch):
+    """A user draws a box on the image the Annotator opened with, then runs the cells below
+    it: the "same write from code" cells must not replace that box."""
+    path = next(p for p in NOTEBOOKS if p.stem == "quickstart")
+    for name, value in (
+        ("NBLABEL_SHARED", str(shared_dir)),
+        ("NBLABEL_DATA", str(shared_dir / "datasets")),
+        ("NBLABEL_QUICK", "1"),
+        ("NBLABEL_HOME", str(tmp_path / "home")),
+        ("MPLBACKEND", "Agg"),
+    ):
+        monkeypatch.setenv(name, value)
+    nb = nbformat.read(path, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "nbl.Annotator(" in c.source)
+    user = (
+        "first_shown = annotator.key\n"
+        "W, H = ds.df.at[first_shown, 'width'], ds.df.at[first_shown, 'height']\n"
+        "user_box = [{'label': ds.classes[0], 'bbox': [0.1 * W, 0.1 * H, 0.3 * W, 0.4 * H]}]\n"
+        "ds.annotate(first_shown, user_box, kind='added', status='unlabeled')\n"  # as the widget does
+        "user_box = ds.row(first_shown)['annotations']\n"
+    )
+    check = "assert ds.row(first_shown)['annotations'] == user_box, ds.row(first_shown)['annotations']\n"
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(user))
+    nb.cells.append(nbformat.v4.new_code_cell(check))
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    client.execute()
