@@ -1,18 +1,20 @@
-"""General AI: what batching costs or saves, and how fast the offline error comes.
+"""General AI with the real COCO checkpoint: quality on coco128, speed, and effort saved.
 
-In one process, on CPU:
+In one process, on CPU, with ``GeneralAI(category="all", weights=yolov5n.pt)`` (the official
+COCO-trained YOLOv5n in ``$NBLABEL_SHARED/models``) on the 128 images of ``coco128``:
 
-* predict images/s of ``GeneralAI.predict`` (decoding with nblabel, batches of one image
-  size) against the obvious loop of plain ``YOLO.predict(path)`` one image at a time, on the
-  same raccoon photos and the same checkpoint;
-* seconds until ``GeneralAI("human").load()`` fails without weights and without internet,
-  against ``YOLO("yolo11n.pt")`` failing the same way (ultralytics' own download attempt);
-* face points images/s (YuNet) when the model file is in ``$NBLABEL_SHARED/models``.
+* **quality**: mAP50 and mAP50-95 by pycocotools against coco128's ground truth (predictions
+  at conf 0.001 as COCO evaluation is done, next to the published COCO val2017 figures), and
+  box precision / recall / F1 at IoU 0.5 at the confidence a user gets by default;
+* **speed**: ``GeneralAI.predict`` images/s against the plain loop over the same network
+  (ultralytics' predictor called on one path at a time);
+* **effort**: the seconds a person spends to finish coco128 starting from the General AI's
+  boxes (the simulated annotator of ``benchmarks/loop.py``: box 7 s, correction 3 s, look and
+  submit 1 s) against drawing every box, and the F1 of the finished labels;
+* seconds until a missing default checkpoint fails offline, and YuNet face points images/s.
 
-No pre-trained checkpoint can be downloaded here, so the detector is YOLO11n built from its
-yaml (tests/support/model_fixtures.make_checkpoint); speed does not depend on the weights.
-
-Usage: python benchmarks/general_ai.py [--images 48] [--imgsz 320] [--batch 16]
+Usage: python benchmarks/general_ai.py [--images 128] [--imgsz 640] [--batch 16]
+       [--weights PATH]
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NBLABEL_SHARED", ROOT.parent / "shared"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.model_fixtures import make_checkpoint  # noqa: E402
+from support.model_fixtures import yolo_items  # noqa: E402
 
+from nblabel.loop.report import EffortCosts  # noqa: E402
+from nblabel.loop.simulate import label_f1, plan_fix  # noqa: E402
 from nblabel.models import GeneralAI, WeightsUnavailableError  # noqa: E402
-from nblabel.models.categories import COCO80  # noqa: E402
+
+# Published by the checkpoint's authors for YOLOv5n at 640 px on COCO val2017.
+PUBLISHED = {"mAP50": 0.457, "mAP50-95": 0.280}
 
 
 def _timed(fn):
@@ -40,23 +46,122 @@ def _timed(fn):
     return time.perf_counter() - t0, out
 
 
-def throughput(images: list[Path], ckpt: Path, imgsz: int, batch: int) -> None:
+def coco_map(items, preds, names) -> dict[str, float]:
+    """pycocotools bbox mAP of ``preds`` against the items' ground truth."""
+    import contextlib
+    import io
+
     from PIL import Image
-    from ultralytics import YOLO
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
 
-    ai = GeneralAI("animal", weights=ckpt, conf=0.25, imgsz=imgsz, batch=batch).load()
-    plain = YOLO(str(ckpt))
-    # warm both (first call builds the predictor)
-    ai.predict(images[:2])
-    plain.predict(str(images[0]), imgsz=imgsz, verbose=False)
+    cat = {n: i + 1 for i, n in enumerate(names)}
+    images, anns, dets = [], [], []
+    for img_id, ((path, truth), recs) in enumerate(zip(items, preds), start=1):
+        w, h = Image.open(path).size
+        images.append({"id": img_id, "width": w, "height": h, "file_name": path.name})
+        for t in truth:
+            x1, y1, x2, y2 = t["bbox"]
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": img_id,
+                    "category_id": cat[t["label"]],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "area": (x2 - x1) * (y2 - y1),
+                    "iscrowd": 0,
+                }
+            )
+        for r in recs:
+            x1, y1, x2, y2 = r["bbox"]
+            dets.append(
+                {
+                    "image_id": img_id,
+                    "category_id": cat[r["label"]],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": r["score"],
+                }
+            )
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = {
+            "images": images,
+            "annotations": anns,
+            "categories": [{"id": i, "name": n} for n, i in cat.items()],
+        }
+        gt.createIndex()
+        dt = gt.loadRes(dets) if dets else COCO()
+        ev = COCOeval(gt, dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return {"mAP50-95": float(ev.stats[0]), "mAP50": float(ev.stats[1])}
 
-    t_ai, _ = _timed(lambda: ai.predict(images))
-    t_plain, _ = _timed(lambda: [plain.predict(str(p), imgsz=imgsz, verbose=False) for p in images])
-    sizes = len({Image.open(p).size for p in images})
-    print(f"predict, {len(images)} raccoon photos ({sizes} distinct sizes), imgsz {imgsz}:")
-    print(f"  GeneralAI.predict (batch {batch}):   {len(images) / t_ai:7.2f} images/s")
-    print(f"  YOLO.predict(path), one at a time: {len(images) / t_plain:7.2f} images/s")
-    print(f"  ratio GeneralAI / plain loop:      {t_plain / t_ai:7.2f}x")
+
+def quality(items, weights: Path, imgsz: int, batch: int) -> GeneralAI:
+    paths = [p for p, _ in items]
+    truth = {p.stem: t for p, t in items}
+    low = GeneralAI("all", weights=weights, conf=0.001, imgsz=imgsz, batch=batch)
+    t, preds = _timed(lambda: low.predict(paths))
+    m = coco_map(items, preds, low.classes)
+    print(
+        f"quality on coco128 ({len(items)} images, {sum(map(len, truth.values()))} boxes), "
+        f"{weights.name} at imgsz {imgsz}:"
+    )
+    print(f"  mAP50    {m['mAP50']:.3f}   (published on COCO val2017: {PUBLISHED['mAP50']:.3f})")
+    print(
+        f"  mAP50-95 {m['mAP50-95']:.3f}   (published on COCO val2017: {PUBLISHED['mAP50-95']:.3f})"
+    )
+    ai = GeneralAI("all", weights=weights, imgsz=imgsz, batch=batch)
+    preds = dict(zip(truth, ai.predict(paths)))
+    f = label_f1(preds, truth)
+    print(
+        f"  at the default conf {ai.conf:g}: box precision {f['precision']:.3f}, recall "
+        f"{f['recall']:.3f}, F1 {f['f1']:.3f} at IoU 0.5 ({f['n_pred']} predicted)"
+    )
+    return ai, preds, truth
+
+
+def throughput(ai: GeneralAI, paths: list[Path]) -> None:
+    plain = ai.model_  # the same network, called the plain way: one path at a time
+    ai.predict(paths[:2])
+    plain.predict(str(paths[0]), imgsz=ai.imgsz, conf=ai.conf, verbose=False)
+    t_ai, _ = _timed(lambda: ai.predict(paths))
+    t_plain, _ = _timed(
+        lambda: [plain.predict(str(p), imgsz=ai.imgsz, conf=ai.conf, verbose=False) for p in paths]
+    )
+    print(f"speed, {len(paths)} images, imgsz {ai.imgsz}:")
+    print(f"  GeneralAI.predict (batch {ai.batch}):       {len(paths) / t_ai:7.2f} images/s")
+    print(f"  plain predict(path), one at a time:   {len(paths) / t_plain:7.2f} images/s")
+    print(f"  ratio GeneralAI / plain loop:         {t_plain / t_ai:7.2f}x")
+
+
+def effort(preds: dict, truth: dict) -> None:
+    costs = EffortCosts()
+    seconds, kinds, final = 0.0, {}, {}
+    for key, t in truth.items():
+        fix = plan_fix(preds.get(key) or [], t)
+        for kind in fix.kinds:
+            kinds[kind] = kinds.get(kind, 0) + 1
+            seconds += costs.seconds(kind)
+        kinds["submit"] = kinds.get("submit", 0) + 1
+        seconds += costs.seconds("submit")
+        final[key] = fix.final
+    n_boxes = sum(map(len, truth.values()))
+    by_hand = n_boxes * costs.box + len(truth) * costs.accept
+    f = label_f1(final, truth)
+    print(f"effort to finish coco128 from the General AI's boxes ({costs.describe()}):")
+    for kind, n in sorted(kinds.items()):
+        print(f"  {kind:10s} {n:5d} x {costs.seconds(kind):g} s = {n * costs.seconds(kind):6.0f} s")
+    print(f"  with the General AI: {seconds:6.0f} s")
+    print(
+        f"  every box by hand:   {by_hand:6.0f} s ({n_boxes} boxes x {costs.box:g} s + "
+        f"{len(truth)} submits)"
+    )
+    print(
+        f"  saved:               {by_hand - seconds:6.0f} s ({(by_hand - seconds) / by_hand:+.0%})"
+        f", finished labels F1 {f['f1']:.3f}"
+    )
 
 
 def offline_error() -> None:
@@ -99,20 +204,22 @@ def faces(images: list[Path]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--images", type=int, default=48)
-    ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument("--images", type=int, default=128)
+    ap.add_argument("--imgsz", type=int, default=640)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--weights", type=Path, default=SHARED / "models" / "yolov5n.pt")
     args = ap.parse_args()
 
-    folder = SHARED / "datasets" / "raccoon" / "images"
-    images = sorted(folder.glob("*.jpg"))[: args.images]
-    if not images:
-        sys.exit(f"no images in {folder}; set NBLABEL_SHARED")
-    with tempfile.TemporaryDirectory() as tmp:
-        ckpt = make_checkpoint("detect", Path(tmp) / "det.pt", COCO80)
-        throughput(images, ckpt, args.imgsz, args.batch)
+    if not args.weights.is_file():
+        sys.exit(f"{args.weights} not found; set NBLABEL_SHARED or pass --weights")
+    items = yolo_items(SHARED / "datasets" / "coco128", args.images)
+    if not items:
+        sys.exit("no coco128 images; set NBLABEL_SHARED")
+    ai, preds, truth = quality(items, args.weights, args.imgsz, args.batch)
+    throughput(ai, [p for p, _ in items])
+    effort(preds, truth)
     offline_error()
-    faces(images)
+    faces([p for p, _ in items][:32])
 
 
 if __name__ == "__main__":

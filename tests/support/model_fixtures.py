@@ -46,6 +46,38 @@ def voc_items(folder: str | os.PathLike, n: int | None = None) -> list[tuple[Pat
     return items
 
 
+def yolo_items(folder: str | os.PathLike, n: int | None = None) -> list[tuple[Path, list[dict]]]:
+    """``(image path, records)`` pairs from a YOLO detection folder (``images/``, ``labels/``,
+    ``data.yaml`` with ``names``), in pixel coordinates; images without a label file or with
+    an empty one are included with no records (COCO's negatives).
+
+    Parsed here independently of nblabel's own YOLO reader, so tests can check it.
+    """
+    import yaml
+    from PIL import Image
+
+    folder = Path(folder)
+    names = yaml.safe_load((folder / "data.yaml").read_text())["names"]
+    if isinstance(names, list):
+        names = dict(enumerate(names))
+    items = []
+    for image in sorted((folder / "images").glob("*.jpg")):
+        w, h = Image.open(image).size
+        label = folder / "labels" / f"{image.stem}.txt"
+        recs = []
+        for line in label.read_text().splitlines() if label.is_file() else []:
+            if not line.strip():
+                continue
+            c, cx, cy, bw, bh = line.split()[:5]
+            cx, cy, bw, bh = float(cx) * w, float(cy) * h, float(bw) * w, float(bh) * h
+            box = [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]
+            recs.append({"label": names[int(c)], "bbox": box})
+        items.append((image, recs))
+        if n is not None and len(items) >= n:
+            break
+    return items
+
+
 def _label_line(rec: dict, cls: int, task: str, w: int, h: int) -> str:
     x1, y1, x2, y2 = rec["bbox"]
     if task == "segment":

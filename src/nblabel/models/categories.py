@@ -31,6 +31,30 @@ ROAD = (
     "fire hydrant", "stop sign", "parking meter",
 )  # fmt: skip
 
+# COCO's own super-categories (as its annotation files name them), so that every class a
+# COCO checkpoint knows can be picked from a menu, not only the named use cases above.
+COCO_SUPER = {
+    "vehicle": ("bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat"),
+    "outdoor": ("traffic light", "fire hydrant", "stop sign", "parking meter", "bench"),
+    "accessory": ("backpack", "umbrella", "handbag", "tie", "suitcase"),
+    "sports": (
+        "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat",
+        "baseball glove", "skateboard", "surfboard", "tennis racket",
+    ),
+    "kitchen": ("bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl"),
+    "food": (
+        "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza",
+        "donut", "cake",
+    ),
+    "furniture": ("chair", "couch", "potted plant", "bed", "dining table", "toilet"),
+    "electronic": ("tv", "laptop", "mouse", "remote", "keyboard", "cell phone"),
+    "appliance": ("microwave", "oven", "toaster", "sink", "refrigerator"),
+    "indoor": ("book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush"),
+}  # fmt: skip
+# Category whose classes are every class of the checkpoint in use (COCO's 80 by default,
+# a user's own names for a checkpoint trained on other classes).
+ALL = "all"
+
 # Where the default face model comes from on machines with internet (OpenCV model zoo).
 YUNET_NAME = "face_detection_yunet.onnx"
 
@@ -83,6 +107,11 @@ CATEGORIES: dict[str, Category] = {
             "yolo11n-seg.pt",
             description="object outlines (polygons) for the 80 COCO classes",
         ),
+        *(
+            Category(name, "detect", classes, "yolo11n.pt", description=f"COCO {name} classes")
+            for name, classes in COCO_SUPER.items()
+        ),
+        Category(ALL, "detect", COCO80, "yolo11n.pt", description="every class of the model"),
         Category(
             "face points",
             "pose",
@@ -111,6 +140,12 @@ _ALIASES = {
     "faces": "face points",
     "face keypoints": "face points",
     "face landmarks": "face points",
+    "vehicles": "vehicle",
+    "electronics": "electronic",
+    "appliances": "appliance",
+    "accessories": "accessory",
+    "every class": ALL,
+    "everything": ALL,
 }
 
 

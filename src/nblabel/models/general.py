@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,14 @@ import numpy as np
 from nblabel.images import load_rgb
 from nblabel.records import AnnotationError, normalize_record
 
-from .categories import Category, categories, get_category, select_classes
-from .weights import model_version, resolve_weights
+from .categories import ALL, Category, categories, get_category, select_classes
+from .weights import (
+    DETECT_FALLBACKS,
+    WeightsUnavailableError,
+    find_local,
+    model_version,
+    resolve_weights,
+)
 
 # A keypoint the model is less sure of than this is kept (its position is still the best
 # guess) but marked "hidden" (COCO visibility 1) so the editor shows it as uncertain.
@@ -29,6 +36,50 @@ VISIBLE_KEYPOINT_CONF = 0.5
 POLYGON_TOLERANCE_PX = 1.0
 
 ImageLike = str | os.PathLike | np.ndarray
+
+
+def _is_file(weights) -> bool:
+    try:
+        return Path(weights).expanduser().is_file()
+    except (TypeError, OSError):
+        return False
+
+
+def checkpoint_names(path: Path) -> list[str]:
+    """Class names of a detection checkpoint of either kind, read without running its code.
+
+    Example:
+        >>> checkpoint_names(Path("../shared/models/yolov5n.pt"))[:2]  # doctest: +SKIP
+        ['person', 'bicycle']
+    """
+    from .checkpoints import YOLOV5, checkpoint_kind
+
+    if checkpoint_kind(path) == YOLOV5:
+        from .yolov5 import read_yolov5
+
+        return read_yolov5(path).names
+    from ultralytics.nn.tasks import torch_safe_load
+
+    ckpt, _ = torch_safe_load(str(path), safe_only=True)
+    names = getattr(ckpt.get("ema") or ckpt.get("model"), "names", None) or {}
+    return [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+
+
+def _default_checkpoint(spec: Category) -> Path:
+    """The category's standard checkpoint, else a local detector that knows its classes.
+
+    Offline, a COCO detector already on this machine (e.g. ``yolov5n.pt`` in
+    ``$NBLABEL_WEIGHTS_DIR``) serves a detection category rather than failing; the standard
+    file is still preferred and downloaded where that is possible.
+    """
+    try:
+        return resolve_weights(spec.weights)
+    except WeightsUnavailableError:
+        if spec.task == "detect":
+            local = find_local(DETECT_FALLBACKS)
+            if local is not None:
+                return local
+        raise
 
 
 def _norm(name: str) -> str:
@@ -87,6 +138,11 @@ class GeneralAI:
         batch: int = 16,
     ):
         spec = get_category(category)
+        if spec.name == ALL and weights is not None and _is_file(weights):
+            # a checkpoint trained on other classes (helmets, parts ...) is its own category
+            names = checkpoint_names(Path(weights).expanduser())
+            if names and set(names) != set(spec.classes):
+                spec = replace(spec, classes=tuple(names), description=f"{Path(weights).name}")
         self._spec: Category = spec
         self.weights = weights
         if conf is None:
@@ -142,9 +198,12 @@ class GeneralAI:
                 if weights is None and self.backend == "yunet":
                     # the face detector's own setting for where its model lives
                     weights = os.environ.get("NBLABEL_YUNET") or None
-                self._weights_path = resolve_weights(
-                    weights if weights is not None else self._spec.weights
-                )
+                if weights is None and self.backend == "ultralytics":
+                    self._weights_path = _default_checkpoint(self._spec)
+                else:
+                    self._weights_path = resolve_weights(
+                        weights if weights is not None else self._spec.weights
+                    )
             return self._weights_path
 
     @property
@@ -176,15 +235,24 @@ class GeneralAI:
         self.model_ = FaceDetector(path, score_threshold=self.conf)
 
     def _load_ultralytics(self, path: Path) -> None:
-        from ultralytics import YOLO
+        from .checkpoints import YOLOV5, checkpoint_kind
 
-        try:
-            model = YOLO(str(path))
-        except Exception as e:
-            raise ValueError(
-                f"{path} could not be loaded as an ultralytics YOLO checkpoint ({e}); pass "
-                f'a .pt file such as "{self._spec.weights}"'
-            ) from e
+        # recognised by content: a YOLOv5-repository file must never reach ultralytics'
+        # loader, which would take "yolov5n.pt" for its own yolov5nu.pt and download that
+        if path.suffix.lower() == ".pt" and checkpoint_kind(path) == YOLOV5:
+            from .yolov5 import load_yolov5_predictor
+
+            model = load_yolov5_predictor(path)
+        else:
+            from ultralytics import YOLO
+
+            try:
+                model = YOLO(str(path))
+            except Exception as e:
+                raise ValueError(
+                    f"{path} could not be loaded as an ultralytics YOLO checkpoint ({e}); pass "
+                    f'a .pt file such as "{self._spec.weights}"'
+                ) from e
         if model.task != self.task:
             raise ValueError(
                 f"{path.name} is a {model.task!r} model but category {self.category!r} needs a "

@@ -32,6 +32,9 @@ EXTRA_SHA256 = {
 }
 # Other file names the same model is saved under (the model zoo's dated file name).
 ALSO_KNOWN_AS = {"face_detection_yunet.onnx": ("face_detection_yunet_2023mar.onnx",)}
+# Checkpoints on this machine that stand in, offline, for the standard COCO detector: their
+# class names are COCO's, so every detection category works with them.
+DETECT_FALLBACKS = ("yolov5n.pt", "yolov5s.pt", "yolov8n.pt", "yolo11s.pt")
 ULTRALYTICS_RELEASES = "https://github.com/ultralytics/assets/releases"
 
 # Host probed before a download; both kinds of assets are served from GitHub.
@@ -128,6 +131,20 @@ def search_dirs(name: str) -> list[Path]:
 def _candidates(name: str) -> list[Path]:
     names = [name, *ALSO_KNOWN_AS.get(name, ())]
     return [d / n for d in search_dirs(name) for n in names]
+
+
+def find_local(names) -> Path | None:
+    """The first of ``names`` found in the folders searched for bare names, or None.
+
+    Never downloads. Example:
+        >>> find_local(["no-such-checkpoint.pt"]) is None
+        True
+    """
+    for name in names:
+        for candidate in _candidates(name):
+            if candidate.is_file():
+                return candidate.resolve()
+    return None
 
 
 def source_url(name: str) -> str:
