@@ -159,8 +159,13 @@ class Dataset:
                 row["status"] = "verified" if human else "predicted"
                 row["source"] = HUMAN if human else anns[0].get("source")
                 row["confidence"] = None if human else image_confidence(anns)
+            elif item.get("negative"):
+                # The file says someone looked and found nothing: a verified "nothing here",
+                # which every export writes as an image without objects.
+                row["status"] = "verified"
+                row["source"] = HUMAN
             for k, v in item.items():
-                if k not in ("key", "issues", "annotations", "image", "width", "height"):
+                if k not in ("key", "issues", "annotations", "image", "width", "height", "negative"):
                     row[k] = v
             rows.append((key, row))
         journal.insert_rows(

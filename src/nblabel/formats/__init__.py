@@ -6,7 +6,15 @@ Every reader returns ``(classes, items)``: ``classes`` a list of names in a stab
 
     {"image": "/abs/path.jpg", "width": 650, "height": 417, "key": "raccoon-1",
      "annotations": [record, ...],     # see nblabel.records
-     "issues": ["raccoon-1.xml object 2 (raccoon): box ... clipped", ...]}
+     "issues": ["raccoon-1.xml object 2 (raccoon): box ... clipped", ...],
+     "negative": True}                 # only when the file lists the image with no objects
+
+``negative`` marks a file's "nothing here" (a COCO image without annotations, an empty YOLO
+label file, a VOC file or CVAT image without objects, a LabelMe file without shapes, a Label
+Studio annotation with no regions): ``Dataset.from_*`` makes such a row ``verified`` with no
+objects, and every export writes it back as an image without objects. Rows nobody has
+labeled (``unlabeled``) are exported only with ``include_unlabeled=True``, marked so that
+reading the export back keeps them ``unlabeled``.
 
 Width and height are ``0`` when the image cannot be read (the issue says why). Every writer
 takes ``(rows, classes, destination, **options)`` with rows as dicts of ``key``, ``image``,

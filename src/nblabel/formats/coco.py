@@ -132,6 +132,8 @@ def read_coco(
         items.append(item)
         by_id[entry["id"]] = item
 
+    status = {e["id"]: e.get("nblabel_status") for e in data["images"]}
+    annotated = set()
     for n, ann in enumerate(anns):
         if not isinstance(ann, dict):
             raise FormatError(path, f"annotation #{n} is not an object: {ann!r}")
@@ -142,9 +144,18 @@ def read_coco(
                 f"annotation id {ann.get('id', n)} refers to image_id "
                 f"{ann.get('image_id')!r}, which is not in 'images'",
             )
+        annotated.add(ann.get("image_id"))
         rec = _record(ann, cats, item, path.name)
         if rec is not None:
             item["annotations"].append(rec)
+    for image_id, item in by_id.items():
+        # In a file with annotations, an image listed without any is its "nothing here". A
+        # file with none at all is a list of images (COCO's image_info files for test-dev)
+        # and says nothing. nblabel's own export says which empty images were looked at.
+        if image_id in annotated or status[image_id] == "unlabeled":
+            continue
+        if annotated or status[image_id] == "verified":
+            item["negative"] = True
     return classes, items
 
 
@@ -399,6 +410,8 @@ def write_coco(
                 "nblabel_key": json_safe(row["key"]),
             }
         )
+        if not row["annotations"] and row.get("status"):
+            coco_images[-1]["nblabel_status"] = row["status"]
         for rec in row["annotations"]:
             ann = _annotation(rec, len(coco_anns) + 1, image_id, ids[rec["label"]])
             if rec.get("keypoints"):

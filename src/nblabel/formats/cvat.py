@@ -110,9 +110,12 @@ def read_cvat(
         stem = _stem(el.get("name", ""))
         stems[stem] = stems.get(stem, 0) + 1
     roots = [images] if images is not None else [path.parent / "images", path.parent]
+    # A file without a single shape is a list of images (a task nobody has labeled yet);
+    # in a file with shapes, an image without any is its "nothing here".
+    any_shapes = any(len(el) for el in entries)
     items = []
     for n, el in enumerate(entries, start=1):
-        item = _read_image(el, n, path, roots, stems)
+        item = _read_image(el, n, path, roots, stems, any_shapes)
         for rec in item["annotations"]:
             if rec["label"] not in classes:
                 classes.append(rec["label"])
@@ -149,7 +152,9 @@ def _stem(name: str) -> str:
     return p.with_suffix("").as_posix() if p.suffix else p.as_posix()
 
 
-def _read_image(el: ET.Element, n: int, path: Path, roots: list[Path], stems: dict) -> dict:
+def _read_image(
+    el: ET.Element, n: int, path: Path, roots: list[Path], stems: dict, any_shapes: bool
+) -> dict:
     issues: list[str] = []
     name = el.get("name", "").strip()
     subset = el.get("subset")
@@ -202,6 +207,9 @@ def _read_image(el: ET.Element, n: int, path: Path, roots: list[Path], stems: di
     }
     if subset:
         item["subset"] = subset
+    said = el.get("nblabel_status")
+    if len(el) == 0 and said != "unlabeled" and (any_shapes or said == "verified"):
+        item["negative"] = True
     return item
 
 
@@ -391,6 +399,8 @@ def write_cvat(
             },
         )
         next_group = 1 + max((int(r.get("group_id") or 0) for r in row["annotations"]), default=0)
+        if not row["annotations"] and row.get("status"):
+            el.set("nblabel_status", row["status"])  # CVAT and Datumaro ignore it
         for rec in row["annotations"]:
             next_group = _write_shapes(el, rec, next_group)
     ET.indent(root, space="  ")

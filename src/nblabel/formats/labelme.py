@@ -180,6 +180,8 @@ def _read_one(path: Path, data: dict, images: Path | None, key: str) -> dict:
         "issues": issues,
         "key": key,
     }
+    if not data["shapes"] and data.get("nblabel_status") != "unlabeled":
+        item["negative"] = True  # saved without shapes: the file's "nothing here"
     flags = data.get("flags")
     if isinstance(flags, dict) and any(flags.values()):
         item["labelme_flags"] = {k: v for k, v in flags.items() if v}
@@ -353,6 +355,8 @@ def write_labelme(
             "imageHeight": row["height"],
             "imageWidth": row["width"],
         }
+        if row.get("status") == "unlabeled":
+            data["nblabel_status"] = "unlabeled"  # LabelMe keeps keys it does not know
         write_text_atomic(out / f"{stem}.json", json.dumps(json_safe(data), indent=2) + "\n")
     return out
 

@@ -109,9 +109,18 @@ def read_labelstudio(
     items = []
     for n, (task, results, origin) in enumerate(chosen):
         item = _read_task(path, n, task, results, origin, images, names)
+        if origin is None and not results and _submitted(task):
+            item["negative"] = True  # a submitted annotation with no regions: "nothing here"
         classes.update(r["label"] for r in item["annotations"])
         items.append(item)
     return sorted(classes, key=natural_key), items
+
+
+def _submitted(task: dict) -> bool:
+    return any(
+        isinstance(a, dict) and not a.get("was_cancelled")
+        for a in task.get("annotations") or task.get("completions") or []
+    )
 
 
 def _choose(path: Path, n: int, task) -> tuple[dict, list, dict | None]:
@@ -391,6 +400,8 @@ def write_labelstudio(
             ref = image.as_posix()
         task = {"data": {"image": ref, "nblabel_key": json_safe(row["key"])}}
         records = row["annotations"]
+        if not records and row.get("status") == "verified":
+            task["annotations"] = [{"result": []}]  # a person said "nothing here"
         if records:
             result = []
             for j, rec in enumerate(records):

@@ -128,7 +128,7 @@ def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
         rec = make_record(raw, width, height, f"{where} ({raw['label']})", issues)
         if rec is not None:
             annotations.append(rec)
-    return {
+    item = {
         "image": str(image) if image is not None else "",
         "width": width,
         "height": height,
@@ -136,6 +136,9 @@ def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
         "issues": issues,
         "key": Path(filename).stem if filename else xml_path.stem,
     }
+    if root.find("object") is None and (root.findtext("nblabel_status") or "") != "unlabeled":
+        item["negative"] = True  # a file without objects: someone said "nothing here"
+    return item
 
 
 def _candidates(xml_path: Path, filename: str, xml_image_path: str | None, images: Path | None):
@@ -243,6 +246,8 @@ def _annotation_xml(row: dict, image: Path) -> ET.Element:
     ET.SubElement(size, "height").text = str(h)
     ET.SubElement(size, "depth").text = "3"  # images are always read as RGB
     ET.SubElement(root, "segmented").text = "0"
+    if row.get("status") == "unlabeled":
+        ET.SubElement(root, "nblabel_status").text = "unlabeled"
     for rec in row["annotations"]:
         attrs = rec.get("attributes") if isinstance(rec.get("attributes"), dict) else {}
         obj = ET.SubElement(root, "object")

@@ -299,13 +299,16 @@ def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -
         "key": key,
     }
     if not label.is_file():
-        return item  # an image without a label file is a background image, not an error
+        # ultralytics trains on it as background, but no file says anyone looked: unlabeled
+        return item
     if not (w and h):
         issues.append(f"{label}: labels not read because the image size is unknown")
         return item
     objects = meta.get("objects") if isinstance(meta.get("objects"), list) else None
     lines = [ln for ln in label.read_text(encoding="utf-8-sig").splitlines()]
     n_used = sum(1 for ln in lines if ln.strip())
+    if n_used == 0 and meta.get("status") != "unlabeled":
+        item["negative"] = True  # an empty label file: someone said "nothing here"
     if objects is not None and len(objects) != n_used:
         issues.append(
             f"{label}: {SIDECAR} lists {len(objects)} objects but the file has "
@@ -493,6 +496,8 @@ def write_yolo(
             "height": row["height"],
             "objects": [_object_meta(r) for r in row["annotations"]],
         }
+        if row.get("status") == "unlabeled":
+            written[lbl_dst.relative_to(out).as_posix()]["status"] = "unlabeled"
 
     # Remove what an earlier export wrote and this one did not (deleted rows, renamed images),
     # and ultralytics' label caches, which would otherwise describe the old files.
