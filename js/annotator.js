@@ -37,6 +37,7 @@ function render({ model, el }) {
     hover: null, // keypoint under the pointer: {i, k}
     seq: 0, sent: 0,
     space: false,
+    wheelZoom: false, // the plain wheel zooms only after a click into the image
     threshold: model.get("threshold"),
     slots: { a: { dv: null, index: -1, bmp: null, token: 0 }, b: { dv: null, index: -1, bmp: null, token: 0 } },
     shownIndex: null,
@@ -357,6 +358,8 @@ function render({ model, el }) {
     ctx.fillRect(0, 0, S.cssW, S.cssH);
     const bmp = currentBitmap();
     const [ix, iy] = toCss(0, 0);
+    // zoom relative to the fitted view, for tests and benchmarks
+    canvas.dataset.zoom = (S.view.s / Math.min(S.cssW / W(), S.cssH / H())).toFixed(3);
     if (bmp) {
       ctx.imageSmoothingEnabled = S.view.s < 4; // show real pixels when zoomed far in
       ctx.drawImage(bmp, ix, iy, W() * S.view.s, H() * S.view.s);
@@ -673,6 +676,7 @@ function render({ model, el }) {
 
   function onPointerDown(e) {
     root.focus({ preventScroll: true });
+    S.wheelZoom = true;
     const [cx, cy] = point(e);
     const p = toImg(cx, cy);
     canvas.setPointerCapture?.(e.pointerId);
@@ -843,7 +847,15 @@ function render({ model, el }) {
     canvas.style.cursor = cursor;
   }
 
+  // Like a map in a web page: the wheel scrolls the notebook past the image, Ctrl/Cmd+wheel
+  // (a trackpad pinch sends ctrlKey too) zooms, and so does the plain wheel once the user
+  // clicked into the image, until the pointer leaves it.
   function onWheel(e) {
+    if (!(e.ctrlKey || e.metaKey || S.wheelZoom)) {
+      const hint = "Ctrl/⌘ + wheel zooms (or click the image first); the wheel scrolls the notebook.";
+      if (messageLine.textContent !== hint) say(hint);
+      return;
+    }
     e.preventDefault();
     const [cx, cy] = point(e);
     zoomAt(cx, cy, Math.exp(-e.deltaY * 0.0015));
@@ -1094,6 +1106,7 @@ function render({ model, el }) {
   canvas.addEventListener("pointercancel", onPointerUp);
   canvas.addEventListener("wheel", onWheel, { passive: false });
   canvas.addEventListener("pointerleave", () => {
+    S.wheelZoom = false;
     if (S.hover) {
       S.hover = null;
       draw();
@@ -1111,7 +1124,7 @@ function render({ model, el }) {
   });
   root.addEventListener("keydown", onKeyDown);
   root.addEventListener("keyup", onKeyUp);
-  root.addEventListener("blur", () => { S.space = false; });
+  root.addEventListener("blur", () => { S.space = false; S.wheelZoom = false; });
 
   const listeners = [
     ["change:annotations", adoptRemote],

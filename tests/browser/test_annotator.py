@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support.annotator_page import H, W, close, kinds, objects, wait_objects
+from support.annotator_page import H, View, W, close, kinds, objects, wait_objects
 from support.annotator_page import open_annotator as _open
 from support.browser import CANVAS, make_images, wait_for
 
@@ -312,3 +312,55 @@ def test_undo_and_moving_on_refresh_the_class_and_selection_line(lab, images, db
     page.keyboard.press("n")  # img_001 has no objects: nothing is selected there
     wait_for(lambda: lab.eval("w.key") == "img_001", what="the next image")
     wait_for(lambda: selection.inner_text().strip() == "", what="an empty selection line")
+
+
+SCROLLER = """sel => {
+  let n = [...document.querySelectorAll(sel)].pop();
+  while (n && !(n.scrollHeight > n.clientHeight + 10
+                && /(auto|scroll)/.test(getComputedStyle(n).overflowY))) n = n.parentElement;
+  return n ? n.scrollTop : null;
+}"""
+
+
+def test_the_wheel_scrolls_the_notebook_and_ctrl_wheel_zooms(lab, images, db):
+    folder, _ = images
+    cells = [
+        "import nblabel as nbl\n"
+        f"ds = nbl.Dataset.from_folder({str(folder)!r}, db={str(db)!r}, classes=['raccoon'])\n"
+        "w = nbl.Annotator(ds)\nw",
+        "print('\\n'.join(f'line {i}' for i in range(120)))",  # something to scroll to
+    ]
+    page = lab.open_notebook(cells)
+    view = View(page)
+    canvas = page.locator(CANVAS).last
+    zoom = lambda: float(canvas.get_attribute("data-zoom") or "nan")  # noqa: E731
+    view.painted("img_000")
+    assert zoom() == pytest.approx(1.0)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    top = page.evaluate(SCROLLER, CANVAS)
+
+    page.mouse.wheel(0, 300)  # over the canvas, no modifier: the notebook scrolls
+    wait_for(lambda: page.evaluate(SCROLLER, CANVAS) > top + 100, what="the notebook to scroll")
+    view.next_frame()
+    assert zoom() == pytest.approx(1.0)
+    message = page.locator("[data-testid=message]").last
+    assert "Ctrl" in message.inner_text()  # says how to zoom
+
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    top = page.evaluate(SCROLLER, CANVAS)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)  # Ctrl + wheel zooms at the pointer, the notebook stays
+    page.keyboard.up("Control")
+    wait_for(lambda: zoom() > 1.2, what="Ctrl+wheel to zoom in")
+    assert page.evaluate(SCROLLER, CANVAS) == top
+
+    # after a click into the image the plain wheel zooms too, until the pointer leaves it
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.keyboard.press("f")
+    wait_for(lambda: zoom() == pytest.approx(1.0), what="f to fit")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    wait_for(lambda: zoom() > 1.2, what="the wheel to zoom after a click")
+    assert page.evaluate(SCROLLER, CANVAS) == top

@@ -170,7 +170,8 @@ var SHORTCUTS = [
   ["u / r", "Next unlabeled / next image in review"],
   ["Ctrl/Cmd + z", "Undo"],
   ["Ctrl/Cmd + Shift + z, Ctrl + y", "Redo"],
-  ["Wheel", "Zoom at the pointer"],
+  ["Ctrl/⌘ + wheel, pinch", "Zoom at the pointer (the wheel alone scrolls the notebook)"],
+  ["Wheel after a click on the image", "Zoom too, until the pointer leaves the image"],
   ["Space + drag, middle drag", "Pan"],
   ["f or 0", "Fit the image"],
   ["Esc", "Cancel the polygon being drawn, deselect, close this help"],
@@ -238,6 +239,8 @@ function render({ model, el }) {
     seq: 0,
     sent: 0,
     space: false,
+    wheelZoom: false,
+    // the plain wheel zooms only after a click into the image
     threshold: model.get("threshold"),
     slots: { a: { dv: null, index: -1, bmp: null, token: 0 }, b: { dv: null, index: -1, bmp: null, token: 0 } },
     shownIndex: null,
@@ -527,6 +530,7 @@ function render({ model, el }) {
     ctx.fillRect(0, 0, S.cssW, S.cssH);
     const bmp = currentBitmap();
     const [ix, iy] = toCss(0, 0);
+    canvas.dataset.zoom = (S.view.s / Math.min(S.cssW / W(), S.cssH / H())).toFixed(3);
     if (bmp) {
       ctx.imageSmoothingEnabled = S.view.s < 4;
       ctx.drawImage(bmp, ix, iy, W() * S.view.s, H() * S.view.s);
@@ -810,6 +814,7 @@ function render({ model, el }) {
   };
   function onPointerDown(e) {
     root.focus({ preventScroll: true });
+    S.wheelZoom = true;
     const [cx, cy] = point(e);
     const p = toImg(cx, cy);
     canvas.setPointerCapture?.(e.pointerId);
@@ -971,6 +976,11 @@ function render({ model, el }) {
     canvas.style.cursor = cursor;
   }
   function onWheel(e) {
+    if (!(e.ctrlKey || e.metaKey || S.wheelZoom)) {
+      const hint = "Ctrl/⌘ + wheel zooms (or click the image first); the wheel scrolls the notebook.";
+      if (messageLine.textContent !== hint) say(hint);
+      return;
+    }
     e.preventDefault();
     const [cx, cy] = point(e);
     zoomAt(cx, cy, Math.exp(-e.deltaY * 15e-4));
@@ -1229,6 +1239,7 @@ function render({ model, el }) {
   canvas.addEventListener("pointercancel", onPointerUp);
   canvas.addEventListener("wheel", onWheel, { passive: false });
   canvas.addEventListener("pointerleave", () => {
+    S.wheelZoom = false;
     if (S.hover) {
       S.hover = null;
       draw();
@@ -1246,6 +1257,7 @@ function render({ model, el }) {
   root.addEventListener("keyup", onKeyUp);
   root.addEventListener("blur", () => {
     S.space = false;
+    S.wheelZoom = false;
   });
   const listeners = [
     ["change:annotations", adoptRemote],
