@@ -2,12 +2,15 @@
 # Idempotent set-up: a virtual environment in .venv with nblabel installed (editable).
 #   scripts/setup.sh          runtime only (JupyterLab, models, widgets)
 #   scripts/setup.sh test     + test tools, Chromium (Debian package) and the JS build tools
-# Each step leaves a stamp so a second run skips work that is already done.
+# Each step leaves a stamp so a second run skips work that is already done; the test install
+# is a superset of the run install, so after `setup.sh test` a `setup.sh run` (scripts/lab.sh)
+# installs nothing. NBLABEL_VENV puts the environment elsewhere (default: .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-VENV="$ROOT/.venv"
+VENV="${NBLABEL_VENV:-$ROOT/.venv}"
 want=${1:-run}
+case "$want" in run|test) ;; *) echo "setup: usage: setup.sh [run|test]" >&2; exit 2;; esac
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
@@ -25,14 +28,23 @@ fi
 
 extras=""
 [ "$want" = "test" ] && extras="[test]"
-stamp="$VENV/.nblabel-$want-$(sha1sum pyproject.toml | cut -c1-12)"
-if [ ! -f "$stamp" ]; then
-  echo "setup: installing nblabel$extras into $VENV (first run downloads torch: a few minutes)"
+hash=$(sha1sum pyproject.toml | cut -c1-12)
+stamp="$VENV/.nblabel-$want-$hash"
+# a run needs nothing a test install lacks
+done_already=false
+[ -f "$stamp" ] && done_already=true
+[ "$want" = "run" ] && [ -f "$VENV/.nblabel-test-$hash" ] && done_already=true
+if [ "$done_already" = false ]; then
+  note=""
+  "$VENV/bin/python" -c "import importlib.util as u, sys; sys.exit(u.find_spec('torch') is not None)" \
+    && note=" (first run downloads torch: a few minutes)"
+  echo "setup: installing nblabel$extras into $VENV$note"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
   "$VENV/bin/python" -m pip install -q -e ".$extras" 2>&1 | grep -vE "^WARNING: Location|is ignored" || true
   "$VENV/bin/python" -c "import nblabel, ultralytics, anywidget" || {
     echo "setup: installation failed (see pip output above)" >&2; exit 1; }
   touch "$stamp"
+  [ "$want" = "test" ] && touch "$VENV/.nblabel-run-$hash"
 fi
 
 if [ "$want" = "test" ]; then
