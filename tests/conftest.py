@@ -35,5 +35,20 @@ def yunet_path(shared_dir) -> Path:
 
 
 @pytest.fixture()
+def folder(raccoon_dir, tmp_path):
+    """A folder of the first ``n`` raccoon images (symlinks), built on demand."""
+
+    def make(n, name="imgs"):
+        d = tmp_path / name
+        d.mkdir()
+        names = sorted(os.listdir(raccoon_dir / "images"), key=lambda s: int(s[8:-4]))[:n]
+        for f in names:
+            os.symlink(raccoon_dir / "images" / f, d / f)
+        return d
+
+    return make
+
+
+@pytest.fixture()
 def db(tmp_path) -> Path:
     return tmp_path / "labels.db"

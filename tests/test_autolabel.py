@@ -50,21 +50,6 @@ class BrightModel:
 
 
 @pytest.fixture()
-def folder(raccoon_dir, tmp_path):
-    """A folder of the first ``n`` raccoon images (symlinks), built on demand."""
-
-    def make(n, name="imgs"):
-        d = tmp_path / name
-        d.mkdir()
-        names = sorted(os.listdir(raccoon_dir / "images"), key=lambda s: int(s[8:-4]))[:n]
-        for f in names:
-            os.symlink(raccoon_dir / "images" / f, d / f)
-        return d
-
-    return make
-
-
-@pytest.fixture()
 def ds200(raccoon_dir, db):
     return nbl.Dataset.from_folder(raccoon_dir / "images", db=db)
 

@@ -20,6 +20,7 @@ from typing import Any
 from ..images import ImageError, load_rgb
 from ..records import image_confidence
 from .counts import check_count
+from .evidence import Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
 from .routing import REVIEW, Evidence, estimate_precision, is_held_out, review_order, route
 
@@ -56,6 +57,8 @@ class AutoLabeler:
             sends an image to review.
         target_precision: Precision at the threshold, on held-out verified images, needed for
             auto-accepting.
+        target_accuracy: Image accuracy that :meth:`guarantee` must prove (lower 95 %
+            Clopper-Pearson bound) over the reviewed images.
         costs: Seconds per action for :meth:`report`.
 
     Example:
@@ -78,6 +81,7 @@ class AutoLabeler:
         general=None,
         *,
         target_precision: float = 0.9,
+        target_accuracy: float = 0.95,
         costs: EffortCosts | None = None,
     ):
         for attr in ("annotate_many", "on_change", "df", "add_classes"):
@@ -98,6 +102,7 @@ class AutoLabeler:
         _check_int("min_verified_for_auto", min_verified_for_auto, 0)
         _check_fraction("accept_threshold", accept_threshold, closed=True)
         _check_fraction("target_precision", target_precision, closed=True)
+        _check_fraction("target_accuracy", target_accuracy, closed=True)
         _check_fraction("holdout", holdout, closed=False)
         self.ds = ds
         self.model = model
@@ -108,6 +113,7 @@ class AutoLabeler:
         self.min_verified_for_auto = int(min_verified_for_auto)
         self.holdout = float(holdout)
         self.target_precision = float(target_precision)
+        self.target_accuracy = float(target_accuracy)
         self.costs = costs or EffortCosts()
         self.errors: list[dict] = []
         self.figure = None
@@ -135,6 +141,8 @@ class AutoLabeler:
         self._reasons: dict[Any, str] = {}
         self._ui: dict | None = None
         self._ui_at = 0.0
+        # prequential grades: each verified image's prediction before the person's correction
+        self._grades: dict[Any, Grade] = _stored_grades(ds.df)
 
         df = ds.df
         # images verified before the loop started are training data, not new corrections
@@ -177,8 +185,47 @@ class AutoLabeler:
         st["version"] = self.version if _has_version(self.model) else None
         st["counts"] = _counts(self.ds)
         st["evidence"] = self.evidence().as_dict()
+        st["guarantee"] = self.guarantee().as_dict()
+        st["display_threshold"] = self.display_threshold()
         st["errors"] = len(self.errors)
         return st
+
+    # -- prequential evidence ----------------------------------------------------------------
+    def _keep_grade(self, key, g: Grade) -> None:
+        with self._lock:
+            self._grades[key] = g
+        # in the journal, so the evidence survives a restart (the write notifies this
+        # listener again; the key is counted already, so that returns at once)
+        self.ds.update(key, evidence=g.as_dict())
+
+    def grades(self) -> list[Grade]:
+        """Every reviewed image's grade: its prediction before correction against the result.
+
+        Example:
+            >>> sum(g.correct for g in labeler.grades())  # doctest: +SKIP
+            57
+        """
+        with self._lock:
+            return list(self._grades.values())
+
+    def guarantee(self, target: float | None = None) -> Guarantee:
+        """The image confidence that the reviewed images prove right at ``target`` accuracy
+        (default ``target_accuracy``) with 95 % confidence, and what it promises.
+
+        Example:
+            >>> g = labeler.guarantee()  # doctest: +SKIP
+            >>> g.threshold, g.expected_wrong(100)  # doctest: +SKIP
+            (0.62, (1.2, 4.9))
+        """
+        return guarantee(self.grades(), self.target_accuracy if target is None else target)
+
+    def display_threshold(self) -> float:
+        """Object score below which showing a prediction costs more seconds than it saves
+        (a wrong one shown is deleted, a right one hidden is drawn), from the graded objects.
+        """
+        return display_threshold(
+            self.grades(), delete_cost=self.costs.correction, draw_cost=self.costs.box
+        )
 
     # -- hooks -----------------------------------------------------------------------------
     def on_correction(self, fn: Callable, remove: bool = False) -> Callable:
@@ -265,6 +312,8 @@ class AutoLabeler:
             if pred is not None and pred[0] == self.version and self._evaluable(key):
                 with self._lock:
                     self._evals[key] = pred
+            if pred is not None:
+                self._keep_grade(key, grade(pred[1], df.at[key, "annotations"] or [], pred[0]))
         except Exception as e:  # the write is durable already; do not break the writer
             self._record_error("counting a correction", e)
             return
@@ -881,6 +930,18 @@ class AutoLabeler:
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _stored_grades(df) -> dict:
+    """Grades kept in the journal's ``evidence`` column by an earlier session."""
+    if "evidence" not in df.columns:
+        return {}
+    out = {}
+    for key, value in df["evidence"].items():
+        if isinstance(value, dict) and "correct" in value:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                out[key] = Grade.from_dict(value)
+    return out
+
+
 def _check_int(name: str, value, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")

@@ -1,0 +1,271 @@
+"""What reviewed images prove about a model: grades, a guaranteed accept threshold, and the
+score below which showing a prediction costs more than it saves.
+
+Every image a person verifies was predicted, before the correction, by a model version that
+had not trained on it (models train only on verified images). That prediction is therefore
+an unbiased sample of the version's quality: *prequential* evidence, which needs no images
+held out of training. :func:`grade` turns (prediction, the person's final objects) into a
+:class:`Grade`; the loop stores each grade in the row's ``evidence`` column, so it survives a
+restart.
+
+From the grades:
+
+* :func:`accept_threshold` is the lowest image confidence at which the images graded at or
+  above it were right with a one-sided Clopper-Pearson lower bound (95 %) of at least the
+  target accuracy. Only images at or above it are auto-accepted; :func:`guarantee` states the
+  expected number of wrong images among those accepted, and the bound on it.
+* :func:`display_threshold` picks the object score below which predictions are hidden, to
+  minimise expected seconds: a shown false object costs a deletion, a hidden true one a box.
+
+Grades of all versions are pooled. Later versions trained on more images, so pooling older
+grades makes the bound conservative when the model improves; the loop can restrict it to the
+recent grades (``window``) to follow a model whose quality changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+from ..records import image_confidence
+from .routing import match_boxes
+
+# An object is right when it matches a person's object of the same label at this IoU (the
+# COCO / PASCAL criterion the benchmarks score by).
+MATCH_IOU = 0.5
+CONFIDENCE = 0.95  # of the lower bound
+TARGET = 0.95  # image accuracy needed for auto-accepting
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One reviewed image: how the model's prediction compared with the person's result.
+
+    Attributes:
+        version: Model version that made the prediction.
+        confidence: The prediction's image confidence (least confident object; ``None``
+            when nothing was predicted).
+        correct: Every predicted object matched and nothing was missing or extra.
+        scores: Score of each predicted object.
+        hits: Whether each predicted object matched a person's object.
+        n_true: Objects the person kept.
+    """
+
+    version: str
+    confidence: float | None
+    correct: bool
+    scores: tuple[float, ...]
+    hits: tuple[bool, ...]
+    n_true: int
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["scores"], d["hits"] = list(self.scores), list(self.hits)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Grade:
+        return cls(
+            version=str(d["version"]),
+            confidence=None if d.get("confidence") is None else float(d["confidence"]),
+            correct=bool(d["correct"]),
+            scores=tuple(float(s) for s in d.get("scores") or ()),
+            hits=tuple(bool(h) for h in d.get("hits") or ()),
+            n_true=int(d.get("n_true") or 0),
+        )
+
+
+def grade(pred: Sequence[dict], final: Sequence[dict], version: str) -> Grade:
+    """Compare a prediction with what the person kept.
+
+    Example:
+        >>> p = [{"label": "cat", "bbox": [0, 0, 10, 10], "score": 0.9}]
+        >>> grade(p, [{"label": "cat", "bbox": [0, 0, 10, 11]}], "v1").correct
+        True
+        >>> grade(p, [], "v1").correct
+        False
+    """
+    matches = match_boxes(pred, final, min_iou=MATCH_IOU)
+    hit = {i for i, _, _ in matches}
+    scores = tuple(float(r.get("score") if r.get("score") is not None else 1.0) for r in pred)
+    return Grade(
+        version=str(version),
+        confidence=image_confidence(list(pred)) if pred else None,
+        correct=len(matches) == len(pred) == len(final),
+        scores=scores,
+        hits=tuple(i in hit for i in range(len(pred))),
+        n_true=len(final),
+    )
+
+
+def _log_binom_tail(k: int, n: int, p: float) -> float:
+    """log P(X >= k) for X ~ Binomial(n, p)."""
+    if k <= 0:
+        return 0.0
+    if p <= 0:
+        return -math.inf
+    if p >= 1:
+        return 0.0
+    terms = [
+        math.lgamma(n + 1)
+        - math.lgamma(i + 1)
+        - math.lgamma(n - i + 1)
+        + i * math.log(p)
+        + (n - i) * math.log1p(-p)
+        for i in range(k, n + 1)
+    ]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def lower_bound(k: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper-Pearson lower confidence bound of a success rate (k of n).
+
+    The exact bound: the success rate p at which k or more successes would occur with
+    probability ``1 - confidence``.
+
+    Example:
+        >>> round(lower_bound(59, 59), 4)  # 59 right out of 59 proves 95 % at 95 %
+        0.9505
+        >>> round(lower_bound(58, 58), 4)  # 58 do not
+        0.9497
+        >>> lower_bound(0, 10)
+        0.0
+    """
+    if n <= 0 or k <= 0:
+        return 0.0
+    alpha = 1.0 - confidence
+    if k == n:
+        return alpha ** (1.0 / n)
+    lo, hi, log_a = 0.0, k / n, math.log(alpha)
+    for _ in range(60):  # bisection: the tail grows with p
+        mid = (lo + hi) / 2
+        if _log_binom_tail(k, n, mid) < log_a:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def accept_threshold(
+    grades: Iterable[Grade], target: float = TARGET, confidence: float = CONFIDENCE
+) -> float | None:
+    """Lowest image confidence whose graded images prove ``target`` accuracy, or None.
+
+    Candidates are the graded confidences; for each, the images graded at or above it must
+    have a Clopper-Pearson lower bound of at least ``target``.
+
+    Example:
+        >>> right = [Grade("v", 0.9, True, (0.9,), (True,), 1)] * 70
+        >>> accept_threshold(right)
+        0.9
+        >>> accept_threshold(right[:20]) is None  # 20 images cannot prove 95 %
+        True
+    """
+    scored = sorted(
+        ((g.confidence, g.correct) for g in grades if g.confidence is not None),
+        key=lambda x: -x[0],
+    )
+    best = None
+    k = 0
+    for n, (conf, ok) in enumerate(scored, start=1):  # most confident first: the set grows
+        k += ok
+        if lower_bound(k, n, confidence) >= target:
+            best = conf
+    return best
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    """What the evidence promises about images auto-accepted at ``threshold``.
+
+    Attributes:
+        threshold: Image confidence from which images are auto-accepted (None: none are).
+        n_graded: Reviewed images the evidence comes from.
+        accuracy: Share of graded images at or above the threshold that were right.
+        lower: Its lower confidence bound (the guarantee).
+        target, confidence: What was asked for.
+    """
+
+    threshold: float | None
+    n_graded: int
+    n_above: int
+    accuracy: float | None
+    lower: float | None
+    target: float
+    confidence: float
+
+    @property
+    def allowed(self) -> bool:
+        return self.threshold is not None
+
+    def expected_wrong(self, n_auto: int) -> tuple[float, float]:
+        """(expected wrong images, upper bound) among ``n_auto`` auto-accepted images."""
+        if not n_auto or self.accuracy is None or self.lower is None:
+            return 0.0, 0.0
+        return n_auto * (1 - self.accuracy), n_auto * (1 - self.lower)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["auto_accept_allowed"] = self.allowed
+        return d
+
+
+def guarantee(
+    grades: Sequence[Grade], target: float = TARGET, confidence: float = CONFIDENCE
+) -> Guarantee:
+    """The accept threshold the grades justify and what it promises.
+
+    Example:
+        >>> g = guarantee([Grade("v", 0.9, True, (0.9,), (True,), 1)] * 70)
+        >>> g.threshold, round(g.lower, 3)
+        (0.9, 0.958)
+    """
+    grades = list(grades)
+    t = accept_threshold(grades, target, confidence)
+    above = [g for g in grades if g.confidence is not None and t is not None and g.confidence >= t]
+    k = sum(g.correct for g in above)
+    return Guarantee(
+        threshold=t,
+        n_graded=len(grades),
+        n_above=len(above),
+        accuracy=k / len(above) if above else None,
+        lower=lower_bound(k, len(above), confidence) if above else None,
+        target=target,
+        confidence=confidence,
+    )
+
+
+def display_threshold(
+    grades: Iterable[Grade], delete_cost: float = 3.0, draw_cost: float = 7.0, default=0.25
+) -> float:
+    """Object score below which predictions are best hidden, from the graded objects.
+
+    Showing an object that is wrong costs a deletion; hiding one that is right costs drawing
+    it again. The threshold minimising the sum over the graded objects is returned (the
+    model's default when nothing has been graded yet).
+
+    Example:
+        >>> g = Grade("v", 0.1, False, (0.9, 0.5, 0.1), (True, True, False), 2)
+        >>> display_threshold([g])
+        0.5
+    """
+    objs = sorted((s, h) for g in grades for s, h in zip(g.scores, g.hits))
+    if not objs:
+        return default
+    # threshold at objs[i] hides objs[:i]: cost = hidden hits * draw + shown misses * delete
+    shown_misses = sum(1 for _, h in objs if not h)
+    hidden_hits = 0
+    best_cost, best = shown_misses * delete_cost, objs[0][0]
+    for i, (s, h) in enumerate(objs):
+        # hide objs[i] too: the next candidate threshold is the next score up
+        if h:
+            hidden_hits += 1
+        else:
+            shown_misses -= 1
+        cost = hidden_hits * draw_cost + shown_misses * delete_cost
+        nxt = objs[i + 1][0] if i + 1 < len(objs) else min(1.0, s + 1e-6)
+        if cost < best_cost:
+            best_cost, best = cost, nxt
+    return float(best)

@@ -1,0 +1,126 @@
+"""Prequential evidence: grades of reviewed images, the Clopper-Pearson accept threshold,
+the cost-aware display threshold, and grades kept in the journal across a restart."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from test_autolabel import BrightModel
+
+import nblabel as nbl
+from nblabel.loop import AutoLabeler
+from nblabel.loop.evidence import (
+    Grade,
+    accept_threshold,
+    display_threshold,
+    grade,
+    guarantee,
+    lower_bound,
+)
+
+
+def _synthetic(n, p_right, seed=0):
+    """Grades of a predictor whose images are right with probability ``p_right`` whatever
+    their confidence (so no threshold can select a better subset)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        conf = rng.uniform(0.3, 1.0)
+        ok = rng.random() < p_right
+        out.append(Grade("v1", conf, ok, (conf,), (ok,), 1))
+    return out
+
+
+def test_lower_bound_is_exact_clopper_pearson():
+    assert lower_bound(59, 59) > 0.95 > lower_bound(58, 58)
+    # the defining property, summed independently: at the bound, 95 or more of 100 happen
+    # with probability 5 %
+    p = lower_bound(95, 100)
+    tail = sum(math.comb(100, i) * p**i * (1 - p) ** (100 - i) for i in range(95, 101))
+    assert tail == pytest.approx(0.05, abs=1e-6)
+    assert 0.85 < p < 0.95
+    assert lower_bound(0, 5) == 0.0 and lower_bound(3, 0) == 0.0
+
+
+@pytest.mark.parametrize("n", [20, 100, 500, 2000])
+def test_an_80_percent_predictor_is_never_auto_accepted(n):
+    assert accept_threshold(_synthetic(n, 0.80, seed=n), target=0.95) is None
+
+
+def test_a_99_percent_predictor_is_accepted_once_enough_images_were_reviewed():
+    few = _synthetic(30, 0.99, seed=1)
+    assert accept_threshold(few, target=0.95) is None  # 30 images cannot prove 95 %
+    many = _synthetic(400, 0.99, seed=1)
+    g = guarantee(many, target=0.95)
+    assert g.allowed and g.lower >= 0.95 and g.n_above >= 59
+    expected, bound = g.expected_wrong(1000)
+    assert expected <= bound <= 50  # at most 5 % of 1000 wrong, at 95 % confidence
+
+
+def test_the_threshold_separates_a_predictor_whose_confident_images_are_right():
+    rng = random.Random(3)
+    grades = []
+    for _ in range(300):
+        conf = rng.uniform(0, 1)
+        ok = conf > 0.6 or rng.random() < 0.3
+        grades.append(Grade("v1", conf, ok, (conf,), (ok,), 1))
+    t = accept_threshold(grades, target=0.95)
+    assert t is not None and 0.55 <= t <= 0.75
+
+
+def test_display_threshold_moves_the_way_the_costs_say():
+    rng = random.Random(5)
+    objs = []
+    for _ in range(400):
+        s = rng.uniform(0, 1)
+        objs.append((s, rng.random() < s))  # higher scores are right more often
+    g = [Grade("v1", None, False, tuple(s for s, _ in objs), tuple(h for _, h in objs), 0)]
+    base = display_threshold(g, delete_cost=3, draw_cost=7)
+    cheap_drawing = display_threshold(g, delete_cost=3, draw_cost=1)
+    cheap_deleting = display_threshold(g, delete_cost=0.5, draw_cost=7)
+    assert cheap_deleting < base < cheap_drawing
+    # break-even: show an object when P(right) > delete / (delete + draw) = 0.3
+    assert base == pytest.approx(0.3, abs=0.1)
+
+
+def test_grade_is_per_image_every_object_right_and_nothing_missing():
+    p = [
+        {"label": "cat", "bbox": [0, 0, 10, 10], "score": 0.9},
+        {"label": "cat", "bbox": [50, 50, 60, 60], "score": 0.4},
+    ]
+    both = [{"label": "cat", "bbox": [0, 0, 10, 10]}, {"label": "cat", "bbox": [50, 50, 60, 60]}]
+    assert grade(p, both, "v").correct and grade(p, both, "v").confidence == 0.4
+    assert not grade(p, both[:1], "v").correct  # one extra object
+    assert not grade(p[:1], both, "v").correct  # one missing
+    relabel = [{"label": "dog", "bbox": [0, 0, 10, 10]}, both[1]]
+    g = grade(p, relabel, "v")
+    assert not g.correct and g.hits == (False, True)
+
+
+def test_reviewed_images_are_graded_and_the_grades_survive_a_restart(folder, tmp_path):
+    db = tmp_path / "g.db"
+    ds = nbl.Dataset.from_folder(folder(12), db=db)
+    lab = AutoLabeler(ds, BrightModel(), retrain_every=100)
+    lab.autolabel(progress=False)
+    keys = list(ds.keys())
+    # the person keeps the prediction on 3 images and moves the box far away on 2
+    for k in keys[:3]:
+        recs = [{"label": a["label"], "bbox": a["bbox"]} for a in ds.df.at[k, "annotations"]]
+        ds.annotate(k, recs, kind="accepted")
+    for k in keys[3:5]:
+        ds.annotate(k, [{"label": "raccoon", "bbox": [0, 0, 5, 5]}], kind="moved")
+    grades = {g.correct for g in lab.grades()}
+    assert len(lab.grades()) == 5 and grades == {True, False}
+    assert sum(g.correct for g in lab.grades()) == 3
+    assert all(g.version == "bright@1" for g in lab.grades())
+    st = lab.state
+    assert st["guarantee"]["n_graded"] == 5 and not st["guarantee"]["auto_accept_allowed"]
+    lab.close()
+
+    again = nbl.Dataset.open(db)
+    lab2 = AutoLabeler(again, BrightModel())
+    assert sorted((g.correct, g.confidence) for g in lab2.grades()) == sorted(
+        (g.correct, g.confidence) for g in lab.grades()
+    )
