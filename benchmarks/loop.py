@@ -15,9 +15,10 @@ Prints: human actions and their seconds against drawing every box by hand, label
 finished dataset against the ground truth, images auto-accepted, and the wall time from the
 10th correction to the first Custom AI prediction written (target: 60 s or less).
 
-Without a pre-trained checkpoint on this machine CustomAI trains YOLO11n from scratch, which
-learns little from a few dozen 160 px images; pass ``--base yolo11n.pt`` (or any detector
-checkpoint) where one is available to measure the intended fine-tuning.
+The base is the COCO-trained ``yolov5n.pt`` from ``$NBLABEL_SHARED/models`` when it is there
+(CustomAI transfers its backbone and neck and trains a new head), with CustomAI's default
+training settings; ``--base none`` trains YOLO11n from scratch, ``--epochs`` / ``--imgsz``
+override the defaults.
 
 ``--pretrain-on N`` measures what a checkpoint that already knows the domain changes. It
 first trains YOLO11n from its yaml on the LAST N raccoon images (in file-number order) with
@@ -32,7 +33,7 @@ at imgsz 160 (precision 0.39, recall 0.53) and 0.20 at imgsz 256, which is why t
 imgsz 160. Measured with the defaults: the loop with it saved -9% of the hand-labelling
 seconds (0 images auto-accepted), the loop from scratch on the same 100 images -115%.
 
-Usage: python benchmarks/loop.py [--speed 4] [--sync] [--epochs 5] [--imgsz 160]
+Usage: python benchmarks/loop.py [--speed 4] [--sync] [--epochs N] [--imgsz N]
        [--images 200] [--base PATH]
        [--pretrain-on 100 [--pretrain-epochs 150] [--pretrain-imgsz 256]]
 """
@@ -81,14 +82,9 @@ def run_loop(items, args, base, title: str) -> dict:
         ds = nbl.Dataset.from_dataframe(
             df, image_col="path", db=work / "loop.db", classes=["raccoon"]
         )
+        tuning = {k: getattr(args, k) for k in ("epochs", "imgsz") if getattr(args, k)}
         model = nbl.CustomAI(
-            task="detect",
-            classes=["raccoon"],
-            base=base,
-            epochs=args.epochs,
-            imgsz=args.imgsz,
-            batch=8,
-            workdir=work / "custom",
+            task="detect", classes=["raccoon"], base=base, workdir=work / "custom", **tuning
         )
         lab = AutoLabeler(
             ds, model, retrain_every=args.retrain_every, min_verified_for_auto=args.min_verified
@@ -116,7 +112,8 @@ def run_loop(items, args, base, title: str) -> dict:
         mode = "waits for each retrain" if args.sync else f"works {args.speed:g}x real time"
         print(
             f"{len(ds)} images ({items[0][0].stem} .. {items[-1][0].stem}); annotator {mode}; "
-            f"CustomAI epochs {args.epochs}, imgsz {args.imgsz}, base "
+            f"CustomAI epochs {model.epochs}, imgsz {model.imgsz}, batch {model.batch}, "
+            f"time budget {model.time_budget} s, base "
             f"{base or 'none (from scratch)'}; retrain every {args.retrain_every}; "
             f"auto-accept needs {args.min_verified} held-out images",
             flush=True,
@@ -211,8 +208,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--speed", type=float, default=4.0, help="annotator speed-up over real time")
     ap.add_argument("--sync", action="store_true", help="wait for each retrain to finish")
-    ap.add_argument("--epochs", type=int, default=5, help="epochs per retrain")
-    ap.add_argument("--imgsz", type=int, default=160)
+    ap.add_argument("--epochs", type=int, default=None, help="epochs per retrain (CustomAI's)")
+    ap.add_argument("--imgsz", type=int, default=None, help="image size (CustomAI's default)")
     ap.add_argument("--images", type=int, default=200)
     ap.add_argument("--retrain-every", type=int, default=10)
     ap.add_argument(
@@ -221,7 +218,13 @@ def main() -> None:
         default=10,
         help="held-out verified images needed before auto-accepting",
     )
-    ap.add_argument("--base", default=None, help="checkpoint to fine-tune (default: from scratch)")
+    default_base = SHARED / "models" / "yolov5n.pt"
+    ap.add_argument(
+        "--base",
+        default=str(default_base) if default_base.is_file() else None,
+        help="checkpoint to fine-tune (default: the COCO yolov5n.pt in $NBLABEL_SHARED/models "
+        "when it is there); 'none' trains from scratch",
+    )
     ap.add_argument(
         "--pretrain-on",
         type=int,
@@ -235,12 +238,14 @@ def main() -> None:
 
     from support.model_fixtures import voc_items
 
+    if args.base in ("none", ""):
+        args.base = None
     items = voc_items(SHARED / "datasets" / "raccoon", args.images)
     if not args.pretrain_on:
         run_loop(items, args, args.base, f"base {args.base or 'none (from scratch)'}")
         return
-    if args.base is not None:
-        raise SystemExit("--pretrain-on makes its own --base; pass one or the other")
+    # --pretrain-on makes its own base and compares it with training from scratch
+    args.base = None
     if not 0 < args.pretrain_on <= len(items) - 2 * args.retrain_every:
         raise SystemExit(
             f"--pretrain-on must leave the loop at least {2 * args.retrain_every} of the "
