@@ -1126,7 +1126,15 @@ function render({ model, el }) {
   root.addEventListener("keyup", onKeyUp);
   root.addEventListener("blur", () => { S.space = false; S.wheelZoom = false; });
 
+  // Python asks for the widget to come into view (a review-grid click opened an image here)
+  function onCustom(msg) {
+    if (!msg || msg.type !== "reveal") return;
+    root.scrollIntoView({ block: "nearest", behavior: "auto" });
+    root.focus({ preventScroll: true });
+  }
+
   const listeners = [
+    ["msg:custom", onCustom],
     ["change:annotations", adoptRemote],
     ["change:ack", adoptRemote],
     ["change:meta", onMeta],

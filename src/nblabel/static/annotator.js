@@ -1259,7 +1259,13 @@ function render({ model, el }) {
     S.space = false;
     S.wheelZoom = false;
   });
+  function onCustom(msg) {
+    if (!msg || msg.type !== "reveal") return;
+    root.scrollIntoView({ block: "nearest", behavior: "auto" });
+    root.focus({ preventScroll: true });
+  }
   const listeners = [
+    ["msg:custom", onCustom],
     ["change:annotations", adoptRemote],
     ["change:ack", adoptRemote],
     ["change:meta", onMeta],

@@ -273,6 +273,14 @@ class Annotator(anywidget.AnyWidget):
         """Show the image with Dataset key ``key``."""
         self._show(self._position(key))
 
+    def reveal(self) -> None:
+        """Scroll the notebook so this widget is in view, and give it the keyboard.
+
+        For code that opens an image here from elsewhere in the notebook (the review grid's
+        thumbnails): the widget may be far above the cell that was clicked.
+        """
+        self.send({"type": "reveal"})
+
     def next(self) -> None:
         """Show the next image (stays on the last one)."""
         self._step(1)

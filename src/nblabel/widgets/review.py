@@ -65,7 +65,8 @@ class ReviewGrid(W.VBox):
 
     Args:
         ds: The :class:`nblabel.Dataset`.
-        annotator: An :class:`nblabel.Annotator`; clicking a thumbnail shows that image in it.
+        annotator: An :class:`nblabel.Annotator`; clicking a thumbnail shows that image in it
+            and scrolls the notebook to it.
         page_size: Thumbnails per page.
         columns: Thumbnails per row.
         thumb: Thumbnail size in pixels (long side).
@@ -122,7 +123,11 @@ class ReviewGrid(W.VBox):
 
         rows = math.ceil(page_size / self.columns)
         self.cell_w, self.cell_h = thumb + GAP, thumb + CAPTION_H + GAP
-        self.canvas = Canvas(width=self.columns * self.cell_w, height=rows * self.cell_h)
+        width, height = self.columns * self.cell_w, rows * self.cell_h
+        self.canvas = Canvas(width=width, height=height)
+        # at its own pixel size: stretched to the cell's width, thumbnails blur and the page
+        # grows taller than the screen
+        self.canvas.layout = W.Layout(width=f"{width}px", height=f"{height}px")
         self.canvas.on_mouse_down(self._on_mouse_down)
         self._prev = W.Button(description="◀ Previous", layout=W.Layout(width="110px"))
         self._next = W.Button(description="Next ▶", layout=W.Layout(width="110px"))
@@ -198,6 +203,10 @@ class ReviewGrid(W.VBox):
         self.selected = key
         if self.annotator is not None:
             self.annotator.show(key)
+            # the Annotator is often cells above the grid: bring it into view
+            reveal = getattr(self.annotator, "reveal", None)
+            if callable(reveal):
+                reveal()
         for fn in list(self._open_fns):
             fn(key)
         self._draw()
