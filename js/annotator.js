@@ -888,6 +888,8 @@ function render({ model, el }) {
       }
     }
     if (shapeOf(a) === "polygon") parts.push(`${a.points.length} vertices`);
+    // an auto polygon keeps how much its outline can be trusted (the record's polygon_score)
+    if (typeof a.polygon_score === "number") parts.push(`outline quality ${a.polygon_score.toFixed(2)}`);
     selectionLine.textContent = parts.filter(Boolean).join(" · ");
   }
 

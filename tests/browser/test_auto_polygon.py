@@ -69,6 +69,12 @@ def test_auto_polygon_then_drag_a_vertex(lab, photos, db):
     # The new outline is selected, ready to correct: drag one of its vertices.
     selection = root.locator("[data-testid=selection]")
     wait_for(lambda: "vertices" in selection.inner_text(), what="the outline selected")
+    # its quality score is on the record and on screen (score stays None: a person's object)
+    quality = poly["polygon_score"]
+    assert poly["score"] is None and 0.0 <= quality <= 1.0
+    assert f"outline quality {quality:.2f}" in selection.inner_text()
+    message = root.locator("[data-testid=message]").inner_text()
+    assert f"{quality:.2f}" in message, message
     points = poly["points"]
     k = loneliest(points, view)
     x, y = points[k]

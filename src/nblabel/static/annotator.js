@@ -1009,6 +1009,7 @@ function render({ model, el }) {
       }
     }
     if (shapeOf(a) === "polygon") parts.push(`${a.points.length} vertices`);
+    if (typeof a.polygon_score === "number") parts.push(`outline quality ${a.polygon_score.toFixed(2)}`);
     selectionLine.textContent = parts.filter(Boolean).join(" · ");
   }
   function setTool(name) {

@@ -115,7 +115,8 @@ class Annotator(anywidget.AnyWidget):
         threshold: initial confidence threshold; predictions below it are dimmed.
         polygonizer: ``fn(image_rgb, box) -> (points, score)`` for the auto tool (default:
             ``nblabel.models.polygon.rect_to_polygon``); a score below 0.5 sends the image to
-            review.
+            review. The score is shown and kept on the record as ``polygon_score`` (its
+            ``score`` stays None: the person drew the rectangle, so it is their object).
         skeleton: skeleton of new keypoint objects: a name (``"coco17"``/``"body"``,
             ``"face5"``/``"face"``, ``"hand21"``/``"hand"``) or a dict ``{"names": [...],
             "edges": [[i, j], ...], "layout": [[fx, fy], ...]}``; default the COCO-17 body.
@@ -588,6 +589,8 @@ class Annotator(anywidget.AnyWidget):
         self._edit(index, [*row["annotations"], rec], "added", status=status)
         if low:
             self.message = f"Outline quality {score:.2f} is low; image sent to review."
+        elif score is not None:
+            self.message = f"Outline quality {score:.2f}."
 
     # -- showing images ------------------------------------------------------------------
     def _position(self, key) -> int:
