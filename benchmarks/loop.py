@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import nblabel as nbl  # noqa: E402
 from nblabel.loop import AutoLabeler  # noqa: E402
+from nblabel.loop.evidence import grade  # noqa: E402
 from nblabel.loop.report import EffortCosts, effort_report  # noqa: E402
 from nblabel.loop.simulate import apply_fix, label_f1, plan_fix  # noqa: E402
 
@@ -86,9 +87,7 @@ def run_loop(items, args, base, title: str) -> dict:
         model = nbl.CustomAI(
             task="detect", classes=["raccoon"], base=base, workdir=work / "custom", **tuning
         )
-        lab = AutoLabeler(
-            ds, model, retrain_every=args.retrain_every, min_verified_for_auto=args.min_verified
-        )
+        lab = AutoLabeler(ds, model, retrain_every=args.retrain_every)
         retrains: list[dict] = []
         lock = threading.Lock()
 
@@ -103,7 +102,7 @@ def run_loop(items, args, base, title: str) -> dict:
                 f"training, first prediction "
                 f"{'none (nothing left)' if first is None else f'after {first:.0f} s'}, "
                 f"{metrics.get('auto', 0)} auto / {metrics.get('review', 0)} review, "
-                f"held-out precision {ev.get('precision')}"
+                f"proven accept threshold {ev.get('threshold')} on {ev.get('n_graded')} graded"
                 + (f", ERROR {metrics['error']}" if "error" in metrics else ""),
                 flush=True,
             )
@@ -115,7 +114,7 @@ def run_loop(items, args, base, title: str) -> dict:
             f"CustomAI epochs {model.epochs}, imgsz {model.imgsz}, batch {model.batch}, "
             f"time budget {model.time_budget} s, base "
             f"{base or 'none (from scratch)'}; retrain every {args.retrain_every}; "
-            f"auto-accept needs {args.min_verified} held-out images",
+            f"auto-accept needs a {lab.target_accuracy:.0%} image accuracy proven at 95 %",
             flush=True,
         )
         t0 = time.perf_counter()
@@ -131,6 +130,10 @@ def run_loop(items, args, base, title: str) -> dict:
                     break
                 row = ds.row(key)
                 preds = row["annotations"] if row["status"] != "unlabeled" else []
+                # the widget hides what scores below the loop's display threshold: the person
+                # neither sees nor deletes those, and submitting drops them
+                shown_from = lab.display_threshold()
+                preds = [r for r in preds if (r.get("score") or 1.0) >= shown_from]
                 fix = plan_fix(preds, truth[key])
                 seconds = apply_fix(ds, key, fix, costs)
                 done += 1
@@ -169,7 +172,12 @@ def run_loop(items, args, base, title: str) -> dict:
 
         print()
         print(f"wall time {wall:.0f} s, {len(retrains)} retrains, final model {model.version}")
-        print("human actions:", ", ".join(f"{k} {int(v)}" for k, v in human["count"].items()))
+        print(
+            "human actions:",
+            ", ".join(
+                f"{k} {int(n)} ({costs.seconds(k) * n:.0f} s)" for k, n in human["count"].items()
+            ),
+        )
         print(f"seconds-equivalent with the loop : {with_model:7.0f} s ({costs.describe()})")
         print(
             f"labeling every box by hand       : {by_hand:7.0f} s ({n_boxes} boxes x "
@@ -179,6 +187,15 @@ def run_loop(items, args, base, title: str) -> dict:
         print(f"saved                            : {by_hand - with_model:7.0f} s ({saved:+.0%})")
         quality = f" (their object F1 {auto_f1['f1']:.3f})" if len(auto) else ""
         print(f"images auto-accepted: {len(auto)}{quality}; verified by the annotator: {done}")
+        g = lab.guarantee()
+        wrong = sum(not grade(final[k], truth[k], "truth").correct for k in auto.index)
+        expected, bound = g.expected_wrong(len(auto))
+        print(
+            f"guarantee: auto-accept from image confidence {g.threshold}, {g.n_graded} images "
+            f"graded, accuracy {g.accuracy} (lower bound {g.lower}, target {g.target}); "
+            f"wrong auto-accepted images expected {expected:.1f} (bound {bound:.1f}), "
+            f"measured {wrong}; display threshold {lab.display_threshold():.2f}"
+        )
         print(
             f"label F1 of the finished dataset vs ground truth: {f1['f1']:.3f} "
             f"(precision {f1['precision']:.3f}, recall {f1['recall']:.3f})"
@@ -212,12 +229,6 @@ def main() -> None:
     ap.add_argument("--imgsz", type=int, default=None, help="image size (CustomAI's default)")
     ap.add_argument("--images", type=int, default=200)
     ap.add_argument("--retrain-every", type=int, default=10)
-    ap.add_argument(
-        "--min-verified",
-        type=int,
-        default=10,
-        help="held-out verified images needed before auto-accepting",
-    )
     default_base = SHARED / "models" / "yolov5n.pt"
     ap.add_argument(
         "--base",

@@ -163,39 +163,45 @@ def test_resume_after_interrupt_and_after_crash(ds200, db):
 def test_auto_accept_needs_evidence_from_verified_images(folder, tmp_path):
     ds = nbl.Dataset.from_folder(folder(40), db=tmp_path / "e.db")
     model = BrightModel()
-    lab = AutoLabeler(ds, model, accept_threshold=0.4, min_verified_for_auto=3, retrain_every=3)
+    # a low target so that a handful of reviewed images can prove it (0.05 ** (1/6) = 0.61)
+    lab = AutoLabeler(ds, model, target_accuracy=0.5, min_verified_for_auto=3, retrain_every=6)
     lab.autolabel(progress=False)
     assert set(ds.df["status"]) == {"review"}
-    assert not lab.evidence().enough
+    assert not lab.evidence().allowed
 
-    # a person accepts three predictions as they are: evidence that the model is right
-    keys = list(ds.df.sort_values("confidence", ascending=False).index[:3])
+    # a person accepts six predictions as they are, the least confident ones above 0.4:
+    # evidence that the model is right from their confidence up
+    df = ds.df.sort_values("confidence")
+    keys = list(df.index[df["confidence"] >= 0.4][:6])
+    lowest = df.loc[keys, "confidence"].min()
     for k in keys:
         recs = [{"label": a["label"], "bbox": a["bbox"]} for a in ds.df.at[k, "annotations"]]
         ds.annotate(k, recs, kind="accepted")
     ev = lab.evidence()
-    assert (ev.n_images, ev.precision, ev.enough) == (3, 1.0, True)
-    # three corrections with a model that cannot learn: the background step re-routes
+    assert (ev.n_graded, ev.accuracy, ev.allowed) == (6, 1.0, True)
+    assert ev.threshold == pytest.approx(lowest)
+    # six corrections with a model that cannot learn: the background step re-routes
     assert lab.wait(timeout=60)
     assert lab.errors == []
     df = ds.df
     rest = df[df["status"] != "verified"]
-    expected = np.where(rest["confidence"] >= 0.4, "auto", "review")
+    expected = np.where(rest["confidence"] >= ev.threshold, "auto", "review")
     assert list(rest["status"]) == list(expected)
     assert (rest["status"] == "auto").any() and (rest["status"] == "review").any()
     assert (ds.events()["kind"] == "route").sum() == (rest["status"] == "auto").sum()
 
-    # evidence against the model: a person moves predicted boxes far away on 6 more images
+    # evidence against the model: a person moves the boxes of the six most confident
+    # images left far away; the grades come back from the journal in a new labeler
     lab.close()
-    lab2 = AutoLabeler(ds, model, accept_threshold=0.4, min_verified_for_auto=6)
+    lab2 = AutoLabeler(ds, model, target_accuracy=0.5, min_verified_for_auto=6)
     lab2.autolabel(progress=False)
-    for k in list(ds.df[ds.df["status"] != "verified"].index[:6]):
+    top = ds.df[ds.df["status"] != "verified"].sort_values("confidence", ascending=False)
+    for k in list(top.index[:6]):
         ds.annotate(k, [{"label": "raccoon", "bbox": [0, 0, 5, 5]}])
-    assert lab2.reroute() > 0  # grades the model on the new verified images first
+    assert lab2.reroute() > 0
     ev = lab2.evidence()
-    # only objects scored at the threshold or above count: those are the ones auto-accepted
-    assert (ev.n_images, ev.n_correct) == (9, 3) and ev.n_predicted > 3
-    assert ev.precision == pytest.approx(3 / ev.n_predicted) and not ev.enough
+    assert ev.n_graded == 12 and not ev.allowed
+    assert sum(g.correct for g in lab2.grades()) == 6
     assert "auto" not in set(ds.df["status"])
 
 
@@ -220,15 +226,19 @@ def test_general_and_custom_disagreement_goes_to_review(folder, tmp_path):
             return out
 
     general = Shifted(version="general@1")
-    lab = AutoLabeler(ds, custom, general=general, accept_threshold=0.0, min_verified_for_auto=2)
+    # a target two right images can prove (0.05 ** (1/2) = 0.22)
+    lab = AutoLabeler(ds, custom, general=general, target_accuracy=0.2, min_verified_for_auto=2)
     lab.autolabel(progress=False)
     assert set(ds.df["status"]) == {"review"}  # no evidence yet
-    # a person accepts two predictions as they are: now confident images may be auto-accepted
-    for k in ("raccoon-1", "raccoon-2"):
+    # a person accepts the two least confident predictions as they are: every image is at
+    # least that confident, so all may be auto-accepted where the models agree
+    accepted = list(ds.df.sort_values("confidence").index[:2])
+    for k in accepted:
         recs = ds.df.at[k, "annotations"]
         ds.annotate(k, [{"label": a["label"], "bbox": a["bbox"]} for a in recs], kind="accepted")
-    assert lab.evidence().enough
-    assert lab.reroute() == 5  # the even-numbered images left: 4, 6, 8, 10, 12
+    assert lab.evidence().allowed
+    even_left = [k for k in ds.keys() if k not in accepted and int(k.split("-")[1]) % 2 == 0]
+    assert lab.reroute() == len(even_left) > 0
     df = ds.df
     q = lab.review_queue()
     for k in df.index[df["status"] != "verified"]:

@@ -22,7 +22,7 @@ from ..records import image_confidence
 from .counts import check_count
 from .evidence import Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
-from .routing import REVIEW, Evidence, estimate_precision, is_held_out, review_order, route
+from .routing import REVIEW, is_held_out, review_order, route
 
 HUMAN = "human"
 HOOKS = ("on_correction", "on_retrain_start", "on_retrain_end", "on_autolabel_progress")
@@ -35,10 +35,13 @@ class AutoLabeler:
     """Auto-label a Dataset with a model and keep improving it from human corrections.
 
     Predictions are written into the Dataset batch by batch (durable as they go) with the
-    model's version as their ``source``. Each image is routed: ``auto`` when its least
-    confident object scores at least ``accept_threshold`` *and* the model has earned it on
-    verified images it never trained on; ``review`` otherwise (also when nothing was found,
-    or when a General and a Custom model disagree). After every ``retrain_every`` images a
+    model's version as their ``source``. Every image a person verifies grades the prediction
+    it had before the correction (made by a version that never trained on it, see
+    :mod:`nblabel.loop.evidence`). Each image is routed: ``auto`` when its least confident
+    object scores at least the confidence from which the graded images were right with a
+    95 % lower bound of ``target_accuracy`` (and at least ``accept_threshold``);
+    ``review`` otherwise (also when nothing was found, or when a General and a Custom model
+    disagree). After every ``retrain_every`` images a
     person verifies, a trainable model (one with ``fit``) is retrained in a background thread
     and every image not yet verified is predicted again with the new version.
 
@@ -47,16 +50,15 @@ class AutoLabeler:
         model: Any object with ``predict(images) -> list[list[record]]``; optional
             ``classes``, ``version`` and ``fit(ds, keys=None, progress=None)``.
         retrain_every: Verified corrections between two retrains.
-        accept_threshold: Image confidence from which auto-accepting is allowed.
+        accept_threshold: A floor under the proven accept threshold (default none).
         batch: Images per ``model.predict`` call (and per Dataset write).
-        min_verified_for_auto: Verified held-out images needed before anything is
-            auto-accepted.
-        holdout: Share of verified images kept out of training to grade the model (chosen by a
-            hash of the key, so the split is stable).
+        min_verified_for_auto: Graded images needed before anything is auto-accepted (the
+            bound itself needs at least 59 right images for 95 %).
+        holdout: Share of verified images kept out of training and graded by re-predicting
+            them (chosen by a hash of the key, so the split is stable); default none, since
+            every reviewed image is graded anyway.
         general: An optional second predictor (a General AI) whose disagreement with ``model``
             sends an image to review.
-        target_precision: Precision at the threshold, on held-out verified images, needed for
-            auto-accepting.
         target_accuracy: Image accuracy that :meth:`guarantee` must prove (lower 95 %
             Clopper-Pearson bound) over the reviewed images.
         costs: Seconds per action for :meth:`report`.
@@ -74,13 +76,12 @@ class AutoLabeler:
         ds,
         model,
         retrain_every: int = 10,
-        accept_threshold: float = 0.5,
+        accept_threshold: float = 0.0,
         batch: int = 16,
         min_verified_for_auto: int = 20,
-        holdout: float = 0.2,
+        holdout: float = 0.0,
         general=None,
         *,
-        target_precision: float = 0.9,
         target_accuracy: float = 0.95,
         costs: EffortCosts | None = None,
     ):
@@ -101,7 +102,6 @@ class AutoLabeler:
         _check_int("batch", batch, 1)
         _check_int("min_verified_for_auto", min_verified_for_auto, 0)
         _check_fraction("accept_threshold", accept_threshold, closed=True)
-        _check_fraction("target_precision", target_precision, closed=True)
         _check_fraction("target_accuracy", target_accuracy, closed=True)
         _check_fraction("holdout", holdout, closed=False)
         self.ds = ds
@@ -112,7 +112,6 @@ class AutoLabeler:
         self.batch = int(batch)
         self.min_verified_for_auto = int(min_verified_for_auto)
         self.holdout = float(holdout)
-        self.target_precision = float(target_precision)
         self.target_accuracy = float(target_accuracy)
         self.costs = costs or EffortCosts()
         self.errors: list[dict] = []
@@ -481,29 +480,26 @@ class AutoLabeler:
             with self._lock:
                 for k, recs in preds.items():
                     self._evals[k] = (version, recs)
+            for k, recs in preds.items():
+                self._keep_grade(k, grade(recs, df.at[k, "annotations"] or [], version))
 
-    def evidence(self) -> Evidence:
-        """Precision at ``accept_threshold`` on verified images the model did not train on.
+    def evidence(self) -> Guarantee:
+        """What the reviewed images prove: the auto-accept threshold and its guarantee.
+
+        Same as :meth:`guarantee` with the labeler's ``target_accuracy``.
 
         Example:
-            >>> labeler.evidence().enough  # doctest: +SKIP
+            >>> labeler.evidence().allowed  # doctest: +SKIP
             False
         """
-        df = self.ds.df
-        version = self.version if _has_version(self.model) else None
-        with self._lock:
-            items = [(k, recs) for k, (v, recs) in self._evals.items() if v == version]
-        pairs = [
-            (recs, df.at[k, "annotations"] or [])
-            for k, recs in items
-            if k in df.index and df.at[k, "status"] == "verified"
-        ]
-        return estimate_precision(
-            pairs,
-            self.accept_threshold,
-            min_images=self.min_verified_for_auto,
-            target=self.target_precision,
-        )
+        return self.guarantee()
+
+    def _accept_rule(self) -> tuple[float, bool]:
+        """(image confidence from which to auto-accept, whether auto-accepting is allowed)."""
+        g = self.guarantee()
+        allowed = g.allowed and g.n_graded >= self.min_verified_for_auto
+        threshold = max(self.accept_threshold, g.threshold if g.threshold is not None else 1.0)
+        return threshold, allowed
 
     # -- auto-labeling -----------------------------------------------------------------------
     def autolabel(
@@ -620,12 +616,10 @@ class AutoLabeler:
                     self._mark_unreadable(k, problem)
                 others = self._general_for(list(preds)) if self.general is not None else {}
                 version = self.version
-                evidence = self.evidence()
+                threshold, allowed = self._accept_rule()
                 writes = []
                 for k, recs in preds.items():
-                    status, reason = route(
-                        recs, self.accept_threshold, evidence, other=others.get(k)
-                    )
+                    status, reason = route(recs, threshold, allowed, other=others.get(k))
                     writes.append((k, recs, status, reason))
                 written = self._write(writes, version)
                 if written and on_write is not None:
@@ -755,7 +749,7 @@ class AutoLabeler:
         """
         ds = self.ds
         self._refresh_evidence()  # grade the model on images verified since the last look
-        evidence = self.evidence()
+        threshold, allowed = self._accept_rule()
         df = ds.df
         rows = [
             (k, a, src)
@@ -765,9 +759,7 @@ class AutoLabeler:
         others = self._general_for([k for k, _, _ in rows]) if self.general is not None else {}
         changes, reasons = [], {}
         for k, anns, src in rows:
-            status, reasons[k] = route(
-                anns or [], self.accept_threshold, evidence, other=others.get(k)
-            )
+            status, reasons[k] = route(anns or [], threshold, allowed, other=others.get(k))
             if status != df.at[k, "status"]:
                 changes.append(
                     (
