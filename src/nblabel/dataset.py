@@ -165,7 +165,15 @@ class Dataset:
                 row["status"] = "verified"
                 row["source"] = HUMAN
             for k, v in item.items():
-                if k not in ("key", "issues", "annotations", "image", "width", "height", "negative"):
+                if k not in (
+                    "key",
+                    "issues",
+                    "annotations",
+                    "image",
+                    "width",
+                    "height",
+                    "negative",
+                ):
                     row[k] = v
             rows.append((key, row))
         journal.insert_rows(
