@@ -364,3 +364,20 @@ def test_the_wheel_scrolls_the_notebook_and_ctrl_wheel_zooms(lab, images, db):
     page.mouse.wheel(0, -300)
     wait_for(lambda: zoom() > 1.2, what="the wheel to zoom after a click")
     assert page.evaluate(SCROLLER, CANVAS) == top
+
+
+def test_the_help_close_button_stays_in_view_when_the_list_scrolls(lab, images, db):
+    page, view = open_annotator(lab, images, db)
+    root = page.locator("[data-testid=annotator]").last
+    view.click(1800, 1000)
+    page.keyboard.press("?")
+    help_box = root.locator("[data-testid=help]")
+    help_box.wait_for(state="visible")
+    scrolled = help_box.evaluate("h => { h.scrollTop = h.scrollHeight; return h.scrollTop; }")
+    assert scrolled > 0, "the list is longer than the box (else this test checks nothing)"
+    view.next_frame()
+    outer = help_box.bounding_box()
+    close_box = root.locator("[data-testid=help-close]").bounding_box()
+    assert close_box["y"] >= outer["y"] - 1, (close_box, outer)
+    root.locator("[data-testid=help-close]").click()
+    help_box.wait_for(state="hidden")
