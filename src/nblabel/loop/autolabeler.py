@@ -20,7 +20,7 @@ from typing import Any
 from ..images import ImageError, load_rgb
 from ..records import image_confidence
 from .counts import check_count
-from .evidence import Grade, Guarantee, display_threshold, grade, guarantee
+from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
 from .routing import REVIEW, is_held_out, review_order, route
 
@@ -140,6 +140,7 @@ class AutoLabeler:
         self._reasons: dict[Any, str] = {}
         self._ui: dict | None = None
         self._ui_at = 0.0
+        self._shown_from: float | None = None  # the display threshold the widget was given
         # prequential grades: each verified image's prediction before the person's correction
         self._grades: dict[Any, Grade] = _stored_grades(ds.df)
 
@@ -216,7 +217,8 @@ class AutoLabeler:
             >>> g.threshold, g.expected_wrong(100)  # doctest: +SKIP
             (0.62, (1.2, 4.9))
         """
-        return guarantee(self.grades(), self.target_accuracy if target is None else target)
+        recent = self.grades()[-WINDOW:]
+        return guarantee(recent, self.target_accuracy if target is None else target)
 
     def display_threshold(self) -> float:
         """Object score below which showing a prediction costs more seconds than it saves
@@ -841,6 +843,11 @@ class AutoLabeler:
             queue = self.review_queue()
             if len(queue) and "start" not in annotator_options:
                 annotator_options["start"] = queue.index[0]
+            # predictions scored below the cost-aware threshold are hidden until the person
+            # moves the slider; the loop moves it as the evidence changes, unless they did
+            annotator_options.setdefault("threshold", self.display_threshold())
+            annotator_options.setdefault("hide_below", True)
+            self._shown_from = annotator_options["threshold"]
             ui["annotator"] = Annotator(self.ds, **annotator_options)
             parts.append(ui["annotator"])
         parts.append(ui["errors"])
@@ -870,13 +877,16 @@ class AutoLabeler:
             "counts": W.Label(layout=W.Layout(margin="0 12px 0 0")),
             "next": W.Label(layout=W.Layout(margin="0 12px 0 0")),
             "phase": W.Label(layout=W.Layout(margin="0 12px 0 0")),
+            "shown": W.Label(layout=W.Layout(margin="0 12px 0 0")),
             "progress": W.FloatProgress(min=0.0, max=1.0, layout=W.Layout(width="160px")),
             "errors": W.Output(layout=W.Layout(display="none", border="1px solid #c44e52")),
         }
         for e in self.errors:
             ui["errors"].append_stderr(f"{e['where']} failed:\n{e['traceback']}")
             ui["errors"].layout.display = None
-        ui["bar"] = W.HBox([ui["version"], ui["counts"], ui["next"], ui["phase"], ui["progress"]])
+        ui["bar"] = W.HBox(
+            [ui["version"], ui["counts"], ui["next"], ui["shown"], ui["phase"], ui["progress"]]
+        )
         self._ui = ui
         return ui
 
@@ -902,6 +912,10 @@ class AutoLabeler:
                 f"verified {c.get('verified', 0)}"
             )
             ui["next"].value = f"retrain in {st['corrections_until_retrain']} corrections"
+            ui["shown"].value = f"showing scores >= {st['display_threshold']:.2f}"
+            ann = ui.get("annotator")
+            if ann is not None and ann.threshold == self._shown_from:
+                ann.threshold = self._shown_from = st["display_threshold"]
             ui["phase"].value = (
                 st["phase"] if not st["message"] else f"{st['phase']}: {st['message']}"
             )
