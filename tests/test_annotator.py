@@ -561,3 +561,19 @@ def test_check_class_names():
         check_class_names(["persn"], ["person", "car"])
     with pytest.raises(ValueError, match="non-empty strings"):
         check_class_names([""], ["person"])
+
+
+def test_submitting_the_last_image_goes_on_to_one_still_waiting(ds):
+    ds.annotate("raccoon-3", [dict(BOX, score=0.4, source="yolo@1")], source="yolo@1",
+                status="review")  # fmt: skip
+    w = Annotator(ds)
+    w.goto(-1)
+    w.submit([BOX])
+    assert ds.row("raccoon-5")["status"] == "verified"
+    assert w.key == "raccoon-3"  # review first, then predicted, then unlabeled
+    assert "raccoon-3" in w.message and "review" in w.message
+    for key in ds.keys():
+        ds.annotate(key, [BOX])
+    w.goto(-1)
+    w.submit([BOX])
+    assert w.key == "raccoon-5" and "every image is verified" in w.message

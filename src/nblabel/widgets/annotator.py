@@ -309,7 +309,8 @@ class Annotator(anywidget.AnyWidget):
 
     def submit(self, records: Sequence[dict] | None = None) -> None:
         """Mark the image on screen verified (with ``records``, default its current objects)
-        and move to the next image.
+        and move to the next image; after the last one, to the first image still waiting
+        (in review, predicted, then unlabeled).
 
         What is verified is what the person saw and kept: with "hide below" on, predictions
         scored under the threshold were not on screen, so they are left out rather than
@@ -330,8 +331,28 @@ class Annotator(anywidget.AnyWidget):
         if self._index + 1 < len(self._keys):
             self._show(self._index + 1)
             self.message = f"Submitted {key}.{note}" if note else ""
-        else:
-            self.message = f"Submitted the last image.{note}"
+            return
+        waiting = self._first_waiting()
+        if waiting is None:
+            self.message = (
+                f"Submitted the last image: every image is verified or auto-labeled.{note}"
+            )
+            return
+        self._show(waiting)
+        status = self.ds.row(self._keys[waiting])["status"]
+        state = {"review": "in review", "predicted": "unchecked"}.get(status, status)
+        self.message = (
+            f"Submitted the last image.{note} {self._keys[waiting]} is still {state}; here it is."
+        )
+
+    def _first_waiting(self) -> int | None:
+        """Row position of the first image still waiting for a person: in review first,
+        then predicted, then unlabeled (``auto`` rows were accepted by the loop)."""
+        statuses = list(self.ds.df["status"])
+        for status in ("review", "predicted", "unlabeled"):
+            if status in statuses:
+                return statuses.index(status)
+        return None
 
     def shown(self, records: Sequence[dict]) -> list[dict]:
         """The records a person sees: all of them, less the predictions that "hide below"
