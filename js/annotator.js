@@ -449,15 +449,16 @@ function render({ model, el }) {
       }
     });
     ctx.globalAlpha = base;
-    if (isSel) {
-      ctx.save();
-      ctx.setLineDash([3, 3]);
-      ctx.lineWidth = 1;
-      const [x1, y1] = toCss(a.bbox[0], a.bbox[1]);
-      const [x2, y2] = toCss(a.bbox[2], a.bbox[3]);
-      ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-      ctx.restore();
-    }
+    // The object's box, thin: a detector's face or person box says what the points belong
+    // to (dashed when selected, or when it is a prediction).
+    ctx.save();
+    if (isSel) ctx.setLineDash([3, 3]);
+    else ctx.globalAlpha = base * 0.7;
+    ctx.lineWidth = 1;
+    const [x1, y1] = toCss(a.bbox[0], a.bbox[1]);
+    const [x2, y2] = toCss(a.bbox[2], a.bbox[3]);
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    ctx.restore();
   }
 
   // A point's size shows its confidence: 2.5 px at score 0 up to 5 px at score 1; points

@@ -154,3 +154,24 @@ def test_pose_and_face_points_with_scores(lab, folder, db):
     assert recs[0]["keypoint_scores"][low] == pytest.approx(0.1)
     assert recs[0]["source"] == "human" and recs[1]["keypoints"] == face
     assert page_errors(lab) == []
+
+
+def test_keypoint_predictions_are_drawn_with_their_box(lab, folder, db):
+    # A face from a detector: its box and 5 points (eyes, nose, mouth corners) well inside it.
+    face = {
+        "label": "raccoon",
+        "bbox": [400, 200, 1000, 900],
+        "keypoints": [[600, 450, 2], [800, 450, 2], [700, 550, 2], [620, 650, 2], [780, 650, 2]],
+        "score": 0.9,
+    }
+    setup = f"ds.annotate('img_000', [{face!r}], source='yunet@1', status='review')\n"
+    page, view = open_annotator(lab, folder, db, setup)
+    view.painted("img_000")
+    px = 1 / view.s
+    left_edge = [400 - 2 * px, 300, 400 + 2 * px, 800]
+    shown = view.pixels(left_edge)
+    lab.run_python("w.threshold = 0.95\nw.hide_below = True")  # hides the whole object
+    wait_for(lambda: lab.eval("w.hide_below") is True, what="hide below on")
+    page.wait_for_timeout(300)
+    view.next_frame()
+    assert changed(shown, view.pixels(left_edge)) > 0.05, "the box edge was drawn"

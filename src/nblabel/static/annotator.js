@@ -593,12 +593,12 @@ function render({ model, el }) {
     for (const [p, q] of skeletonOf(a)?.edges || []) {
       if (!kps[p] || !kps[q] || !kps[p][2] || !kps[q][2]) continue;
       if (pointHidden(a, p) || pointHidden(a, q)) continue;
-      const [x1, y1] = toCss(kps[p][0], kps[p][1]);
-      const [x2, y2] = toCss(kps[q][0], kps[q][1]);
+      const [x12, y12] = toCss(kps[p][0], kps[p][1]);
+      const [x22, y22] = toCss(kps[q][0], kps[q][1]);
       ctx.globalAlpha = Math.min(alpha(p), alpha(q));
       ctx.beginPath();
-      ctx.moveTo(x1, y1);
-      ctx.lineTo(x2, y2);
+      ctx.moveTo(x12, y12);
+      ctx.lineTo(x22, y22);
       ctx.stroke();
     }
     kps.forEach((k, j) => {
@@ -617,15 +617,14 @@ function render({ model, el }) {
       }
     });
     ctx.globalAlpha = base;
-    if (isSel) {
-      ctx.save();
-      ctx.setLineDash([3, 3]);
-      ctx.lineWidth = 1;
-      const [x1, y1] = toCss(a.bbox[0], a.bbox[1]);
-      const [x2, y2] = toCss(a.bbox[2], a.bbox[3]);
-      ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-      ctx.restore();
-    }
+    ctx.save();
+    if (isSel) ctx.setLineDash([3, 3]);
+    else ctx.globalAlpha = base * 0.7;
+    ctx.lineWidth = 1;
+    const [x1, y1] = toCss(a.bbox[0], a.bbox[1]);
+    const [x2, y2] = toCss(a.bbox[2], a.bbox[3]);
+    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    ctx.restore();
   }
   function pointRadius(a, k, isSel) {
     if (isSel) return 6;

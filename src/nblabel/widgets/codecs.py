@@ -348,6 +348,7 @@ def snapshot_png(
             draw.line([*pts, pts[0]], fill=color, width=lw)
         elif rec.get("keypoints"):
             sk = skeleton_for_record(rec, candidates) or {}
+            draw.rectangle([x1, y1, x2, y2], outline=color, width=1)  # as the canvas does
             _draw_keypoints(draw, rec, sk.get("edges") or [], s, color, lw)
         else:
             draw.rectangle([x1, y1, x2, y2], outline=color, width=lw)
