@@ -72,7 +72,8 @@ def test_fit_returns_self_with_a_version(fitted, labelled):
     assert model.version.endswith(weights_mod.short_hash(model.weights_))
     m = model.fit_metrics_
     assert m["n_images"] == 12 and m["n_objects"] >= 12 and m["epochs"] == 2
-    assert m["from_scratch"] is False and m["frozen_layers"] == 10
+    # by default every layer but the detection head (YOLO11n: layers 0-22 of 24)
+    assert m["from_scratch"] is False and m["frozen_layers"] == 23
     assert m["box_loss"] > 0 and m["seconds"] > 0
     assert model.classes_ == ["raccoon"] and model.from_scratch_ is False
     # weights live next to the dataset's database, so versions survive a restart

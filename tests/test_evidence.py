@@ -124,3 +124,10 @@ def test_reviewed_images_are_graded_and_the_grades_survive_a_restart(folder, tmp
     assert sorted((g.correct, g.confidence) for g in lab2.grades()) == sorted(
         (g.correct, g.confidence) for g in lab.grades()
     )
+
+
+def test_a_class_typo_in_a_trainable_model_fails_when_the_loop_is_built(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(3), db=tmp_path / "t.db", classes=["raccoon"])
+    with pytest.raises(ValueError, match="did you mean 'raccoon'"):
+        AutoLabeler(ds, nbl.CustomAI(classes=["racoon"]))
+    assert ds.classes == ["raccoon"]  # nothing was added

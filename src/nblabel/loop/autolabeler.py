@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..images import ImageError, load_rgb
-from ..records import image_confidence
+from ..records import check_class_names, image_confidence
 from .counts import check_count
 from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
@@ -98,6 +98,11 @@ class AutoLabeler:
             )
         if general is not None and not callable(getattr(general, "predict", None)):
             raise TypeError(f"general must have a predict(images) method, got {general!r}")
+        classes = getattr(model, "classes", None)
+        if callable(getattr(model, "fit", None)) and isinstance(classes, list) and classes:
+            # a trainable model's classes are typed by the user: catch "racoon" now, not at
+            # the first background retrain
+            check_class_names(classes, ds.classes)
         _check_int("retrain_every", retrain_every, 1)
         _check_int("batch", batch, 1)
         _check_int("min_verified_for_auto", min_verified_for_auto, 0)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..images import ImageError, fit_long_side, load_rgb
-from ..records import AnnotationError, normalize_record
+from ..records import AnnotationError, check_class_names, normalize_record
 
 TASKS = ("detect", "segment", "pose")
 # Standard checkpoint (used when it is on this machine or can be downloaded) and the model
@@ -185,6 +185,9 @@ class CustomAI:
 
     def _fit(self, ds, keys, progress) -> CustomAI:
         t0 = time.perf_counter()
+        if self.classes:
+            # "racoon" on a raccoon dataset would train a class nothing is labelled with
+            check_class_names(self.classes, ds.classes)
         classes = list(self.classes) if self.classes else list(ds.classes)
         if not classes:
             raise ValueError(
