@@ -240,9 +240,9 @@ class GeneralAI:
         # recognised by content: a YOLOv5-repository file must never reach ultralytics'
         # loader, which would take "yolov5n.pt" for its own yolov5nu.pt and download that
         if path.suffix.lower() == ".pt" and checkpoint_kind(path) == YOLOV5:
-            from .yolov5 import load_yolov5_predictor
+            from .yolov5 import YOLOv5Model
 
-            model = load_yolov5_predictor(path)
+            model = YOLOv5Model(path)
         else:
             from ultralytics import YOLO
 

@@ -9,7 +9,7 @@ over anchors with an objectness score, ultralytics' is anchor-free.
 So nblabel builds the network with ultralytics' layers from the checkpoint's yaml, loads the
 checkpoint's tensors into it, and
 
-- for prediction (:func:`load_yolov5_predictor`) puts a small anchor head (:class:`AnchorDetect`)
+- for prediction (:class:`YOLOv5Model`) puts a small anchor head (:class:`AnchorDetect`)
   on top that decodes exactly as YOLOv5 does and emits ultralytics' output layout, so
   ultralytics' own letterboxing, NMS, class filter and ``Results`` run unchanged;
 - for fine-tuning (:func:`transfer_to_ultralytics`) keeps ultralytics' anchor-free head (new,
@@ -235,8 +235,6 @@ class YOLOv5Model:
     task = "detect"
 
     def __init__(self, path: str | os.PathLike):
-        import torch
-
         ck = read_yolov5(path)
         net, matched = _build(ck, len(ck.names))
         cls = _anchor_detect_class()
@@ -278,7 +276,6 @@ class YOLOv5Model:
         self.names = dict(net.names)
         self.path = Path(path)
         self._predictors: dict = {}
-        self._torch = torch
 
     def predict(self, source, **kwargs):
         """Run ultralytics' detection predictor over ``source`` with this network."""
@@ -295,8 +292,3 @@ class YOLOv5Model:
             predictor.setup_model(self.net, verbose=False)
             self._predictors[key] = predictor
         return predictor(source=source)
-
-
-def load_yolov5_predictor(path: str | os.PathLike) -> YOLOv5Model:
-    """The YOLOv5 checkpoint at ``path`` ready to predict (see :class:`YOLOv5Model`)."""
-    return YOLOv5Model(path)
