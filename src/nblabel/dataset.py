@@ -470,8 +470,11 @@ class Dataset:
         progress=True,
         overwrite=False,
         durability="normal",
+        classes=(),
     ) -> Dataset:
         """One row per kept frame (every ``every``-th) with ``frame`` and ``timestamp`` columns.
+
+        Objects on frames may carry a ``track`` id (see :mod:`nblabel.tracks`).
 
         Frames are written as JPEG files next to the database (or to ``frames_dir``).
 
@@ -489,7 +492,14 @@ class Dataset:
         items = [
             dict(f, key=f"{video.stem}-{f['frame']:06d}", issues=[], annotations=[]) for f in frames
         ]
-        return cls._create(items, db=dbp, source=video, overwrite=overwrite, durability=durability)
+        return cls._create(
+            items,
+            db=dbp,
+            source=video,
+            classes=classes,
+            overwrite=overwrite,
+            durability=durability,
+        )
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -589,6 +599,12 @@ class Dataset:
             "has_keypoints",
         ]
         return pd.DataFrame(out, columns=cols)
+
+    def tracks(self) -> pd.DataFrame:
+        """One row per track of a video dataset (:func:`nblabel.tracks.tracks_table`)."""
+        from .tracks import tracks_table
+
+        return tracks_table(self)
 
     def events(self) -> pd.DataFrame:
         """The journal's event log: one row per write (time, key, kind, source, seconds)."""

@@ -149,6 +149,12 @@ def normalize_record(
         "score": score,
         "source": str(source),
     }
+    if rec.get("track") is not None:
+        # the identity of an object across video frames (nblabel.tracks): an integer id
+        track = rec["track"]
+        if isinstance(track, bool) or not hasattr(track, "__index__") or int(track) < 0:
+            raise AnnotationError(f"'track' must be a non-negative integer id, got {track!r}")
+        out["track"] = int(track)
     for k, v in rec.items():
         if k not in out:
             out[k] = v

@@ -42,6 +42,9 @@ GATE_999 = 13.815510557964274
 # halves the jitter.
 DEFAULT_TRACKING_INDEX = 0.7
 SMOOTHED_SUFFIX = "+kalman"
+# Standard deviation, in pixels, given to a point a person placed: small enough that the
+# smoother passes through it, large enough to keep the covariance well conditioned.
+FIXED_NOISE = 0.01
 
 
 def smooth_keypoints(
@@ -55,6 +58,7 @@ def smooth_keypoints(
     min_conf: float = 0.0,
     fill_value: float = 1.0,
     smoother: bool = True,
+    fixed=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Smooth keypoint tracks over time, fill short gaps and flag jumps.
 
@@ -77,6 +81,9 @@ def smooth_keypoints(
         fill_value: ``c`` given to filled points (1: "labelled but not visible" in COCO).
         smoother: run the backward RTS pass (offline). ``False`` keeps the causal filter,
             e.g. for live use.
+        fixed: optional ``(T, K)`` bool array: measurements a person placed (keyframes).
+            They are trusted to a hundredth of a pixel and never gated, so the smoothed
+            track passes through them and only the frames between them move.
 
     Returns:
         ``(smoothed, flags)``: ``smoothed`` has the shape ``(T, K, 3)`` of the input with
@@ -107,6 +114,14 @@ def smooth_keypoints(
     valid = np.isfinite(arr[:, :, 0]) & np.isfinite(arr[:, :, 1])
     conf = arr[:, :, 2]
     valid &= conf > min_conf  # False for NaN too: a NaN confidence means "missing"
+    if fixed is None:
+        fixed = np.zeros(arr.shape[:2], bool)
+    else:
+        fixed = np.asarray(fixed, bool)
+        if fixed.shape != arr.shape[:2]:
+            raise ValueError(f"fixed must have shape {arr.shape[:2]}, got {fixed.shape}")
+        fixed = fixed & np.isfinite(arr[:, :, 0]) & np.isfinite(arr[:, :, 1])
+        valid |= fixed
 
     sigma = float(measurement_noise) if measurement_noise else estimate_noise(arr, valid)
     dt = 1.0 / float(fps)
@@ -118,7 +133,8 @@ def smooth_keypoints(
     flags = np.zeros(arr.shape[:2], bool)
     for k in range(arr.shape[1]):
         z = arr[:, k, :2]
-        for seg in _segments(z, valid[:, k], model, int(max_gap), flags[:, k]):
+        segs = _segments(z, valid[:, k], model, int(max_gap), flags[:, k], fixed[:, k])
+        for seg in segs:
             t0, t1, pos, used = seg
             out[t0 : t1 + 1, k, :2] = pos
             filled = ~valid[t0 : t1 + 1, k]
@@ -154,9 +170,10 @@ class _Model:
         # Velocity is unknown at the start of a segment: allow fast motion (the second
         # measurement pins it down).
         self.v0 = (50.0 * math.sqrt(r) / dt) ** 2
+        self.r_fixed = FIXED_NOISE**2
 
 
-def _segments(z, valid, model: _Model, max_gap: int, flags):
+def _segments(z, valid, model: _Model, max_gap: int, flags, fixed):
     """Yield ``(t0, t1, positions (t1-t0+1, 2), accepted mask)`` for each track segment."""
     T = len(z)
     t = 0
@@ -164,21 +181,21 @@ def _segments(z, valid, model: _Model, max_gap: int, flags):
         if not valid[t]:
             t += 1
             continue
-        seg = _filter(z, valid, t, model, max_gap, flags)
+        seg = _filter(z, valid, t, model, max_gap, flags, fixed)
         t0, t1, restart = seg["t0"], seg["t1"], seg["restart"]
         positions = _rts(seg, model) if model.smoother else seg["mf"][:, :, 0]
         yield t0, t1, positions, seg["used"]
         t = restart if restart is not None else t1 + 1
 
 
-def _filter(z, valid, t0: int, model: _Model, max_gap: int, flags) -> dict:
+def _filter(z, valid, t0: int, model: _Model, max_gap: int, flags, fixed) -> dict:
     """Forward Kalman filter from ``t0`` until a long gap or a confirmed jump."""
     dt, r = model.dt, model.r
     T = len(z)
     # State per axis: [position, velocity]; covariance shared by both axes.
     mx = [float(z[t0, 0]), 0.0]
     my = [float(z[t0, 1]), 0.0]
-    p00, p01, p11 = r, 0.0, model.v0
+    p00, p01, p11 = (model.r_fixed if fixed[t0] else r), 0.0, model.v0
     mf, pf, mp, pp, used = [], [], [], [], []
     mf.append((mx[:], my[:]))
     pf.append((p00, p01, p11))
@@ -204,10 +221,10 @@ def _filter(z, valid, t0: int, model: _Model, max_gap: int, flags) -> dict:
         pp.append((p00, p01, p11))
         accepted = False
         if valid[t]:
-            s = p00 + r
+            s = p00 + (model.r_fixed if fixed[t] else r)
             nx, ny = z[t, 0] - mx[0], z[t, 1] - my[0]
             d2 = (nx * nx + ny * ny) / s
-            if d2 <= model.gate:
+            if fixed[t] or d2 <= model.gate:
                 k0, k1 = p00 / s, p01 / s
                 mx = [mx[0] + k0 * nx, mx[1] + k1 * nx]
                 my = [my[0] + k0 * ny, my[1] + k1 * ny]
