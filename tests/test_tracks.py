@@ -1,0 +1,223 @@
+"""Tracks in a video dataset, on a clip of real raccoon crops moving along known paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nblabel as nbl
+from nblabel.formats.voc import read_voc
+from nblabel.images import load_rgb
+from nblabel.tracks import (
+    annotate_frame,
+    boxes_by_frame,
+    flag_points,
+    id_switches,
+    interpolate_tracks,
+    link,
+    link_tracks,
+    propagate,
+)
+from nblabel.video import compose_clip
+
+T = 30
+SIZE = (320, 240)
+SPRITE = 80
+# Two raccoons crossing: A walks right and a little down, B walks left; they overlap
+# around frame 14 (B is drawn over A).
+STARTS = np.array([[6.0, 60.0], [234.0, 90.0]])
+STEPS = np.array([[8.0, 1.0], [-8.0, 0.0]])
+DETECTOR = "detector@0000abcd"
+
+
+def _crop(raccoon_dir, name: str) -> np.ndarray:
+    import cv2
+
+    _, items = read_voc(raccoon_dir / "annotations", raccoon_dir / "images")
+    item = next(i for i in items if i["key"] == name)
+    x1, y1, x2, y2 = (int(v) for v in item["annotations"][0]["bbox"])
+    crop = load_rgb(item["image"])[y1:y2, x1:x2]
+    return cv2.resize(crop, (SPRITE, SPRITE), interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def clip(raccoon_dir, shared_dir, tmp_path_factory):
+    import cv2
+
+    bg = load_rgb(sorted((shared_dir / "datasets" / "coco128" / "images").rglob("*.jpg"))[3])
+    bg = cv2.resize(bg, SIZE, interpolation=cv2.INTER_AREA)
+    sprites = [_crop(raccoon_dir, "raccoon-1"), _crop(raccoon_dir, "raccoon-12")]
+    paths = [s + STEPS[i] * np.arange(T)[:, None] for i, s in enumerate(STARTS)]
+    path = tmp_path_factory.mktemp("tracks") / "crossing.mp4"
+    truth = compose_clip(path, bg, sprites, paths, fps=10)
+    return path, truth
+
+
+@pytest.fixture()
+def ds(clip, tmp_path):
+    path, _ = clip
+    return nbl.Dataset.from_video(
+        path, every=1, db=tmp_path / "clip.db", classes=["raccoon"], progress=False
+    )
+
+
+def _detections(ds, truth, *, jitter=2.0, miss=(), seed=0):
+    """Model output per frame: the true boxes jittered, in shuffled order, some missed."""
+    rng = np.random.default_rng(seed)
+    keys = list(ds.df.sort_values("frame").index)
+    writes = []
+    for t, key in enumerate(keys):
+        recs = []
+        for obj, box in truth[t]:
+            if (t, obj) in miss:
+                continue
+            b = np.asarray(box) + rng.normal(0, jitter, 4)
+            recs.append({"label": "raccoon", "bbox": b.tolist(), "score": 0.8, "source": DETECTOR})
+        rng.shuffle(recs)
+        writes.append((key, recs, {"source": DETECTOR}))
+    ds.annotate_many(writes)
+    return keys
+
+
+def _truth_tracks(truth):
+    return {t: [(obj + 1, box) for obj, box in boxes] for t, boxes in enumerate(truth)}
+
+
+def test_from_video_takes_classes(ds):
+    assert ds.classes == ["raccoon"]
+    assert ds.tracks().empty
+
+
+def test_crossing_raccoons_keep_their_ids(ds, clip):
+    _, truth = clip
+    keys = _detections(ds, truth, miss={(10, 0), (11, 0), (15, 1)})
+
+    assert link_tracks(ds) == 2
+
+    scores = id_switches(boxes_by_frame(ds), _truth_tracks(truth))
+    assert scores["switches"] == 0 and scores["fragments"] == 0
+    assert scores["misses"] == 3 and scores["false_positives"] == 0
+    table = ds.tracks()
+    assert table["n_frames"].tolist() == [28, 29] or sorted(table["n_frames"]) == [28, 29]
+    assert all(row["first"] == 0 and row["last"] == T - 1 for _, row in table.iterrows())
+    # linking only adds the ids: the model's rows keep their status and source
+    assert set(ds.df["status"]) == {"predicted"} and set(ds.df["source"]) == {DETECTOR}
+    again = nbl.Dataset.open(ds.db_path)
+    assert again.row(keys[5])["annotations"] == ds.row(keys[5])["annotations"]
+
+
+def test_without_motion_the_crossing_swaps_ids():
+    """The constant-velocity prediction is what carries the ids through the crossing."""
+    a = [{"label": "r", "bbox": [10 + 8 * t, 0, 90 + 8 * t, 80]} for t in range(20)]
+    b = [{"label": "r", "bbox": [150 - 8 * t, 5, 230 - 8 * t, 85]} for t in range(20)]
+    frames = [[a[t], b[t]] if t % 2 else [b[t], a[t]] for t in range(20)]
+    ids = link(frames)
+    order = [row if t % 2 else row[::-1] for t, row in enumerate(ids)]
+    assert {tuple(x) for x in order} == {(1, 2)}
+
+
+def test_track_ids_must_be_integers(ds):
+    key = ds.keys()[0]
+    with pytest.raises(ValueError, match="'track' must be a non-negative integer id"):
+        ds.annotate(key, [{"label": "raccoon", "bbox": [0, 0, 10, 10], "track": "a"}])
+    assert ds.row(key)["annotations"] == []
+
+
+def test_boxes_between_two_keyframes_are_linear_and_follow_a_moved_keyframe(ds, clip):
+    _, truth = clip
+    keys = list(ds.df.sort_values("frame").index)
+    box = {t: dict(truth[t])[0] for t in range(T)}
+    annotate_frame(ds, keys[0], [{"label": "raccoon", "bbox": box[0]}])
+    out = annotate_frame(ds, keys[20], [{"label": "raccoon", "bbox": box[20], "track": 1}])
+    assert out["interpolated"] == 19
+
+    for t in range(1, 20):
+        (rec,) = ds.row(keys[t])["annotations"]
+        assert rec["interpolated"] is True and rec["track"] == 1
+        assert np.abs(np.subtract(rec["bbox"], box[t])).max() < 1.0
+        assert ds.df.loc[keys[t], "status"] == "predicted"
+    assert ds.row(keys[25])["annotations"] == []  # no keyframe after 20: nothing invented
+    table = ds.tracks()
+    assert table.loc[0, "keyframes"] == [0, 20] and table.loc[0, "interpolated"] == 19
+
+    # the person moves the frame-20 box 30 px right: its neighbours move with it
+    moved = [box[20][0] + 30, box[20][1], box[20][2] + 30, box[20][3]]
+    annotate_frame(ds, keys[20], [{"label": "raccoon", "bbox": moved, "track": 1}])
+    (mid,) = ds.row(keys[10])["annotations"]
+    assert abs(mid["bbox"][0] - (box[10][0] + 15)) < 1.0
+    assert ds.df.loc[keys[20], "status"] == "verified"
+
+
+def test_deleting_an_object_ends_its_track(ds, clip):
+    _, truth = clip
+    keys = _detections(ds, truth)
+    link_tracks(ds)
+    b = next(a["track"] for a in ds.row(keys[20])["annotations"] if a["bbox"][0] < 100)
+    keep = [a for a in ds.row(keys[20])["annotations"] if a["track"] != b]
+
+    out = annotate_frame(ds, keys[20], keep)
+
+    assert out["ended"] == [b]
+    for t in range(21, T):
+        assert [a["track"] for a in ds.row(keys[t])["annotations"]] == [keep[0]["track"]]
+    assert b in [a["track"] for a in ds.row(keys[19])["annotations"]]
+
+
+def test_propagate_copies_to_the_next_frames_and_spares_verified_ones(ds, clip):
+    _, truth = clip
+    keys = list(ds.df.sort_values("frame").index)
+    annotate_frame(ds, keys[5], [{"label": "raccoon", "bbox": dict(truth[5])[0]}])
+    ds.annotate(keys[7], [])  # a person said frame 7 is empty
+
+    assert propagate(ds, keys[5], 3) == 2
+
+    for t in (6, 8):
+        (rec,) = ds.row(keys[t])["annotations"]
+        assert rec["propagated"] is True and rec["bbox"] == ds.row(keys[5])["annotations"][0]["bbox"]
+    assert ds.row(keys[7])["annotations"] == [] and ds.row(keys[9])["annotations"] == []
+    with pytest.raises(ValueError, match="positive number of frames"):
+        propagate(ds, keys[5], 0)
+
+
+def _face(center, noise=0.0, rng=None):
+    offsets = np.array([[-12, -8], [12, -8], [0, 2], [-9, 12], [9, 12]], float)
+    pts = np.asarray(center) + offsets
+    if rng is not None:
+        pts = pts + rng.normal(0, noise, pts.shape)
+    return {
+        "label": "raccoon",
+        "bbox": [*(pts.min(0) - 10), *(pts.max(0) + 10)],
+        "keypoints": [[float(x), float(y), 2] for x, y in pts],
+    }
+
+
+def test_keypoints_pass_through_keyframes_and_a_bad_point_is_named(ds):
+    keys = list(ds.df.sort_values("frame").index)
+    centers = np.stack([60 + 5.0 * np.arange(T), 100 + 2.0 * np.arange(T)], -1)
+    rng = np.random.default_rng(3)
+    writes = []
+    for t, key in enumerate(keys):
+        rec = dict(_face(centers[t], 1.5, rng), score=0.9, source=DETECTOR, track=1)
+        if t == 12:
+            rec["keypoints"][2][:2] = [rec["keypoints"][2][0] + 25, rec["keypoints"][2][1] + 20]
+        writes.append((key, [rec], {"source": DETECTOR}))
+    ds.annotate_many(writes)
+
+    flagged = flag_points(ds, threshold=8.0)
+
+    assert flagged[["frame", "track", "point"]].values.tolist() == [[12, 1, "nose_tip"]]
+    assert ds.df.loc[keys[12], "status"] == "review"
+    assert ds.row(keys[12])["annotations"][0]["flagged_points"] == ["nose_tip"]
+    assert (ds.df.drop(index=keys[12])["status"] == "predicted").all()
+
+    # keyframes at 0 and 20: the path meets them exactly and stays near the truth between
+    annotate_frame(ds, keys[0], [dict(_face(centers[0]), track=1)])
+    annotate_frame(ds, keys[20], [dict(_face(centers[20]), track=1)])
+    interpolate_tracks(ds, fps=10)
+    err = []
+    for t in range(1, 20):
+        (rec,) = ds.row(keys[t])["annotations"]
+        assert rec["interpolated"]
+        truth = np.asarray(_face(centers[t])["keypoints"])[:, :2]
+        err.append(np.hypot(*(np.asarray(rec["keypoints"])[:, :2] - truth).T).max())
+    assert max(err) < 4.0 and np.mean(err) < 2.0
