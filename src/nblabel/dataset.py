@@ -3,6 +3,13 @@
 The DataFrame (``ds.df``) is the view users analyse; the journal is the source of truth on
 disk. Every write goes to the journal first, in one transaction, and only then to the
 DataFrame, so a kernel that dies mid-session loses nothing that was written.
+
+Other writers on the same file (a Dataset built again by a re-run cell, another kernel) are
+expected: a write first takes SQLite's write lock, pulls every row others changed since this
+object last looked (the journal's row revisions), and then changes only the fields it means
+to change, starting from the row as the journal holds it. So two writers never erase each
+other's work, and model output checked against "a person touched this row" is checked
+against the file, not against this object's memory.
 """
 
 from __future__ import annotations
@@ -20,25 +27,18 @@ from typing import Any
 
 import pandas as pd
 
+from .columns import CORE_COLUMNS, HUMAN, STATUSES, check_value, clean_row
 from .images import ImageError, image_size, is_image_path, load_rgb
 from .journal import Journal, decode_key
 from .records import AnnotationError, image_confidence, normalize_record
 
-STATUSES = ("unlabeled", "predicted", "review", "auto", "verified")
-CORE_COLUMNS = (
-    "image",
-    "width",
-    "height",
-    "annotations",
-    "status",
-    "confidence",
-    "source",
-    "seconds",
-    "edits",
-    "issues",
-    "updated",
-)
-HUMAN = "human"
+__all__ = ["CORE_COLUMNS", "HUMAN", "STATUSES", "Dataset", "default_db_path"]
+
+# The options of one annotate() write; anything else is a typo that must not pass silently
+# (a misspelt "source" would otherwise write model output as a person's).
+WRITE_OPTIONS = ("source", "status", "confidence", "seconds", "kind", "count_edit", "skip_human")
+# Columns a write through annotate() owns; update() may not set them.
+_ANNOTATE_ONLY = ("annotations",)
 
 
 def default_db_path(source: str | os.PathLike) -> Path:
@@ -90,13 +90,15 @@ class Dataset:
         'verified'
     """
 
-    def __init__(self, journal: Journal, df: pd.DataFrame, classes: list[str]):
+    def __init__(self, journal: Journal, df: pd.DataFrame, classes: list[str], rev: int = 0):
         self._journal = journal
         self._df = df
         self._classes = list(classes)
         self._lock = threading.RLock()
         self._listeners: list[Callable[[Any], None]] = []
         self.import_report: list[str] = []
+        self._rev = rev  # newest journal revision this object's DataFrame reflects
+        self._data_version = journal.data_version()
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -117,16 +119,35 @@ class Dataset:
         if overwrite and path.exists():
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
+        classes = _class_list(classes)
         journal = Journal(path, durability=durability)
-        resumed = journal.count() > 0
-        if resumed:
-            # A journal already holds this dataset: keep every label in it and only add the
-            # images it does not know yet, so re-running an import cell never loses work.
-            known_classes = journal.get_meta("classes", [])
-            known_images = {d["image"] for _, d in journal.iter_rows()}
-            known_keys = {k for k, _ in journal.iter_rows()}
-        else:
-            known_classes, known_images, known_keys = [], set(), set()
+        # One transaction from reading what the journal knows to adding what it does not, so
+        # two kernels importing into one file at once cannot add the same image twice.
+        with journal.transaction():
+            rows, known = cls._new_rows(journal, items, classes, source)
+            journal.add_rows(rows)
+            journal.event({"kind": "import", "source": str(source), "n_objects": len(rows)})
+        ds = cls._from_journal(journal)
+        ds.import_report = list(report) + ds.import_report
+        if known:
+            ds.import_report.append(
+                f"resumed {known} journaled rows from {path}; added {len(rows)} new"
+            )
+        if not explicit_db:
+            ds.import_report.append(f"journaling to {path} (pass db= to choose the file)")
+        for line in ds.import_report:
+            print(f"nblabel: {line}")
+        return ds
+
+    @staticmethod
+    def _new_rows(journal: Journal, items, classes, source):
+        """Inside the import transaction: the rows to add and how many the journal had."""
+        known_rows = journal.rows_since(-1)
+        # A journal already holds this dataset: keep every label in it and only add the
+        # images it does not know yet, so re-running an import cell never loses work.
+        known_classes = journal.get_meta("classes", []) or []
+        known_images = {d.get("image") for _, d, _ in known_rows if isinstance(d, dict)}
+        known_keys = {k for k, _, _ in known_rows}
         all_classes = list(known_classes)
         for c in classes:
             if c not in all_classes:
@@ -176,45 +197,25 @@ class Dataset:
                 ):
                     row[k] = v
             rows.append((key, row))
-        journal.insert_rows(
-            rows, event={"kind": "import", "source": str(source), "n_objects": len(rows)}
-        )
-        ds = cls._from_journal(journal)
-        ds.import_report = list(report)
-        if resumed:
-            ds.import_report.append(
-                f"resumed {len(known_keys)} journaled rows from {path}; added {len(rows)} new"
-            )
-        if not explicit_db:
-            ds.import_report.append(f"journaling to {path} (pass db= to choose the file)")
-        for line in ds.import_report:
-            print(f"nblabel: {line}")
-        return ds
+        return rows, len(known_rows)
 
     @classmethod
     def _from_journal(cls, journal: Journal) -> Dataset:
-        keys, data = [], []
-        for k, d in journal.iter_rows():
-            keys.append(k)
-            data.append(d)
-        df = pd.DataFrame(data, index=pd.Index(keys, name="key"))
-        for col in CORE_COLUMNS:
-            if col not in df.columns:
-                df[col] = pd.Series(dtype=object)
-        extra = [c for c in df.columns if c not in CORE_COLUMNS]
-        df = df[list(CORE_COLUMNS) + extra]
-        if len(df):
-            df["width"] = df["width"].astype(int)
-            df["height"] = df["height"].astype(int)
-            df["edits"] = df["edits"].astype(int)
-            df["seconds"] = df["seconds"].astype(float)
-            df["confidence"] = df["confidence"].astype(float)
-            df["updated"] = df["updated"].astype(float)
-        for col in ("annotations", "issues", "source", "status", "image"):
-            # object columns hold None for "missing" (never NaN), in memory and after reopening
-            s = df[col].astype(object)
-            df[col] = s.where(s.notna(), None)
-        return cls(journal, df, journal.get_meta("classes", []))
+        rows = journal.rows_since(-1)
+        problems: list[str] = []
+        df = _frame([k for k, _, _ in rows], [_view_row(k, d, problems) for k, d, _ in rows])
+        rev = max((r for _, _, r in rows), default=0)
+        ds = cls(journal, df, _class_list(journal.get_meta("classes", []) or []), rev)
+        if problems:
+            # a bad value must never lock the user out of their labels: open, and say where
+            ds.import_report = [
+                f"{len(problems)} journaled value(s) are invalid and shown as defaults; see "
+                f"ds.df['issues']: "
+                + "; ".join(problems[:3])
+                + (" ..." if len(problems) > 3 else "")
+            ]
+            warnings.warn(f"nblabel: {journal.path}: {ds.import_report[0]}", stacklevel=3)
+        return ds
 
     @classmethod
     def open(cls, db: str | os.PathLike, durability: str = "normal") -> Dataset:
@@ -226,7 +227,7 @@ class Dataset:
         path = Path(db).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such database; build one with Dataset.from_folder")
-        return cls._from_journal(Journal(path, durability=durability))
+        return cls._from_journal(Journal(path, durability=durability, create=False))
 
     @classmethod
     def from_folder(
@@ -505,8 +506,24 @@ class Dataset:
     @property
     def df(self) -> pd.DataFrame:
         """The live DataFrame, one row per image. Read it freely; write through
-        :meth:`annotate` and :meth:`update` so every change is journaled."""
+        :meth:`annotate` and :meth:`update` so every change is journaled.
+
+        Changes other writers committed to the same journal file are pulled in first.
+        """
+        self.refresh()
         return self._df
+
+    def refresh(self) -> list:
+        """Pull the rows other writers (another Dataset on this file, another kernel) have
+        committed since this object last looked; returns their keys. Cheap when nothing
+        changed (one ``PRAGMA data_version``); every write does it too.
+
+        Example:
+            >>> ds.refresh()  # doctest: +SKIP
+            ['raccoon-7']
+        """
+        with self._lock:
+            return self._sync(force=False)
 
     @property
     def classes(self) -> list[str]:
@@ -532,6 +549,7 @@ class Dataset:
 
     def row(self, key) -> dict:
         """One row as a plain dict (a copy)."""
+        self.refresh()
         self._check_key(key)
         with self._lock:
             d = self._df.loc[key].to_dict()
@@ -627,16 +645,19 @@ class Dataset:
     # -- writing ------------------------------------------------------------------------
     def add_classes(self, names: Iterable[str]) -> list[str]:
         """Add class names (kept in order; existing names are ignored). Returns all classes."""
+        names = _class_list(names)
         with self._lock:
-            new = list(self._classes)
-            for n in names:
-                if not isinstance(n, str) or not n.strip():
-                    raise ValueError(f"class names must be non-empty strings, got {n!r}")
-                if n not in new:
-                    new.append(n)
-            if new != self._classes:
-                self._journal.set_meta("classes", new)
-                self._classes = new
+            if all(n in self._classes for n in names):
+                return self.classes
+            with self._journal.transaction():
+                self._sync(force=True)  # another writer's new classes are kept, not replaced
+                new = list(self._classes)
+                for n in names:
+                    if n not in new:
+                        new.append(n)
+                if new != self._classes:
+                    self._journal.set_meta("classes", new)
+            self._classes = new
         return self.classes
 
     def annotate(
@@ -694,59 +715,66 @@ class Dataset:
         Returns:
             The keys written.
         """
+        writes = [_check_write(w) for w in writes]
         prepared = []
         with self._lock:
-            for key, anns, opt in writes:
-                self._check_key(key)
-                if opt.get("skip_human") and (
-                    self._df.at[key, "status"] == "verified" or self._df.at[key, "source"] == HUMAN
-                ):
-                    continue
-                source = opt.get("source") or HUMAN
-                human = source == HUMAN
-                status = opt.get("status") or ("verified" if human else "predicted")
-                if status not in STATUSES:
-                    raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-                w = int(self._df.at[key, "width"]) or None
-                h = int(self._df.at[key, "height"]) or None
-                try:
-                    recs = [
-                        normalize_record(
-                            a, width=w, height=h, classes=self._classes, default_source=source
-                        )
-                        for a in anns
-                    ]
-                except AnnotationError as e:
-                    raise AnnotationError(f"image {key!r}: {e}") from None
-                conf = opt.get("confidence")
-                if conf is None and not human:
-                    conf = image_confidence(recs)
-                row = self._row_dict(key)
-                seconds = float(opt.get("seconds") or 0.0)
-                count_edit = opt.get("count_edit")
-                if count_edit is None:
-                    count_edit = human
-                row.update(
-                    annotations=recs,
-                    status=status,
-                    confidence=None if human and conf is None else conf,
-                    source=source,
-                    seconds=float(row["seconds"] or 0.0) + seconds,
-                    edits=int(row["edits"] or 0) + (1 if count_edit else 0),
-                    updated=time.time(),
-                )
-                event = {
-                    "kind": opt.get("kind") or ("edit" if human else "predict"),
-                    "source": source,
-                    "seconds": seconds,
-                    "n_objects": len(recs),
-                    "status": status,
-                }
-                prepared.append((key, row, event))
-            if prepared:
-                self._journal.write(prepared)
-            for key, row, _ in prepared:
-                self._set_row(key, row)
+            with self._journal.transaction():
+                self._sync(force=True)
+                rev = self._journal.next_rev()
+                for key, anns, opt in writes:
+                    self._check_key(key)
+                    stored, _ = clean_row(key, self._journal.read_row(key))
+                    if opt.get("skip_human") and (
+                        stored["status"] == "verified" or stored["source"] == HUMAN
+                    ):
+                        continue
+                    source = opt.get("source") or HUMAN
+                    human = source == HUMAN
+                    status = opt.get("status") or ("verified" if human else "predicted")
+                    check_value(key, "status", status)
+                    w = stored["width"] or None
+                    h = stored["height"] or None
+                    try:
+                        recs = [
+                            normalize_record(
+                                a, width=w, height=h, classes=self._classes, default_source=source
+                            )
+                            for a in anns
+                        ]
+                    except AnnotationError as e:
+                        raise AnnotationError(f"image {key!r}: {e}") from None
+                    conf = opt.get("confidence")
+                    if conf is None and not human:
+                        conf = image_confidence(recs)
+                    conf = check_value(key, "confidence", conf)
+                    seconds = check_value(key, "seconds", opt.get("seconds") or 0.0)
+                    count_edit = opt.get("count_edit")
+                    if count_edit is None:
+                        count_edit = human
+                    # only what this write changes; the rest stays as the journal has it
+                    changes = dict(
+                        annotations=recs,
+                        status=status,
+                        confidence=None if human and conf is None else conf,
+                        source=source,
+                        seconds=stored["seconds"] + seconds,
+                        edits=stored["edits"] + (1 if count_edit else 0),
+                        updated=time.time(),
+                    )
+                    event = {
+                        "kind": opt.get("kind") or ("edit" if human else "predict"),
+                        "source": source,
+                        "seconds": seconds,
+                        "n_objects": len(recs),
+                        "status": status,
+                        "key": key,
+                    }
+                    # written at once, so a second write of the same key in this batch
+                    # counts from the first
+                    self._put(key, changes, event)
+                    prepared.append((key, changes, event))
+            for key, changes, _ in prepared:
+                self._apply(key, changes, rev)
         written = [k for k, _, _ in prepared]
         self._notify(written)
         return written
@@ -759,16 +787,18 @@ class Dataset:
         Example:
             >>> ds.update("img1", image="deid/img1.jpg", original_image="img1.jpg")  # doctest: +SKIP
         """
-        if "annotations" in columns:
+        if any(c in columns for c in _ANNOTATE_ONLY):
             raise ValueError("use ds.annotate(key, records, ...) to change annotations")
-        if "status" in columns and columns["status"] not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {columns['status']!r}")
+        checked = {c: check_value(key, c, v) for c, v in columns.items()}
+        for c, v in checked.items():
+            _check_json(key, c, v)
         with self._lock:
-            self._check_key(key)
-            row = self._row_dict(key)
-            row.update(columns)
-            self._journal.write([(key, row, {"kind": "update", "source": ",".join(columns)})])
-            self._set_row(key, row)
+            with self._journal.transaction():
+                self._sync(force=True)
+                self._check_key(key)
+                rev = self._journal.next_rev()
+                self._put(key, checked, {"kind": "update", "source": ",".join(columns), "key": key})
+            self._apply(key, checked, rev)
         self._notify([key])
 
     def on_change(
@@ -870,12 +900,48 @@ class Dataset:
             sample = list(self._df.index[:5])
             raise KeyError(f"no image with key {key!r} in this dataset (keys look like {sample})")
 
-    def _row_dict(self, key) -> dict:
-        d = self._df.loc[key].to_dict()
-        return {
-            k: (None if isinstance(v, float) and v != v and k not in ("seconds",) else v)
-            for k, v in d.items()
-        }
+    def _put(self, key, changes: dict, event: dict) -> None:
+        """Inside a journal transaction: write ``changes`` over the row as stored now."""
+        stored = self._journal.read_row(key)
+        if not isinstance(stored, dict):
+            stored = {}
+        stored.update(changes)
+        self._journal.put_row(key, stored)
+        self._journal.event(event)
+
+    def _apply(self, key, changes: dict, rev: int) -> None:
+        """After a commit: show what was written, and remember that this object has seen its
+        own revision (everything before it was pulled inside the same transaction)."""
+        self._set_row(key, changes)
+        self._rev = max(self._rev, rev)
+
+    def _sync(self, force: bool) -> list:
+        """Pull rows committed by other writers; with ``force`` (inside a write transaction)
+        always ask the journal, else only when SQLite says another connection committed."""
+        dv = self._journal.data_version()
+        if not force and dv == self._data_version:
+            return []
+        self._data_version = dv
+        changed = self._journal.rows_since(self._rev)
+        self._classes = _class_list(self._journal.get_meta("classes", []) or [])
+        if not changed:
+            return []
+        problems: list[str] = []
+        new_keys, new_rows = [], []
+        for key, data, rev in changed:
+            row = _view_row(key, data, problems)
+            if key in self._df.index:
+                self._set_row(key, row)
+            else:
+                new_keys.append(key)
+                new_rows.append(row)
+            self._rev = max(self._rev, rev)
+        if new_keys:
+            self._df = _frame(
+                list(self._df.index) + new_keys,
+                [*self._df.to_dict("records"), *new_rows],
+            )
+        return [k for k, _, _ in changed]
 
     def _set_row(self, key, row: dict) -> None:
         df = self._df
@@ -884,9 +950,16 @@ class Dataset:
             if col not in df.columns:
                 df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
             c = df.columns.get_loc(col)
-            if value is None and getattr(df.dtypes.iloc[c], "kind", "O") == "f":
+            kind = getattr(df.dtypes.iloc[c], "kind", "O")
+            if value is None and kind == "f":
                 value = float("nan")
-            df.iat[pos, c] = value
+            try:
+                df.iat[pos, c] = value
+            except (TypeError, ValueError):
+                # a user column changing type (7 -> "seven"): widen it rather than keep the
+                # journal and the DataFrame disagreeing
+                df[col] = df[col].astype(object)
+                df.iat[pos, c] = value
 
     def _notify(self, keys) -> None:
         for entry in list(self._listeners):
@@ -905,6 +978,85 @@ class Dataset:
 
 def _resolve(entry):
     return entry() if isinstance(entry, weakref.WeakMethod) else entry
+
+
+def _class_list(names) -> list[str]:
+    """Class names as a list; one name given as a string is one class, not its letters."""
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)
+    for n in names:
+        if not isinstance(n, str) or not n.strip():
+            raise ValueError(f"class names must be non-empty strings, got {n!r}")
+    return names
+
+
+def _check_write(write) -> tuple:
+    try:
+        key, anns, opt = write
+    except (TypeError, ValueError):
+        raise ValueError(f"each write is (key, records, options), got {write!r}") from None
+    opt = dict(opt or {})
+    unknown = [o for o in opt if o not in WRITE_OPTIONS]
+    if unknown:
+        import difflib
+
+        hint = difflib.get_close_matches(str(unknown[0]), WRITE_OPTIONS, n=1)
+        raise ValueError(
+            f"row {key!r}: unknown write option {unknown[0]!r}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f"; options are {WRITE_OPTIONS}. Nothing was written."
+        )
+    if opt.get("source") is not None and not isinstance(opt["source"], str):
+        raise ValueError(f"row {key!r}: source must be a string, got {opt['source']!r}")
+    if isinstance(anns, (str, bytes, dict)):
+        raise ValueError(f"row {key!r}: records must be a list of dicts, got {type(anns).__name__}")
+    # checked before the write lock is taken; the same checks run again on the values stored
+    check_value(key, "confidence", opt.get("confidence"))
+    if opt.get("seconds") is not None:
+        check_value(key, "seconds", opt["seconds"])
+    return key, list(anns), opt
+
+
+def _check_json(key, column, value) -> None:
+    from .journal import dumps
+
+    try:
+        dumps({column: value})
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"row {key!r}: {column}={value!r} cannot be stored ({e}); nothing was written"
+        ) from None
+
+
+def _view_row(key, data, problems: list[str]) -> dict:
+    """A journal row as the DataFrame shows it: bad core values replaced, and said so in
+    ``issues`` (and in ``problems``) until they are written again."""
+    row, bad = clean_row(key, data)
+    if bad:
+        problems.extend(f"row {key!r}: {b}" for b in bad)
+        row["issues"] = _join_issues(row.get("issues"), *bad)
+    return row
+
+
+def _frame(keys: list, rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, index=pd.Index(keys, name="key"))
+    for col in CORE_COLUMNS:
+        if col not in df.columns:
+            df[col] = pd.Series(dtype=object)
+    extra = [c for c in df.columns if c not in CORE_COLUMNS]
+    df = df[list(CORE_COLUMNS) + extra]
+    if len(df):
+        # rows went through clean_row, so these casts cannot fail
+        for col in ("width", "height", "edits"):
+            df[col] = df[col].astype(int)
+        for col in ("seconds", "confidence", "updated"):
+            df[col] = df[col].astype(float)
+    for col in ("annotations", "issues", "source", "status", "image"):
+        # object columns hold None for "missing" (never NaN), in memory and after reopening
+        s = df[col].astype(object)
+        df[col] = s.where(s.notna(), None)
+    return df
 
 
 def _sized(p: Path) -> dict:

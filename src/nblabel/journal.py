@@ -5,27 +5,40 @@ schema migration. The database runs in WAL mode: a write is one transaction, com
 ``write`` returns, so a process killed at any moment keeps every write that returned.
 ``durability="normal"`` (the default) survives the process being killed; ``"full"`` also
 fsyncs each commit so it survives power loss, at a few times the cost per write.
+
+Several writers may share one journal (a notebook cell run again while the old objects still
+write, two kernels on one file). Every row carries ``rev``, the number of the transaction
+that last wrote it, so a reader asks for what changed since the last revision it saw instead
+of trusting its own memory. A write is one ``BEGIN IMMEDIATE`` transaction (writers queue on
+SQLite's lock), and before it changes anything it checks that the file on disk is still the
+one this handle opened: a journal deleted, or re-created by ``overwrite=True``, under a
+writer makes the write raise :class:`JournalGoneError` instead of vanishing into an
+unlinked file.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: rows.rev, meta.journal_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (
     pos INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT UNIQUE NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    rev INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -38,6 +51,13 @@ CREATE TABLE IF NOT EXISTS events (
     status TEXT
 );
 """
+_TABLES = {"meta", "rows", "events"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class JournalGoneError(RuntimeError):
+    """The journal file was deleted or replaced after this handle opened it; nothing was
+    written. Reopen it with ``Dataset.open(path)`` (or rebuild the dataset)."""
 
 
 def _default(o: Any):
@@ -78,15 +98,61 @@ def decode_key(text: str) -> Any:
     return json.loads(text)
 
 
-class Journal:
-    """A thread-safe handle on one SQLite journal file."""
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
 
-    def __init__(self, path: str | Path, durability: str = "normal"):
+
+def _check_is_journal(path: Path, blank_ok: bool) -> None:
+    """Refuse, without writing a byte, a file that is not an nblabel journal (``blank_ok``:
+    a SQLite file without any table may become one)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a folder, not an nblabel database") from None
+    if head != _SQLITE_MAGIC:
+        what = "an empty file" if not head else "not a SQLite file"
+        raise ValueError(f"{path}: not an nblabel database ({what}); nothing was changed")
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return  # e.g. a read-only folder; opening it for writing says what is wrong
+    except sqlite3.DatabaseError as e:
+        raise ValueError(f"{path}: not an nblabel database ({e})") from None
+    if (tables or not blank_ok) and not tables >= _TABLES:
+        raise ValueError(
+            f"{path}: not an nblabel database (a SQLite file of another program, with tables "
+            f"{sorted(tables)}); nothing was changed. Pass the .db file a Dataset was built with."
+        )
+
+
+class Journal:
+    """A thread-safe handle on one SQLite journal file.
+
+    Args:
+        path: The database file.
+        durability: ``"normal"`` or ``"full"`` (fsync on every commit).
+        create: Make the file when it does not exist (imports). ``False`` (reopening) refuses
+            a file that is not already an nblabel journal and changes nothing in it.
+    """
+
+    def __init__(self, path: str | os.PathLike, durability: str = "normal", create: bool = True):
         if durability not in ("normal", "full"):
             raise ValueError("durability must be 'normal' or 'full'")
         self.path = Path(path).expanduser().resolve()
+        if self.path.exists() and (not create or self.path.stat().st_size):
+            _check_is_journal(self.path, blank_ok=create)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._tx_rev: int | None = None
         try:
             # autocommit mode; transactions are opened explicitly so each write is exactly one
             self._conn = sqlite3.connect(
@@ -94,11 +160,32 @@ class Journal:
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-            self._conn.executescript(_SCHEMA)
+            with self._tx(check=False):
+                # statement by statement: executescript() would COMMIT the open transaction
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    self._conn.execute(statement)
+                self._migrate()
+        except sqlite3.OperationalError as e:
+            if not os.access(self.path.parent, os.W_OK) or "readonly" in str(e):
+                raise PermissionError(
+                    f"{self.path}: cannot write the journal here ({e}); nblabel writes every "
+                    "label to it, so pass db= a file in a folder you can write to"
+                ) from None
+            raise ValueError(f"{self.path}: not an nblabel database ({e})") from None
         except sqlite3.DatabaseError as e:
             raise ValueError(f"{self.path}: not an nblabel database ({e})") from None
-        if self.get_meta("schema_version") is None:
+        self.journal_id = self.get_meta("journal_id")
+        self._file = _file_id(self.path)
+
+    def _migrate(self) -> None:
+        cols = {r[1] for r in self._conn.execute("PRAGMA table_info(rows)")}
+        if "rev" not in cols:  # a journal written before rows had revisions
+            self._conn.execute("ALTER TABLE rows ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
+        self._conn.execute("CREATE INDEX IF NOT EXISTS rows_rev ON rows(rev)")
+        if self.get_meta("schema_version") != SCHEMA_VERSION:
             self.set_meta("schema_version", SCHEMA_VERSION)
+        if self.get_meta("journal_id") is None:
+            self.set_meta("journal_id", uuid.uuid4().hex)
 
     # -- metadata -------------------------------------------------------------------------
     def get_meta(self, name: str, default: Any = None) -> Any:
@@ -119,36 +206,83 @@ class Journal:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
 
-    def iter_rows(self) -> Iterator[tuple[Any, dict]]:
+    def data_version(self) -> int:
+        """Changes each time *another* connection commits (SQLite's ``data_version``)."""
         with self._lock:
-            cur = self._conn.execute("SELECT key, data FROM rows ORDER BY pos")
-            fetched = cur.fetchall()
-        for key, data in fetched:
-            yield decode_key(key), json.loads(data)
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def rev(self) -> int:
+        """The newest row revision in the file."""
+        with self._lock:
+            return self._conn.execute("SELECT COALESCE(MAX(rev), 0) FROM rows").fetchone()[0]
+
+    def iter_rows(self) -> Iterator[tuple[Any, dict]]:
+        for key, data, _ in self.rows_since(-1):
+            yield key, data
+
+    def rows_since(self, rev: int) -> list[tuple[Any, dict, int]]:
+        """``(key, data, rev)`` of every row written after revision ``rev``, in row order.
+
+        One statement, so one consistent snapshot even while others write.
+        """
+        with self._lock:
+            fetched = self._conn.execute(
+                "SELECT key, data, rev FROM rows WHERE rev > ? ORDER BY pos", (rev,)
+            ).fetchall()
+        return [(decode_key(k), json.loads(d), r) for k, d, r in fetched]
+
+    def read_row(self, key: Any) -> dict | None:
+        """The row as stored now (inside a :meth:`transaction`, as this write will see it)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT data FROM rows WHERE key=?", (encode_key(key),)
+            ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def next_rev(self) -> int:
+        """The revision the open transaction writes its rows with."""
+        if self._tx_rev is None:
+            raise RuntimeError("next_rev() is only meaningful inside Journal.transaction()")
+        return self._tx_rev
+
+    def put_row(self, key: Any, data: dict) -> None:
+        """Replace one existing row inside a :meth:`transaction`."""
+        cur = self._conn.execute(
+            "UPDATE rows SET data=?, rev=? WHERE key=?",
+            (dumps(data), self.next_rev(), encode_key(key)),
+        )
+        if cur.rowcount != 1:
+            raise KeyError(key)
+
+    def add_rows(self, rows: Iterable[tuple[Any, dict]]) -> None:
+        """Insert new rows inside a :meth:`transaction`."""
+        rev = self.next_rev()
+        self._conn.executemany(
+            "INSERT INTO rows(key, data, rev) VALUES(?, ?, ?)",
+            [(encode_key(k), dumps(d), rev) for k, d in rows],
+        )
 
     def insert_rows(self, rows: Iterable[tuple[Any, dict]], event: dict | None = None) -> None:
         """Insert many rows in one transaction (an import)."""
-        payload = [(encode_key(k), dumps(d)) for k, d in rows]
-        with self._lock, self._tx():
-            self._conn.executemany("INSERT INTO rows(key, data) VALUES(?, ?)", payload)
+        with self.transaction():
+            self.add_rows(rows)
             if event:
-                self._event(event)
+                self.event(event)
 
-    def write(self, updates: Iterable[tuple[Any, dict, dict | None]]) -> None:
-        """Replace rows (key, full row data, optional event) in one transaction."""
-        with self._lock, self._tx():
-            for key, data, event in updates:
-                cur = self._conn.execute(
-                    "UPDATE rows SET data=? WHERE key=?", (dumps(data), encode_key(key))
-                )
-                if cur.rowcount != 1:
-                    raise KeyError(key)
-                if event:
-                    self._event(dict(event, key=key))
+    @contextmanager
+    def transaction(self):
+        """One write transaction: queued behind other writers, all or nothing, and refused
+        (:class:`JournalGoneError`) when the file is no longer the one opened."""
+        with self._lock, self._tx(check=True):
+            self._tx_rev = self.rev() + 1
+            try:
+                yield self
+            finally:
+                self._tx_rev = None
 
     def log(self, event: dict) -> None:
-        with self._lock, self._tx():
-            self._event(event)
+        with self.transaction():
+            self.event(event)
 
     def events(self) -> list[tuple]:
         with self._lock:
@@ -156,7 +290,8 @@ class Journal:
                 "SELECT ts, key, kind, source, seconds, n_objects, status FROM events ORDER BY id"
             ).fetchall()
 
-    def _event(self, e: dict) -> None:
+    def event(self, e: dict) -> None:
+        """Append one event inside a :meth:`transaction`."""
         key = e.get("key")
         self._conn.execute(
             "INSERT INTO events(ts, key, kind, source, seconds, n_objects, status) "
@@ -172,19 +307,42 @@ class Journal:
             ),
         )
 
+    def check_same_file(self) -> None:
+        """Raise :class:`JournalGoneError` when the path no longer holds the opened file."""
+        now = _file_id(self.path)
+        if now is None:
+            raise JournalGoneError(
+                f"{self.path} was deleted after this Dataset opened it, so this write would be "
+                "lost; nothing was written. Rebuild the dataset (or restore the file and "
+                "reopen it with Dataset.open)."
+            )
+        if now != self._file:
+            raise JournalGoneError(
+                f"{self.path} was replaced by another database (e.g. a Dataset built with "
+                "overwrite=True) after this Dataset opened it; nothing was written. Reopen it "
+                f"with nbl.Dataset.open({str(self.path)!r}) and use the new object."
+            )
+
     class _Tx:
-        def __init__(self, conn):
-            self.conn = conn
+        def __init__(self, journal: Journal, check: bool):
+            self.journal = journal
+            self.check = check
 
         def __enter__(self):
-            self.conn.execute("BEGIN IMMEDIATE")
+            self.journal._conn.execute("BEGIN IMMEDIATE")
+            if self.check:
+                try:
+                    self.journal.check_same_file()
+                except BaseException:
+                    self.journal._conn.execute("ROLLBACK")
+                    raise
 
         def __exit__(self, exc_type, exc, tb):
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            self.journal._conn.execute("ROLLBACK" if exc_type else "COMMIT")
             return False
 
-    def _tx(self):
-        return Journal._Tx(self._conn)
+    def _tx(self, check: bool = True):
+        return Journal._Tx(self, check)
 
     def close(self) -> None:
         with self._lock:

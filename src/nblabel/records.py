@@ -140,6 +140,9 @@ def normalize_record(
     score = rec.get("score")
     if score is not None:
         score = _num(score, "score")
+        if not 0.0 <= score <= 1.0:
+            # routing and auto-accept compare scores with probabilities
+            raise AnnotationError(f"score must be from 0 to 1, got {rec.get('score')!r}")
     source = rec.get("source") or default_source
     out = {
         "label": label,
