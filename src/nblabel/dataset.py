@@ -522,8 +522,14 @@ class Dataset:
             >>> ds.refresh()  # doctest: +SKIP
             ['raccoon-7']
         """
-        with self._lock:
+        # a reader never waits behind a write queued on another process's lock: that write
+        # pulls the changes itself
+        if not self._lock.acquire(blocking=False):
+            return []
+        try:
             return self._sync(force=False)
+        finally:
+            self._lock.release()
 
     @property
     def classes(self) -> list[str]:
