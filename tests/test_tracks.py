@@ -106,14 +106,14 @@ def test_crossing_raccoons_keep_their_ids(ds, clip):
     assert again.row(keys[5])["annotations"] == ds.row(keys[5])["annotations"]
 
 
-def test_without_motion_the_crossing_swaps_ids():
-    """The constant-velocity prediction is what carries the ids through the crossing."""
+def test_linker_keeps_ids_through_a_crossing_in_any_order():
+    """Two boxes pass through each other; the constant-velocity prediction keeps them apart."""
     a = [{"label": "r", "bbox": [10 + 8 * t, 0, 90 + 8 * t, 80]} for t in range(20)]
     b = [{"label": "r", "bbox": [150 - 8 * t, 5, 230 - 8 * t, 85]} for t in range(20)]
     frames = [[a[t], b[t]] if t % 2 else [b[t], a[t]] for t in range(20)]
     ids = link(frames)
     order = [row if t % 2 else row[::-1] for t, row in enumerate(ids)]
-    assert {tuple(x) for x in order} == {(1, 2)}
+    assert len({tuple(x) for x in order}) == 1  # a's id, b's id on every frame
 
 
 def test_track_ids_must_be_integers(ds):
@@ -173,7 +173,9 @@ def test_propagate_copies_to_the_next_frames_and_spares_verified_ones(ds, clip):
 
     for t in (6, 8):
         (rec,) = ds.row(keys[t])["annotations"]
-        assert rec["propagated"] is True and rec["bbox"] == ds.row(keys[5])["annotations"][0]["bbox"]
+        assert (
+            rec["propagated"] is True and rec["bbox"] == ds.row(keys[5])["annotations"][0]["bbox"]
+        )
     assert ds.row(keys[7])["annotations"] == [] and ds.row(keys[9])["annotations"] == []
     with pytest.raises(ValueError, match="positive number of frames"):
         propagate(ds, keys[5], 0)
@@ -221,3 +223,37 @@ def test_keypoints_pass_through_keyframes_and_a_bad_point_is_named(ds):
         truth = np.asarray(_face(centers[t])["keypoints"])[:, :2]
         err.append(np.hypot(*(np.asarray(rec["keypoints"])[:, :2] - truth).T).max())
     assert max(err) < 4.0 and np.mean(err) < 2.0
+
+
+def test_a_real_detector_s_people_keep_their_ids_through_an_occlusion(shared_dir, tmp_path):
+    """Two people cut from ultralytics' bus.jpg cross (one hides the other for two frames);
+    the COCO yolov5n detector labels every frame and the tracks are measured against the
+    paths the clip was made with."""
+    import os
+
+    import cv2
+    import ultralytics
+
+    bus = load_rgb(os.path.join(os.path.dirname(ultralytics.__file__), "assets", "bus.jpg"))
+    people = [bus[396:893, 55:213], bus[407:866, 218:344]]  # boxes yolov5n finds on bus.jpg
+    sprites = [cv2.resize(p, None, fx=0.45, fy=0.45, interpolation=cv2.INTER_AREA) for p in people]
+    bg = cv2.resize(
+        load_rgb(shared_dir / "datasets" / "coco128" / "images" / "000000000009.jpg"), (640, 360)
+    )  # a table of food: no person in it
+    n = 40
+    t = np.arange(n)
+    paths = [np.stack([20 + 11 * t, 90 + 0.5 * t], -1), np.stack([560 - 11 * t, 100 + 0 * t], -1)]
+    truth = compose_clip(tmp_path / "people.mp4", bg, sprites, paths, fps=10)
+    ds = nbl.Dataset.from_video(
+        tmp_path / "people.mp4", every=1, db=tmp_path / "p.db", classes=["person"], progress=False
+    )
+    ai = nbl.GeneralAI("human", classes=["person"], weights=shared_dir / "models" / "yolov5n.pt")
+    keys = list(ds.df.sort_values("frame").index)
+    preds = ai.predict([ds.path(k) for k in keys])
+    ds.annotate_many([(k, p, {"source": ai.version}) for k, p in zip(keys, preds)])
+
+    link_tracks(ds)
+
+    scores = id_switches(boxes_by_frame(ds), _truth_tracks(truth))
+    assert scores["matches"] >= 0.95 * 2 * n  # the detector finds nearly every person
+    assert scores["switches"] == 0 and scores["fragments"] == 0

@@ -111,11 +111,14 @@ def link(
 ) -> list[list[int]]:
     """Track ids for the objects of consecutive frames (a pure function, no Dataset).
 
-    Each active track predicts its box on the new frame from its last two boxes (constant
-    velocity); objects take the track whose prediction overlaps them most, best pair first,
-    same label only. An object that overlaps no prediction by ``iou_threshold`` starts a new
-    track; a track unseen for more than ``max_gap`` frames ends. Objects that already carry
-    a ``track`` keep it and feed their track's motion.
+    Each track keeps its box centre, size and velocity, smoothed over its sightings
+    (half the weight on the newest), and predicts its box on the next frame by moving the
+    centre on at that velocity, so two objects that cross, or one hidden for a few frames,
+    are found where they should be. Tracks seen on the latest frames choose first (a
+    track lost behind another object must not take that object's box), then objects take
+    the track whose prediction overlaps them most, best pair first, same label only. An object that overlaps no prediction by
+    ``iou_threshold`` starts a new track; a track unseen for more than ``max_gap`` frames
+    ends. Objects that already carry a ``track`` keep it and feed their track's motion.
 
     Args:
         frames: per frame, the records on it (``label`` and ``bbox`` are used).
@@ -134,8 +137,7 @@ def link(
         [[1, 2], [2, 1]]
     """
     times = list(range(len(frames))) if times is None else [int(t) for t in times]
-    state: dict[int, list] = {}  # id -> [(t, box), ...] last two sightings, and label
-    labels: dict[int, str] = {}
+    state: dict[int, _Motion] = {}
     next_id = int(start_id)
     for recs in frames:
         for r in recs:
@@ -143,20 +145,24 @@ def link(
                 next_id = max(next_id, r[TRACK] + 1)
     out: list[list[int]] = []
     for t, recs in zip(times, frames):
-        ids: list[int | None] = [r.get(TRACK) if isinstance(r.get(TRACK), int) else None for r in recs]
-        alive = [j for j, seen in state.items() if t - seen[-1][0] <= max_gap + 1]
+        ids: list[int | None] = [
+            r.get(TRACK) if isinstance(r.get(TRACK), int) else None for r in recs
+        ]
+        alive = [j for j, m in state.items() if t - m.t <= max_gap + 1]
         taken = {i for i in ids if i is not None}
         pairs = []
         for d, r in enumerate(recs):
             if ids[d] is not None:
                 continue
             for j in alive:
-                if j in taken or labels[j] != r["label"]:
+                if j in taken or state[j].label != r["label"]:
                     continue
-                v = iou(_predict(state[j], t), r["bbox"])
+                v = iou(state[j].predict(t), r["bbox"])
                 if v >= iou_threshold:
-                    pairs.append((v, d, j))
-        for _, d, j in sorted(pairs, key=lambda p: -p[0]):
+                    pairs.append((t - state[j].t, -v, d, j))
+        # DeepSORT's matching cascade: tracks seen most recently choose first, so a track
+        # lost behind another object cannot take the visible object's box.
+        for _, _, d, j in sorted(pairs):
             if ids[d] is None and j not in taken:
                 ids[d] = j
                 taken.add(j)
@@ -165,20 +171,46 @@ def link(
                 ids[d] = next_id
                 next_id += 1
             j = ids[d]
-            state[j] = (state.get(j, []) + [(t, [float(v) for v in r["bbox"]])])[-2:]
-            labels[j] = r["label"]
+            if j in state:
+                state[j].update(t, r["bbox"])
+            else:
+                state[j] = _Motion(t, r["bbox"], r["label"])
         out.append([int(i) for i in ids])
     return out
 
 
-def _predict(seen: list, t: int) -> list[float]:
-    """Box at frame ``t`` moving on from the last two sightings at constant velocity."""
-    (t1, b1) = seen[-1]
-    if len(seen) < 2:
-        return b1
-    t0, b0 = seen[-2]
-    step = (t - t1) / max(t1 - t0, 1)
-    return [q + step * (q - p) for p, q in zip(b0, b1)]
+class _Motion:
+    """A track's smoothed box centre, size and centre velocity (pixels per frame)."""
+
+    WEIGHT = 0.5  # of the newest sighting; one bad box moves the track only half way
+
+    def __init__(self, t: int, box, label: str):
+        x1, y1, x2, y2 = (float(v) for v in box)
+        self.t, self.label = t, label
+        self.c = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+        self.size = np.array([x2 - x1, y2 - y1])
+        self.v: np.ndarray | None = None
+
+    def predict(self, t: int) -> list[float]:
+        c = self.c if self.v is None else self.c + (t - self.t) * self.v
+        h = self.size / 2
+        return [c[0] - h[0], c[1] - h[1], c[0] + h[0], c[1] + h[1]]
+
+    def update(self, t: int, box) -> None:
+        x1, y1, x2, y2 = (float(v) for v in box)
+        c = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+        size = np.array([x2 - x1, y2 - y1])
+        w = self.WEIGHT
+        # velocity seen over the gap since the last sighting, against the predicted centre
+        seen = (c - self.c) / max(t - self.t, 1)
+        if self.v is None:  # second sighting: the first velocity there is
+            self.v, self.c = seen, c
+        else:
+            pred = self.c + (t - self.t) * self.v
+            self.v = (1 - w) * self.v + w * seen
+            self.c = (1 - w) * pred + w * c
+        self.size = (1 - w) * self.size + w * size
+        self.t = t
 
 
 def link_tracks(
