@@ -202,10 +202,10 @@ def test_write_voc_round_trip_keeps_scores_sources_and_flags(tmp_path, raccoon_d
     rows = rich_rows(raccoon_dir)
     out = write_voc(rows, ["raccoon", "cat"], tmp_path / "voc")
     # an unlabeled image is not an image without objects: left out unless asked for
-    assert sorted(p.name for p in out.iterdir()) == ["raccoon-1.xml", "raccoon-2.xml"]
+    assert sorted(p.name for p in out.glob("*.xml")) == ["raccoon-1.xml", "raccoon-2.xml"]
     write_voc(rows, ["raccoon", "cat"], tmp_path / "voc", include_unlabeled=True)
     assert (out / "raccoon-3.xml").is_file()
-    classes, items = read_voc(out)  # images found through <path>
+    classes, items = read_voc(out, allow_outside=True)  # images found through <path>
     assert classes == ["cat", "raccoon"]
     by_key = {it["key"]: it for it in items}
     assert not any(it["issues"] for it in items)
@@ -242,8 +242,11 @@ def test_coco_export_loads_in_pycocotools(raccoon, tmp_path):
     ev.summarize()
     assert ev.stats[0] == pytest.approx(1.0)
 
-    # and it reads back with no images_dir: names resolve through info.image_root
-    classes2, items2 = read_coco(path)
+    # and it reads back with no images_dir: names resolve through info.image_root, a folder
+    # outside the JSON file's, so only when allowed
+    _, refused = read_coco(path)
+    assert all("outside" in it["issues"][0] for it in refused)
+    classes2, items2 = read_coco(path, allow_outside=True)
     assert classes2 == ["raccoon"]
     close_boxes(boxes_by_key(items), boxes_by_key(items2), 1e-6)
     assert not any(it["issues"] for it in items2)
@@ -277,7 +280,7 @@ def test_coco_polygons_keypoints_scores_round_trip(tmp_path, raccoon_dir):
     assert "raccoon-3" not in by_key  # unlabeled
 
 
-def test_coco_rle_masks_become_polygons(tmp_path):
+def test_coco_rle_masks_are_kept_with_an_outline_on_pixel_edges(tmp_path):
     import numpy as np
     from pycocotools import mask as mask_utils
 
@@ -304,8 +307,10 @@ def test_coco_rle_masks_become_polygons(tmp_path):
     for rec in item["annotations"]:
         xs = [p[0] for p in rec["points"]]
         ys = [p[1] for p in rec["points"]]
-        assert (min(xs), min(ys), max(xs), max(ys)) == (15, 10, 44, 29)
-        assert rec["iscrowd"] == 1
+        # the outline runs along pixel borders, so it covers all 30x20 pixels
+        assert (min(xs), min(ys), max(xs), max(ys)) == (15, 10, 45, 30)
+        assert rec["iscrowd"] == 1 and rec["bbox"] == [15.0, 10.0, 45.0, 30.0]
+        assert rec["mask"]["counts"] == compressed["counts"]  # the runs, as the file gave
 
 
 def test_coco_bad_input_outcomes(tmp_path):

@@ -38,8 +38,10 @@ def _shape(label, points, shape_type, **extra):
 def labelme_dir(raccoon_dir, tmp_path) -> Path:
     """Three files as labelme saves them: JSON beside a relative imagePath into images/."""
     out = tmp_path / "labelme"
-    out.mkdir()
-    images = raccoon_dir / "images"
+    images = out / "images"
+    images.mkdir(parents=True)
+    for n in (1, 10, 100):
+        (images / f"raccoon-{n}.jpg").symlink_to(raccoon_dir / "images" / f"raccoon-{n}.jpg")
     x1, y1, x2, y2 = _voc_box(raccoon_dir, "raccoon-1")
     w, h = Image.open(images / "raccoon-1.jpg").size
     shapes = [
@@ -158,7 +160,7 @@ def test_reads_labelme_5_and_3_files(labelme_dir, raccoon_dir):
     _assert_matches(items, _expected(labelme_dir))
     by_key = {it["key"]: it for it in items}
     first = by_key["raccoon-1"]
-    assert Path(first["image"]) == raccoon_dir / "images" / "raccoon-1.jpg"
+    assert Path(first["image"]) == labelme_dir / "images" / "raccoon-1.jpg"
     assert (first["width"], first["height"]) == Image.open(first["image"]).size
     poly = first["annotations"][1]
     assert poly["attributes"] == {"occluded": True}
@@ -188,7 +190,7 @@ def test_round_trip_through_the_dataset_within_a_pixel(labelme_dir, tmp_path):
         assert data["imageData"] is None and data["imageWidth"] > 0
         assert {s["shape_type"] for s in data["shapes"]} <= set(KEPT)
 
-    _, items = read_labelme(out)
+    _, items = read_labelme(out, labelme_dir / "images")
     expected = {
         Path(k).name: (kept, 0) for k, (kept, _) in _expected(labelme_dir).items()
     }  # the export is flat and drops the circle and line the import reported
@@ -203,7 +205,7 @@ def test_cvat_fixture_through_labelme_and_back(shared_dir, tmp_path):
     images = xml.parent / "images"
     ds = nbl.Dataset.from_cvat(xml, images=images, db=tmp_path / "cvat.db")
     out = ds.to_labelme(tmp_path / "labelme")
-    back = nbl.Dataset.from_labelme(out, db=tmp_path / "back.db")
+    back = nbl.Dataset.from_labelme(out, images=images, db=tmp_path / "back.db")
     cvat_out = back.to_cvat(tmp_path / "cvat" / "annotations.xml")
     _, items = read_cvat(cvat_out, images)
     for item in items:
@@ -233,7 +235,7 @@ def test_poses_and_model_output_survive(tmp_path):
     data = json.loads((out / "walk.json").read_text())
     assert [s["shape_type"] for s in data["shapes"]] == ["rectangle", "point", "point", "rectangle"]
     assert len({s["group_id"] for s in data["shapes"][:3]}) == 1
-    _, (item,) = read_labelme(out)
+    _, (item,) = read_labelme(out, img.parent)
     got_pose, got_scored = item["annotations"]
     assert got_pose["keypoints"] == pose["keypoints"] and item["issues"] == []
     assert (got_scored["score"], got_scored["source"]) == (0.4, "yolo11n@2")

@@ -92,17 +92,18 @@ def mixed(raccoon_dir, tmp_path):
 
 
 def _reimport(fmt, out, raccoon_dir, db):
+    images = raccoon_dir / "images"  # outside the export: readers follow it only when given
     if fmt == "coco":
-        return nbl.Dataset.from_coco(out, db=db)
+        return nbl.Dataset.from_coco(out, images=images, db=db)
     if fmt == "yolo":
         return nbl.Dataset.from_yolo(out, db=db)
     if fmt == "voc":
-        return nbl.Dataset.from_voc(out, db=db)
+        return nbl.Dataset.from_voc(out, images=images, db=db)
     if fmt == "cvat":
-        return nbl.Dataset.from_cvat(out, images=raccoon_dir / "images", db=db)
+        return nbl.Dataset.from_cvat(out, images=images, db=db)
     if fmt == "labelme":
-        return nbl.Dataset.from_labelme(out, db=db)
-    return nbl.Dataset.from_labelstudio(out, db=db)
+        return nbl.Dataset.from_labelme(out, images=images, db=db)
+    return nbl.Dataset.from_labelstudio(out, images=images, db=db)
 
 
 def _written(fmt, out) -> dict:

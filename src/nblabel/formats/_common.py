@@ -8,6 +8,7 @@ instead of producing a file that a training tool rejects later.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..images import IMAGE_EXTENSIONS, ImageError, image_size
 from ..records import AnnotationError, normalize_record
+from . import limits
 
 # The 17 COCO person keypoints, in the order every COCO-trained pose model emits them.
 COCO17_KEYPOINTS = (
@@ -87,6 +89,9 @@ def make_record(raw: dict, width: int, height: int, where: str, issues: list[str
     be kept: zero area, entirely outside the image, or malformed.
     """
     size_known = bool(width) and bool(height)
+    raw = _within_limits(raw, where, issues)
+    if raw is None:
+        return None
     try:
         rec = normalize_record(
             raw, width=width if size_known else None, height=height if size_known else None
@@ -107,6 +112,30 @@ def make_record(raw: dict, width: int, height: int, where: str, issues: list[str
         except (TypeError, IndexError):
             pass
     return rec
+
+
+def _within_limits(raw: dict, where: str, issues: list[str]) -> dict | None:
+    # Checked before normalize_record copies anything: a hostile file must not make the
+    # import allocate what it asks for.
+    problem = limits.label_problem(raw.get("label"))
+    if problem:
+        issues.append(f"{where}: {problem}; object left out")
+        return None
+    kps = raw.get("keypoints")
+    if isinstance(kps, list):
+        problem = limits.keypoint_count_problem(len(kps))
+        if problem:
+            issues.append(f"{where}: {problem}; keypoints left out")
+            raw = {k: v for k, v in raw.items() if k != "keypoints"}
+    pts = raw.get("points")
+    if isinstance(pts, list) and len(pts) > limits.MAX_POLYGON_POINTS:
+        issues.append(
+            f"{where}: polygon of {len(pts)} points is above the limit of "
+            f"{limits.MAX_POLYGON_POINTS} (nblabel.formats.limits.MAX_POLYGON_POINTS); "
+            "outline left out"
+        )
+        raw = {k: v for k, v in raw.items() if k != "points"}
+    return raw
 
 
 def real_size(
@@ -139,13 +168,42 @@ def _int_or_zero(v: Any) -> int:
     return int(f) if math.isfinite(f) and f > 0 else 0
 
 
-def find_image(candidates: Iterable[Path | None]) -> Path | None:
-    """First candidate that is a file; a candidate without a suffix also matches ``stem.<ext>``."""
-    first = None
+def inside(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bool:
+    """True when ``path``, with ``..`` resolved but links not followed, lies under a root.
+
+    Links are not followed on purpose: a folder of symlinks the user made is the user's
+    folder. What is refused is a name in an annotation file that climbs out of it
+    (``../../etc/passwd``) or points elsewhere (an absolute ``<path>``).
+    """
+    p = os.path.normpath(os.path.abspath(path))
+    for r in roots:
+        r = os.path.normpath(os.path.abspath(r))
+        if p == r or p.startswith(r.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def find_image(
+    candidates: Iterable[Path | None],
+    roots: Sequence[str | os.PathLike] | None = None,
+    issues: list[str] | None = None,
+    what: str = "",
+) -> Path | None:
+    """First candidate that is a file; a candidate without a suffix also matches ``stem.<ext>``.
+
+    With ``roots``, candidates outside them (see :func:`inside`) are never used: when one of
+    them exists and nothing inside does, an issue in ``issues`` says how to allow it. The
+    path returned is then always inside ``roots`` (or ``None``).
+    """
+    first = refused = None
     for c in candidates:
         if c is None:
             continue
         c = Path(c)
+        if roots is not None and not inside(c, roots):
+            if refused is None and (c.exists() or c.is_symlink()):
+                refused = c
+            continue
         first = first or c
         if c.is_file():
             return c
@@ -154,6 +212,13 @@ def find_image(candidates: Iterable[Path | None]) -> Path | None:
                 alt = c.with_name(c.name + ext)
                 if alt.is_file():
                     return alt
+    if refused is not None and issues is not None:
+        shown = ", ".join(str(r) for r in roots or ())
+        issues.append(
+            f"{what + ': ' if what else ''}the image path {refused} named by the file is outside "
+            f"{shown}; not read. Pass images= the folder that holds the images, or "
+            "allow_outside=True if you trust the file"
+        )
     return first
 
 
@@ -287,12 +352,43 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file so an interrupted export never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def json_text(data: Any, **options) -> str:
+    """``json.dumps(data)`` that also holds names which are not UTF-8.
+
+    On Linux a file name may be any bytes; Python spells the undecodable ones as lone
+    surrogates (``\\udcff``), which no UTF-8 file can hold. They are written as JSON
+    ``\\udcXX`` escapes instead, which :func:`json.loads` turns back into the same name, so
+    the path still opens the same file.
+
+    Example:
+        >>> json_text({"file_name": "caf\udce9.jpg"})
+        '{"file_name": "caf\\\\udce9.jpg"}'
+    """
+    text = json.dumps(json_safe(data), ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # only strings can hold a surrogate, so "\udcff" lands inside a JSON string
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def xml_name(name: str) -> str:
+    """``name`` with the bytes that are not UTF-8 written as ``%XX`` (XML cannot hold them).
+
+    :func:`name_variants` gives the reader the original name back.
+
+    Example:
+        >>> xml_name("caf\udce9.jpg")
+        'caf%E9.jpg'
+    """
+    return re.sub("[\udc80-\udcff]", lambda m: f"%{ord(m.group()) - 0xDC00:02X}", name)
+
+
+def name_variants(name: str) -> list[str]:
+    """``name`` and, when it holds ``%XX`` escapes of non-UTF-8 bytes, the name they spell."""
+    raw = re.sub("%([89A-F][0-9A-F])", lambda m: chr(0xDC00 + int(m.group(1), 16)), name)
+    return [name] if raw == name else [name, raw]
 
 
 def polygon_area(points: Sequence[Sequence[float]]) -> float:

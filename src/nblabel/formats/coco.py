@@ -5,8 +5,9 @@ round trip needs: each annotation's ``score`` (as in COCO results files) and ``s
 or which model wrote it); any other extra key of a record is written as an annotation field
 of the same name. Each image entry carries the row key as ``nblabel_key``.
 
-RLE masks (``iscrowd`` regions, or mask exports) are turned into their largest outline with
-OpenCV on import, since nblabel stores one polygon per object.
+Multi-part polygons and RLE masks (``iscrowd`` regions, mask exports) are kept exactly and
+written back as they were read (see :mod:`nblabel.formats._masks`): ``annToMask`` of the
+export equals the source's pixel for pixel, unless the outline was redrawn since.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..records import bbox_of_points
+from . import limits
+from ._atomic import write_atomic
 from ._common import (
     COCO17_KEYPOINTS,
     COCO17_SKELETON,
@@ -26,18 +30,31 @@ from ._common import (
     extras,
     find_image,
     json_safe,
+    json_text,
     make_record,
     polygon_area,
     prepare_rows,
     real_size,
-    write_text_atomic,
 )
 from ._common import keypoint_names as _keypoint_names
+from ._masks import (
+    decode_counts,
+    encode_counts,
+    exact_mask,
+    exact_parts,
+    mask_outline,
+    outline_tag,
+    rle_area,
+    rle_box,
+    rle_counts,
+    rle_mask,
+)
+from .limits import check_file_size, keypoint_count_problem, label_problem
 
 # Annotation fields with a meaning in COCO; everything else on an annotation is a record extra.
 _COCO_ANN_KEYS = frozenset(
     {"id", "image_id", "category_id", "bbox", "area", "segmentation", "iscrowd", "keypoints",
-     "num_keypoints", "score", "source"}
+     "num_keypoints", "score", "source", "mask", "parts"}
 )  # fmt: skip
 
 
@@ -46,6 +63,7 @@ def read_coco(
     images_dir: str | os.PathLike | None = None,
     *,
     meta: dict | None = None,
+    allow_outside: bool = False,
 ) -> tuple[list[str], list[dict]]:
     """Read a COCO instances (or person-keypoints) JSON file.
 
@@ -58,10 +76,16 @@ def read_coco(
             ``meta["category_ids"]`` is ``{class name: category id}``, which
             :func:`write_coco` takes back so ids survive a round trip (evaluation against the
             original ground truth and ``convert_coco(cls91to80=True)`` need COCO's 1..90).
+        allow_outside: follow image names that lead out of ``images_dir`` (or, without it,
+            out of the JSON file's folder): ``../`` names, absolute paths, ``info.image_root``.
+            Off by default, so a file from elsewhere cannot pull ``/etc/passwd`` or your
+            photos into a dataset and its exports; such a row gets an issue instead.
 
     Returns:
         ``(classes, items)``: classes in category-id order; one item per image entry (images
         without annotations included) with ``key`` (``nblabel_key`` or the file stem).
+        Multi-part polygons keep every part (``parts``) and RLE masks their exact runs
+        (``mask``), with ``points`` the largest outline; boxes are the file's ``bbox``.
 
     Raises:
         FormatError: the file is not JSON (the message gives the line), or lacks the COCO
@@ -95,6 +119,9 @@ def read_coco(
     for c in data["categories"]:
         if not isinstance(c, dict) or "id" not in c or not str(c.get("name", "")).strip():
             raise FormatError(path, f"category entry {c!r} needs an 'id' and a 'name'")
+        problem = label_problem(str(c["name"]), "category name")
+        if problem:
+            raise FormatError(path, f"category id {c['id']!r}: {problem}")
         cats[c["id"]] = str(c["name"])
     for cid in _umbrella_categories(data["categories"], anns):
         del cats[cid]
@@ -108,13 +135,15 @@ def read_coco(
         meta["category_ids"] = category_ids
 
     roots = _image_roots(path, images_dir, data.get("info"))
+    allowed = None if allow_outside else roots[:1]
     items, by_id = [], {}
     for entry in data["images"]:
         if not isinstance(entry, dict) or "id" not in entry or not entry.get("file_name"):
             raise FormatError(path, f"image entry {entry!r} needs an 'id' and a 'file_name'")
         issues: list[str] = []
         name = str(entry["file_name"])
-        image = find_image(_image_candidates(name, roots))
+        where = f"{path.name} image {entry['id']}"
+        image = find_image(_image_candidates(name, roots), allowed, issues, where)
         w, h = real_size(
             image,
             (entry.get("width"), entry.get("height")),
@@ -184,6 +213,7 @@ def _umbrella_categories(categories: list[dict], anns: list) -> list:
 def _load_json(path: Path):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    check_file_size(path)
     try:
         with open(path, encoding="utf-8-sig") as f:
             return json.load(f)
@@ -236,12 +266,18 @@ def _record(ann: dict, cats: dict, item: dict, fname: str) -> dict | None:
         raw["bbox"] = [x, y, x + bw, y + bh]
     seg = ann.get("segmentation")
     if seg:
-        points = _segmentation_polygon(seg, item, where, issues)
-        if points:
-            raw["points"] = points
+        raw.update(_segmentation(seg, item, where, issues))
+        if "bbox" not in raw and raw.get("parts"):
+            raw["bbox"] = bbox_of_points([p for part in raw["parts"] for p in part])
+        elif "bbox" not in raw and raw.get("mask"):
+            m = raw["mask"]
+            raw["bbox"] = rle_box(decode_counts(m["counts"]), m["size"][0])
     kps = ann.get("keypoints")
     if kps:
-        if len(kps) % 3:
+        problem = keypoint_count_problem(len(kps) // 3) if isinstance(kps, list) else None
+        if problem:
+            issues.append(f"{where} ({label}): {problem}; keypoints ignored")
+        elif not isinstance(kps, list) or len(kps) % 3:
             issues.append(
                 f"{where} ({label}): keypoints length {len(kps)} is not a multiple "
                 "of 3; keypoints ignored"
@@ -262,12 +298,19 @@ def _record(ann: dict, cats: dict, item: dict, fname: str) -> dict | None:
     return make_record(raw, item["width"], item["height"], f"{where} ({label})", issues)
 
 
-def _segmentation_polygon(seg, item: dict, where: str, issues: list[str]):
+def _segmentation(seg, item: dict, where: str, issues: list[str]) -> dict:
+    """Record keys for a COCO segmentation: ``points``, and ``parts`` or ``mask``."""
     if isinstance(seg, dict):  # RLE
-        return _rle_polygon(seg, item, where, issues)
+        return _rle(seg, item, where, issues)
     if not isinstance(seg, list):
         issues.append(f"{where}: segmentation of type {type(seg).__name__} ignored")
-        return None
+        return {}
+    if sum(len(p) for p in seg if isinstance(p, list)) > 2 * limits.MAX_POLYGON_POINTS:
+        issues.append(
+            f"{where}: segmentation has more than {limits.MAX_POLYGON_POINTS} points "
+            "(nblabel.formats.limits.MAX_POLYGON_POINTS); outline ignored"
+        )
+        return {}
     polys = []
     for part in seg:
         try:
@@ -278,74 +321,28 @@ def _segmentation_polygon(seg, item: dict, where: str, issues: list[str]):
         if len(flat) >= 6 and len(flat) % 2 == 0:
             polys.append([[flat[i], flat[i + 1]] for i in range(0, len(flat), 2)])
     if not polys:
-        return None
+        return {}
+    out: dict = {"points": max(polys, key=polygon_area)}
     if len(polys) > 1:
-        issues.append(
-            f"{where}: polygon has {len(polys)} parts; kept the largest (nblabel "
-            "stores one outline per object)"
-        )
-    return max(polys, key=polygon_area)
+        out["parts"] = polys
+    return out
 
 
-def _rle_polygon(rle: dict, item: dict, where: str, issues: list[str]):
-    import numpy as np
-
+def _rle(rle: dict, item: dict, where: str, issues: list[str]) -> dict:
     try:
-        h, w = (int(v) for v in rle["size"])
-        counts = rle["counts"]
-        if isinstance(counts, str):
-            counts = _decode_compressed_counts(counts)
-        counts = [int(c) for c in counts]
-    except (KeyError, TypeError, ValueError):
-        issues.append(f"{where}: RLE segmentation is malformed; mask ignored")
-        return None
-    if sum(counts) != h * w:
-        issues.append(f"{where}: RLE counts cover {sum(counts)} pixels, not {h}x{w}; mask ignored")
-        return None
-    flat = np.zeros(h * w, dtype=np.uint8)
-    pos = 0
-    for i, c in enumerate(counts):  # runs alternate background, foreground, ...
-        if i % 2:
-            flat[pos : pos + c] = 1
-        pos += c
-    mask = flat.reshape((w, h)).T  # COCO masks are stored column by column
-    return _mask_polygon(mask, where, issues)
-
-
-def _decode_compressed_counts(s: str) -> list[int]:
-    # COCO's compact RLE string: each count is a run of 5-bit groups (offset by 48 to be
-    # printable); bit 0x20 says another group follows, bit 0x10 of the last group is the sign.
-    # From the third count on, values are stored as differences to the count two back.
-    counts: list[int] = []
-    p = 0
-    while p < len(s):
-        x, k, more = 0, 0, True
-        while more:
-            c = ord(s[p]) - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and (c & 0x10):
-                x |= -1 << (5 * k)
-        if len(counts) > 2:
-            x += counts[-2]
-        counts.append(x)
-    return counts
-
-
-def _mask_polygon(mask, where: str, issues: list[str]):
-    import cv2
-
-    contours, _ = cv2.findContours(mask.astype("uint8"), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    contours = [c for c in contours if len(c) >= 3]
-    if not contours:
+        counts, h, w = rle_counts(rle, where, item["width"], item["height"])
+    except ValueError as e:
+        issues.append(f"{where}: {e}; mask ignored")
+        return {}
+    if not rle_area(counts):
         issues.append(f"{where}: RLE mask is empty; mask ignored")
-        return None
-    if len(contours) > 1:
-        issues.append(f"{where}: RLE mask has {len(contours)} parts; kept the largest outline")
-    biggest = max(contours, key=cv2.contourArea)
-    return [[float(p[0][0]), float(p[0][1])] for p in biggest]
+        return {}
+    points = mask_outline(rle_mask(counts, h, w))
+    mask = {"size": [h, w], "counts": encode_counts(counts), "outline": outline_tag(points)}
+    out: dict = {"mask": mask}
+    if points and len(points) >= 3:
+        out["points"] = points
+    return out
 
 
 def write_coco(
@@ -449,7 +446,7 @@ def write_coco(
         "annotations": coco_anns,
         "categories": categories,
     }
-    write_text_atomic(out, json.dumps(data, ensure_ascii=False))
+    write_atomic(out, json_text(data))
     return out
 
 
@@ -487,7 +484,14 @@ def _annotation(rec: dict, ann_id: int, image_id: int, category_id: int) -> dict
         "iscrowd": int(bool(rec.get("iscrowd", 0))),
         "segmentation": [],
     }
-    if rec.get("points"):
+    mask, parts = exact_mask(rec), exact_parts(rec)
+    if mask is not None:  # the RLE as it was read: pixel for pixel
+        ann["segmentation"] = mask
+        ann["area"] = rle_area(decode_counts(mask["counts"]))
+    elif parts is not None:
+        ann["segmentation"] = [[round(v, 3) for p in part for v in p[:2]] for part in parts]
+        ann["area"] = round(sum(polygon_area(part) for part in parts), 3)
+    elif rec.get("points"):
         ann["segmentation"] = [[round(v, 3) for p in rec["points"] for v in p[:2]]]
         ann["area"] = round(polygon_area(rec["points"]), 3)
     if rec.get("keypoints"):

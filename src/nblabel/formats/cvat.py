@@ -25,17 +25,21 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from . import limits
+from ._atomic import write_atomic
 from ._common import (
     FormatError,
     check_classes,
     find_image,
     make_record,
+    name_variants,
     point_box,
     prepare_rows,
     real_size,
-    write_text_atomic,
+    xml_name,
 )
 from ._xml import parse_xml
+from .limits import check_file_size, label_problem
 
 # Shapes CVAT can hold that a record cannot (yet); reported per object instead of dropped.
 _UNSUPPORTED = ("polyline", "ellipse", "cuboid", "mask", "skeleton", "tag")
@@ -48,6 +52,7 @@ def read_cvat(
     images_dir: str | os.PathLike | None = None,
     *,
     errors: str = "raise",
+    allow_outside: bool = False,
 ) -> tuple[list[str], list[dict]]:
     """Read a CVAT for images 1.1 ``annotations.xml`` (task or project export).
 
@@ -60,6 +65,9 @@ def read_cvat(
         errors: ``"raise"`` (default) raises :class:`FormatError` for a file that is not
             well-formed; ``"flag"`` returns no items and the problem in a single item's
             ``issues`` instead.
+        allow_outside: follow image names that lead out of the folders above (``../``
+            names, absolute paths). Off by default, so a file from elsewhere cannot pull
+            other files into a dataset and its exports; such a row gets an issue instead.
 
     Returns:
         ``(classes, items)``: the labels the file declares (in its order), then any label used
@@ -93,6 +101,7 @@ def read_cvat(
     if images is not None and not images.is_dir():
         raise FileNotFoundError(f"{images}: images folder not found")
     try:
+        check_file_size(path)
         root = parse_xml(path)
         _check_root(root, path)
     except FormatError as e:
@@ -103,19 +112,28 @@ def read_cvat(
              "key": path.stem}
         ]  # fmt: skip
 
-    classes = _declared_labels(root)
+    try:
+        classes = _declared_labels(root, path)
+    except FormatError as e:
+        if errors == "raise":
+            raise
+        return [], [
+            {"image": "", "width": 0, "height": 0, "annotations": [], "issues": [str(e)],
+             "key": path.stem}
+        ]  # fmt: skip
     entries = root.findall("image")
     stems: dict[str, int] = {}
     for el in entries:
         stem = _stem(el.get("name", ""))
         stems[stem] = stems.get(stem, 0) + 1
     roots = [images] if images is not None else [path.parent / "images", path.parent]
+    allowed = None if allow_outside else roots
     # A file without a single shape is a list of images (a task nobody has labeled yet);
     # in a file with shapes, an image without any is its "nothing here".
     any_shapes = any(len(el) for el in entries)
     items = []
     for n, el in enumerate(entries, start=1):
-        item = _read_image(el, n, path, roots, stems, any_shapes)
+        item = _read_image(el, n, path, roots, allowed, stems, any_shapes)
         for rec in item["annotations"]:
             if rec["label"] not in classes:
                 classes.append(rec["label"])
@@ -137,11 +155,14 @@ def _check_root(root: ET.Element, path: Path) -> None:
         )
 
 
-def _declared_labels(root: ET.Element) -> list[str]:
+def _declared_labels(root: ET.Element, path: Path) -> list[str]:
     out: list[str] = []
     for meta in ("meta/task/labels", "meta/project/labels", "meta/job/labels"):
         for label in root.findall(f"{meta}/label"):
             name = (label.findtext("name") or "").strip()
+            problem = label_problem(name, "label name")
+            if problem:
+                raise FormatError(path, f"<label>: {problem}")
             if name and name not in out:
                 out.append(name)
     return out
@@ -153,7 +174,7 @@ def _stem(name: str) -> str:
 
 
 def _read_image(
-    el: ET.Element, n: int, path: Path, roots: list[Path], stems: dict, any_shapes: bool
+    el: ET.Element, n: int, path: Path, roots: list[Path], allowed, stems: dict, any_shapes: bool
 ) -> dict:
     issues: list[str] = []
     name = el.get("name", "").strip()
@@ -163,12 +184,12 @@ def _read_image(
         issues.append(f"{where_image}: no name attribute; the image cannot be found")
     candidates = []
     for r in roots:
-        if name:
-            candidates.append(r / name)
+        for variant in name_variants(name) if name else []:  # see xml_name
+            candidates.append(r / variant)
             if subset:
-                candidates.append(r / subset / name)
-            candidates.append(r / Path(name).name)
-    image = find_image(candidates) if candidates else None
+                candidates.append(r / subset / variant)
+            candidates.append(r / Path(variant).name)
+    image = find_image(candidates, allowed, issues, where_image) if candidates else None
     w, h = real_size(image, (el.get("width"), el.get("height")), where_image, issues)
     stem = _stem(name) if name else f"image-{n}"
     key = f"{subset}/{stem}" if subset and stems.get(stem, 0) > 1 else stem
@@ -231,6 +252,14 @@ def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
                     "get the unrotated box"
                 )
         else:
+            n_points = (shape.get("points") or "").count(";") + 1
+            if n_points > limits.MAX_POLYGON_POINTS:
+                issues.append(
+                    f"{where} ({label}): {n_points} points is above the limit of "
+                    f"{limits.MAX_POLYGON_POINTS} (nblabel.formats.limits.MAX_POLYGON_POINTS); "
+                    "left out"
+                )
+                return None
             pts = _parse_points(shape.get("points"))
             if tag == "polygon":
                 raw["points"] = pts
@@ -393,7 +422,7 @@ def write_cvat(
             "image",
             {
                 "id": str(image_id),
-                "name": Path(os.path.relpath(image, base)).as_posix(),
+                "name": xml_name(Path(os.path.relpath(image, base)).as_posix()),
                 "width": str(row["width"]),
                 "height": str(row["height"]),
             },
@@ -405,7 +434,7 @@ def write_cvat(
             next_group = _write_shapes(el, rec, next_group)
     ET.indent(root, space="  ")
     text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
-    write_text_atomic(out, text + "\n")
+    write_atomic(out, text + "\n")
     return out
 
 

@@ -22,19 +22,20 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ._atomic import MANIFEST, folder_export
 from ._common import (
     FormatError,
     check_classes,
     find_image,
-    json_safe,
+    json_text,
     make_record,
     natural_key,
     point_box,
     prepare_rows,
     real_size,
     unique_stem,
-    write_text_atomic,
 )
+from .limits import check_file_size, keypoint_count_problem
 
 LABELME_VERSION = "5.5.0"  # the file layout written here; labelme warns only on a new major
 _UNSUPPORTED = ("circle", "line", "linestrip", "mask")
@@ -51,6 +52,7 @@ def read_labelme(
     images_dir: str | os.PathLike | None = None,
     *,
     errors: str = "raise",
+    allow_outside: bool = False,
 ) -> tuple[list[str], list[dict]]:
     """Read LabelMe JSON files.
 
@@ -62,6 +64,10 @@ def read_labelme(
         errors: ``"raise"`` (default) stops at a file that is not JSON or not a LabelMe file
             with a :class:`FormatError` naming it; ``"flag"`` returns an item for it whose
             ``issues`` say what is wrong.
+        allow_outside: follow an ``imagePath`` that leads out of ``images_dir`` (without
+            it: out of ``folder``), e.g. ``../../photos/x.jpg``. Off by default, so a file
+            from elsewhere cannot pull other files into a dataset and its exports; such a
+            row gets an issue instead.
 
     Returns:
         ``(classes, items)``: labels in order of first use; one item per JSON file with
@@ -81,7 +87,10 @@ def read_labelme(
     if src.is_file():
         files, base = [src], src.parent
     elif src.is_dir():
-        files = sorted(src.rglob("*.json"), key=lambda p: natural_key(str(p.relative_to(src))))
+        files = sorted(
+            (p for p in src.rglob("*.json") if p.name != MANIFEST),  # an export's own list
+            key=lambda p: natural_key(str(p.relative_to(src))),
+        )
         base = src
         if not files:
             raise FileNotFoundError(f"{src}: no .json files found; is this the LabelMe folder?")
@@ -91,6 +100,7 @@ def read_labelme(
     if images is not None and not images.is_dir():
         raise FileNotFoundError(f"{images}: images folder not found")
 
+    allowed = None if allow_outside else [images if images is not None else base]
     classes: list[str] = []
     items = []
     for path in files:
@@ -105,7 +115,7 @@ def read_labelme(
                  "key": key}
             )  # fmt: skip
             continue
-        item = _read_one(path, data, images, key)
+        item = _read_one(path, data, images, key, allowed)
         for rec in item["annotations"]:
             if rec["label"] not in classes:
                 classes.append(rec["label"])
@@ -114,6 +124,7 @@ def read_labelme(
 
 
 def _load(path: Path) -> dict:
+    check_file_size(path, item=True)
     try:
         with open(path, encoding="utf-8-sig") as f:
             data = json.load(f)
@@ -130,7 +141,7 @@ def _load(path: Path) -> dict:
     return data
 
 
-def _read_one(path: Path, data: dict, images: Path | None, key: str) -> dict:
+def _read_one(path: Path, data: dict, images: Path | None, key: str, allowed) -> dict:
     issues: list[str] = []
     image_path = str(data.get("imagePath") or "").replace("\\", "/")  # written on Windows
     name = Path(image_path).name if image_path else None
@@ -141,7 +152,7 @@ def _read_one(path: Path, data: dict, images: Path | None, key: str) -> dict:
         if image_path:
             candidates += [path.parent / image_path, path.parent / name]
         candidates.append(path.parent / path.stem)  # "stem.<ext>" next to the JSON
-    image = find_image(candidates)
+    image = find_image(candidates, allowed, issues, path.name)
     if image is not None:
         image = Path(os.path.abspath(image))  # "json_dir/../images/x.jpg" reads as "images/x.jpg"
     w, h = real_size(
@@ -171,7 +182,7 @@ def _read_one(path: Path, data: dict, images: Path | None, key: str) -> dict:
             continue
         annotations.append(rec)
     annotations = _merge_poses(annotations, grouped, path.name, issues)
-    annotations = _merge_point_sets(annotations, w, h)
+    annotations = _merge_point_sets(annotations, w, h, path.name, issues)
     item = {
         "image": str(image) if image is not None else "",
         "width": w,
@@ -267,7 +278,15 @@ def _merge_poses(annotations: list[dict], grouped: dict, fname: str, issues: lis
             annotations.extend(points)
             continue
         box = owners[0]
-        n = int(box.pop("kp_count"))
+        n = box.pop("kp_count")
+        problem = (
+            keypoint_count_problem(n)
+            if isinstance(n, int) and not isinstance(n, bool) and n > 0
+            else f"kp_count {n!r} is not a positive whole number"
+        )
+        if problem:
+            issues.append(f"{fname}: group {group} ({label}): {problem}; keypoints left out")
+            continue
         kps = [[0.0, 0.0, 0] for _ in range(n)]
         for p in points:
             i = int(p["kp_index"])
@@ -280,14 +299,16 @@ def _merge_poses(annotations: list[dict], grouped: dict, fname: str, issues: lis
     return annotations
 
 
-def _merge_point_sets(annotations: list[dict], w: int, h: int) -> list[dict]:
+def _merge_point_sets(
+    annotations: list[dict], w: int, h: int, fname: str, issues: list[str]
+) -> list[dict]:
     # LabelMe has one point per shape; points of one label in one group are one object (the
     # group is LabelMe's instance id), which is how write_labelme writes a point set.
     firsts: dict = {}
     out = []
     for r in annotations:
         gid = r.get("group_id")
-        if r.get("shape") != "points" or gid is None:
+        if r.get("shape") != "points" or not isinstance(gid, (int, str)):
             out.append(r)
             continue
         first = firsts.get((r["label"], gid))
@@ -295,9 +316,19 @@ def _merge_point_sets(annotations: list[dict], w: int, h: int) -> list[dict]:
             firsts[(r["label"], gid)] = r
             out.append(r)
             continue
-        first["keypoints"] = first["keypoints"] + r["keypoints"]
-        first["bbox"] = point_box([k[:2] for k in first["keypoints"]], w, h)
-    return out
+        first["keypoints"].extend(r["keypoints"])
+    kept = []
+    for r in out:
+        if (r["label"], r.get("group_id")) in firsts and firsts[(r["label"], r["group_id"])] is r:
+            problem = keypoint_count_problem(len(r["keypoints"]))
+            if problem:
+                issues.append(
+                    f"{fname}: points of group {r['group_id']} ({r['label']}): {problem}; left out"
+                )
+                continue
+            r["bbox"] = point_box([k[:2] for k in r["keypoints"]], w, h)
+        kept.append(r)
+    return kept
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -335,29 +366,29 @@ def write_labelme(
     """
     classes = check_classes(classes)
     prepared = prepare_rows(rows, classes, include_unlabeled)
-    out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(os.path.abspath(Path(out_dir).expanduser()))
     used: set[str] = set()
-    for row in prepared:
-        image = Path(row["image"])
-        stem = unique_stem(image.stem, used)
-        groups = [int(r["group_id"]) for r in row["annotations"] if _is_int(r.get("group_id"))]
-        next_group = max(groups, default=0) + 1
-        shapes: list[dict] = []
-        for rec in row["annotations"]:
-            next_group = _shapes(rec, shapes, next_group)
-        data = {
-            "version": LABELME_VERSION,
-            "flags": {},
-            "shapes": shapes,
-            "imagePath": Path(os.path.relpath(image.resolve(), out.resolve())).as_posix(),
-            "imageData": None,
-            "imageHeight": row["height"],
-            "imageWidth": row["width"],
-        }
-        if row.get("status") == "unlabeled":
-            data["nblabel_status"] = "unlabeled"  # LabelMe keeps keys it does not know
-        write_text_atomic(out / f"{stem}.json", json.dumps(json_safe(data), indent=2) + "\n")
+    with folder_export(out) as tmp:  # built whole beside out_dir, then swapped in
+        for row in prepared:
+            image = Path(row["image"])
+            stem = unique_stem(image.stem, used)
+            groups = [int(r["group_id"]) for r in row["annotations"] if _is_int(r.get("group_id"))]
+            next_group = max(groups, default=0) + 1
+            shapes: list[dict] = []
+            for rec in row["annotations"]:
+                next_group = _shapes(rec, shapes, next_group)
+            data = {
+                "version": LABELME_VERSION,
+                "flags": {},
+                "shapes": shapes,
+                "imagePath": Path(os.path.relpath(image.resolve(), out.resolve())).as_posix(),
+                "imageData": None,
+                "imageHeight": row["height"],
+                "imageWidth": row["width"],
+            }
+            if row.get("status") == "unlabeled":
+                data["nblabel_status"] = "unlabeled"  # LabelMe keeps keys it does not know
+            (tmp / f"{stem}.json").write_text(json_text(data, indent=2) + "\n", encoding="utf-8")
     return out
 
 

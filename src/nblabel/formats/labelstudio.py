@@ -24,8 +24,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote_to_bytes, urlparse
 
+from . import limits
+from ._atomic import write_atomic
 from ._common import (
     COCO17_KEYPOINTS,
     FormatError,
@@ -33,14 +35,15 @@ from ._common import (
     extras,
     find_image,
     json_safe,
+    json_text,
     keypoint_index,
     make_record,
     natural_key,
     prepare_rows,
     real_size,
-    write_text_atomic,
 )
 from ._common import keypoint_names as _keypoint_names
+from .limits import check_file_size, label_problem
 
 RECT, POLY, KP = "label", "polygon", "keypoint"  # control tag names in label_config()
 _GEOMETRY = {
@@ -62,6 +65,7 @@ def read_labelstudio(
     images_dir: str | os.PathLike | None = None,
     *,
     keypoint_names: Sequence[str] | None = None,
+    allow_outside: bool = False,
 ) -> tuple[list[str], list[dict]]:
     """Read Label Studio tasks (an export in "JSON" format, or an import file).
 
@@ -77,6 +81,10 @@ def read_labelstudio(
             taken as they are or relative to the JSON file.
         keypoint_names: the keypoint order (``KeyPointLabels`` values). Default: COCO's 17
             when all names are COCO's, ``kpN`` names by number, else order of appearance.
+        allow_outside: follow image references that lead out of ``images_dir`` (without
+            it: out of the JSON file's folder), e.g. absolute paths or ``../`` names. Off by
+            default, so a file from elsewhere cannot pull other files into a dataset and its
+            exports; such a row gets an issue instead.
 
     Returns:
         ``(classes, items)``: classes sorted by name; one item per task.
@@ -90,6 +98,7 @@ def read_labelstudio(
     path = Path(json_path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    check_file_size(path)
     try:
         with open(path, encoding="utf-8-sig") as f:
             tasks = json.load(f)
@@ -105,10 +114,11 @@ def read_labelstudio(
 
     chosen = [_choose(path, n, t) for n, t in enumerate(tasks)]
     names = _keypoint_order(chosen, keypoint_names)
+    allowed = None if allow_outside else [images if images is not None else path.parent]
     classes: set[str] = set()
     items = []
     for n, (task, results, origin) in enumerate(chosen):
-        item = _read_task(path, n, task, results, origin, images, names)
+        item = _read_task(path, n, task, results, origin, images, names, allowed)
         if origin is None and not results and _submitted(task):
             item["negative"] = True  # a submitted annotation with no regions: "nothing here"
         classes.update(r["label"] for r in item["annotations"])
@@ -142,13 +152,18 @@ def _choose(path: Path, n: int, task) -> tuple[dict, list, dict | None]:
 def _keypoint_order(chosen, given: Sequence[str] | None) -> list[str] | None:
     if given is not None:
         return [str(n) for n in given]
-    seen: list[str] = []
+    # A name can ask for any slot ("kp30000000"): only names within the limits count, the
+    # others are left out with an issue where they are used (_read_task).
+    seen: dict[str, None] = {}
     for _, results, _ in chosen:
         for r in results:
             if isinstance(r, dict) and _GEOMETRY.get(r.get("type")) == "kp":
                 for name in _labels_of(r):
-                    if name not in seen:
-                        seen.append(name)
+                    if len(seen) >= limits.MAX_KEYPOINTS or label_problem(name):
+                        continue
+                    idx = keypoint_index(name, None)
+                    if idx is None or idx < limits.MAX_KEYPOINTS:
+                        seen.setdefault(name)
     if not seen:
         return None
     if all(keypoint_index(s, None) is not None for s in seen):
@@ -156,7 +171,7 @@ def _keypoint_order(chosen, given: Sequence[str] | None) -> list[str] | None:
             return list(COCO17_KEYPOINTS)
         top = max(keypoint_index(s, None) for s in seen)
         return [f"kp{i}" for i in range(top + 1)]
-    return seen
+    return list(seen)
 
 
 def _labels_of(result: dict) -> list[str]:
@@ -185,15 +200,21 @@ def _image_value(data: dict) -> str | None:
     return None
 
 
+def _unquote(text: str) -> str:
+    # percent escapes are bytes; a name that is not UTF-8 comes back as the same file name
+    return os.fsdecode(unquote_to_bytes(text))
+
+
 def _image_candidates(value: str, base: Path, images: Path | None):
     url = urlparse(value)
     rel = None
-    if "d" in parse_qs(url.query):  # local-files storage: ?d=<path under the document root>
-        rel = unquote(parse_qs(url.query)["d"][0])
+    query = parse_qs(url.query, encoding="latin-1")  # keeps every byte for _unquote
+    if "d" in query:  # local-files storage: ?d=<path under the document root>
+        rel = _unquote(quote(query["d"][0], safe="/", encoding="latin-1"))
     elif url.scheme in ("http", "https", "s3", "gs", "azure-blob"):
-        rel = unquote(url.path).lstrip("/")
+        rel = _unquote(url.path).lstrip("/")
     else:
-        rel = unquote(value)
+        rel = _unquote(value)
     name = Path(rel).name
     upload = re.sub(r"^[0-9a-f]{8}-", "", name)  # Label Studio prefixes uploads with a hash
     if images is not None:
@@ -209,13 +230,13 @@ def _image_candidates(value: str, base: Path, images: Path | None):
     yield base / upload
 
 
-def _read_task(path, n, task, results, origin, images, names) -> dict:
+def _read_task(path, n, task, results, origin, images, names, allowed) -> dict:
     issues: list[str] = []
     data = task["data"]
     value = _image_value(data)
     if value is None:
         raise FormatError(path, f"task #{n} has no image in 'data' (keys: {list(data)})")
-    image = find_image(_image_candidates(value, path.parent, images))
+    image = find_image(_image_candidates(value, path.parent, images), allowed, issues, f"task #{n}")
     declared = (None, None)
     for r in results:
         if isinstance(r, dict) and r.get("original_width"):
@@ -276,8 +297,12 @@ def _read_task(path, n, task, results, origin, images, names) -> dict:
             issues.append(f"{where}: no parentID linking it to a box in this task; left out")
             continue
         idx = keypoint_index(label, names)
-        if idx is None:
-            issues.append(f"{where}: not in keypoint_names {names}; left out")
+        if idx is None or idx >= limits.MAX_KEYPOINTS:
+            shown = f"{len(names)} names" if names and len(names) > 20 else names
+            issues.append(
+                f"{where}: not one of the keypoints ({shown}; at most "
+                f"{limits.MAX_KEYPOINTS}, nblabel.formats.limits.MAX_KEYPOINTS); left out"
+            )
             continue
         v = kp.get("value") or {}
         try:
@@ -395,7 +420,7 @@ def write_labelstudio(
                     f"row {row['key']!r}: image {image} is not under image_root "
                     f"{root}; Label Studio can only serve files below it"
                 ) from None
-            ref = url_prefix + quote(rel)
+            ref = url_prefix + quote(os.fsencode(rel))  # bytes: names need not be UTF-8
         else:
             ref = image.as_posix()
         task = {"data": {"image": ref, "nblabel_key": json_safe(row["key"])}}
@@ -419,7 +444,7 @@ def write_labelstudio(
                 task["predictions"] = [pred]
         tasks.append(task)
     out = Path(path).expanduser()
-    write_text_atomic(out, json.dumps(tasks, ensure_ascii=False, indent=1))
+    write_atomic(out, json_text(tasks, indent=1))
     return out
 
 

@@ -15,18 +15,21 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ._atomic import folder_export
 from ._common import (
     FormatError,
     check_classes,
     find_image,
     make_record,
+    name_variants,
     natural_key,
     prepare_rows,
     real_size,
     unique_stem,
-    write_text_atomic,
+    xml_name,
 )
 from ._xml import parse_xml
+from .limits import check_file_size
 
 # VOC flags kept in a record's ``attributes`` when they say something (not the default).
 _FLAGS = ("difficult", "truncated", "occluded")
@@ -37,6 +40,7 @@ def read_voc(
     images_dir: str | os.PathLike | None = None,
     *,
     errors: str = "raise",
+    allow_outside: bool = False,
 ) -> tuple[list[str], list[dict]]:
     """Read a folder of Pascal VOC XML files.
 
@@ -48,6 +52,10 @@ def read_voc(
         errors: ``"raise"`` (default) stops at the first XML file that is not well-formed with a
             :class:`FormatError` naming the file and line; ``"flag"`` keeps going and returns
             an item for that file whose ``issues`` say what is wrong.
+        allow_outside: follow a ``<path>`` or ``<filename>`` that leads out of ``images_dir``
+            (without it: out of the annotations folder and its sibling ``images/`` or
+            ``JPEGImages/``). Off by default, so a file from elsewhere cannot pull other
+            files into a dataset and its exports; such a row gets an issue instead.
 
     Returns:
         ``(classes, items)``: classes sorted by name; one item per XML file with ``image``,
@@ -74,24 +82,32 @@ def read_voc(
     if images is not None and not images.is_dir():
         raise FileNotFoundError(f"{images}: images folder not found")
 
+    base = src.parent if src.is_file() else src
+    if allow_outside:
+        allowed = None
+    elif images is not None:
+        allowed = [images]
+    else:
+        allowed = [base, base.parent / "images", base.parent / "JPEGImages"]
     classes: set[str] = set()
     items = []
     for xml_path in files:
-        item = _read_one(xml_path, images, errors)
+        item = _read_one(xml_path, images, errors, allowed)
         classes.update(r["label"] for r in item["annotations"])
         items.append(item)
     return sorted(classes, key=natural_key), items
 
 
-def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
+def _read_one(xml_path: Path, images: Path | None, errors: str, allowed) -> dict:
     issues: list[str] = []
     try:
+        check_file_size(xml_path, item=True)
         root = parse_xml(xml_path)
     except FormatError as e:
         err = FormatError(xml_path, f"{e.problem}, or pass errors='flag'", e.line)
         if errors == "raise":
             raise err from None
-        guess = find_image(_candidates(xml_path, xml_path.stem, None, images))
+        guess = find_image(_candidates(xml_path, xml_path.stem, None, images), allowed)
         return {
             "image": str(guess),
             "width": 0,
@@ -115,7 +131,9 @@ def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
 
     filename = (root.findtext("filename") or "").strip()
     xml_image_path = (root.findtext("path") or "").strip()
-    image = find_image(_candidates(xml_path, filename, xml_image_path, images))
+    image = find_image(
+        _candidates(xml_path, filename, xml_image_path, images), allowed, issues, xml_path.name
+    )
     declared = (root.findtext("size/width"), root.findtext("size/height"))
     width, height = real_size(image, declared, f"{xml_path.name} <size>", issues)
 
@@ -142,16 +160,18 @@ def _read_one(xml_path: Path, images: Path | None, errors: str) -> dict:
 
 
 def _candidates(xml_path: Path, filename: str, xml_image_path: str | None, images: Path | None):
-    name = Path(filename).name if filename else xml_path.stem
-    if images is not None:
-        yield images / filename if filename else images / name
-        yield images / name
-        return
-    if xml_image_path:
-        yield Path(xml_image_path)
-    yield xml_path.parent / name
-    yield xml_path.parent.parent / "images" / name
-    yield xml_path.parent.parent / "JPEGImages" / name  # the layout of the VOC devkit
+    # every lookup also under the name a non-UTF-8 file name was written as (see xml_name)
+    for fname in name_variants(filename) if filename else [""]:
+        name = Path(fname).name if fname else xml_path.stem
+        if images is not None:
+            yield images / fname if fname else images / name
+            yield images / name
+            continue
+        for p in name_variants(xml_image_path) if xml_image_path else []:
+            yield Path(p)
+        yield xml_path.parent / name
+        yield xml_path.parent.parent / "images" / name
+        yield xml_path.parent.parent / "JPEGImages" / name  # the layout of the VOC devkit
 
 
 def _object_record(obj: ET.Element, where: str, issues: list[str]) -> dict | None:
@@ -222,24 +242,25 @@ def write_voc(
     classes = check_classes(classes)
     prepared = prepare_rows(rows, classes, include_unlabeled)
     out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
-    for row in prepared:
-        image = Path(row["image"])
-        root = _annotation_xml(row, image)
-        ET.indent(root, space="\t")
-        stem = unique_stem(image.stem, used)
-        text = ET.tostring(root, encoding="unicode") + "\n"
-        write_text_atomic(out / f"{stem}.xml", text)
+    # built whole beside out_dir and swapped in: a killed export leaves the earlier one
+    with folder_export(out) as tmp:
+        for row in prepared:
+            image = Path(row["image"])
+            root = _annotation_xml(row, image)
+            ET.indent(root, space="\t")
+            stem = unique_stem(image.stem, used)
+            text = ET.tostring(root, encoding="unicode") + "\n"
+            (tmp / f"{stem}.xml").write_text(text, encoding="utf-8")
     return out
 
 
 def _annotation_xml(row: dict, image: Path) -> ET.Element:
     w, h = row["width"], row["height"]
     root = ET.Element("annotation")
-    ET.SubElement(root, "folder").text = image.parent.name
-    ET.SubElement(root, "filename").text = image.name
-    ET.SubElement(root, "path").text = str(image.resolve())
+    ET.SubElement(root, "folder").text = xml_name(image.parent.name)
+    ET.SubElement(root, "filename").text = xml_name(image.name)
+    ET.SubElement(root, "path").text = xml_name(str(image.resolve()))
     ET.SubElement(ET.SubElement(root, "source"), "database").text = "nblabel"
     size = ET.SubElement(root, "size")
     ET.SubElement(size, "width").text = str(w)

@@ -21,20 +21,23 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..images import IMAGE_EXTENSIONS
+from ._atomic import folder_export
 from ._common import (
     FormatError,
     check_classes,
     extras,
+    inside,
     json_safe,
+    json_text,
     link_or_copy,
     make_record,
     natural_key,
     prepare_rows,
     real_size,
     unique_stem,
-    write_text_atomic,
 )
 from ._common import keypoint_names as _keypoint_names
+from .limits import check_file_size, item_file_problem, keypoint_count_problem, label_problem
 
 SIDECAR = "nblabel.json"
 TASKS = ("detect", "segment", "pose")
@@ -43,13 +46,19 @@ TASKS = ("detect", "segment", "pose")
 # -- reading -------------------------------------------------------------------------------------
 
 
-def read_yolo(dataset_dir: str | os.PathLike) -> tuple[list[str], list[dict]]:
+def read_yolo(
+    dataset_dir: str | os.PathLike, *, allow_outside: bool = False
+) -> tuple[list[str], list[dict]]:
     """Read a YOLO dataset (detect, segment or pose).
 
     Args:
         dataset_dir: the folder holding ``data.yaml`` (or the YAML file itself). Without a
             YAML file, the folder's ``images/`` (or the folder itself) is scanned and class
             names come from ``classes.txt`` / ``obj.names``.
+        allow_outside: follow a ``path``, split entry or image list line that leads out of
+            the dataset folder (the YAML file's folder). Off by default, so a file from
+            elsewhere cannot pull other files into a dataset and its exports: such a
+            data.yaml is refused with what to change.
 
     Returns:
         ``(classes, items)``: classes in ``names`` order; one item per image of every split
@@ -66,10 +75,11 @@ def read_yolo(dataset_dir: str | os.PathLike) -> tuple[list[str], list[dict]]:
     yaml_path = _find_yaml(src)
     if yaml_path is not None:
         data = _load_yaml(yaml_path)
-        root = _dataset_root(yaml_path, data)
+        allowed = None if allow_outside else [yaml_path.parent]
+        root = _dataset_root(yaml_path, data, allowed)
         names = _names(data.get("names"), yaml_path)
         kpt_shape = data.get("kpt_shape")
-        images, notes = _split_images(root, data, yaml_path)
+        images, notes = _split_images(root, data, yaml_path, allowed)
         base = yaml_path.parent
     else:
         names = _names_from_txt(src)
@@ -86,6 +96,9 @@ def read_yolo(dataset_dir: str | os.PathLike) -> tuple[list[str], list[dict]]:
             raise FormatError(
                 yaml_path, f"kpt_shape must be [K, 2] or [K, 3], got {kpt_shape!r}"
             ) from None
+        problem = keypoint_count_problem(nkpt)
+        if problem:
+            raise FormatError(yaml_path, f"kpt_shape: {problem}")
         kpt = (nkpt, ndim)
     else:
         kpt = None
@@ -98,7 +111,7 @@ def read_yolo(dataset_dir: str | os.PathLike) -> tuple[list[str], list[dict]]:
         if ident in seen:  # the same image listed by two splits (e.g. val pointing at train)
             continue
         seen.add(ident)
-        item = _read_item(image, label, names, kpt, base, sidecar, keys)
+        item = _read_item(image, label, names, kpt, base, sidecar, keys, allow_outside)
         if image in notes:
             item["issues"].insert(0, notes[image])
         items.append(item)
@@ -120,6 +133,7 @@ def _find_yaml(src: Path) -> Path | None:
 def _load_yaml(path: Path) -> dict:
     import yaml
 
+    check_file_size(path, item=True)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
@@ -131,17 +145,37 @@ def _load_yaml(path: Path) -> dict:
     return data
 
 
-def _dataset_root(yaml_path: Path, data: dict) -> Path:
+def _dataset_root(yaml_path: Path, data: dict, allowed) -> Path:
     p = data.get("path")
     if not p:
         return yaml_path.parent
     p = Path(str(p)).expanduser()
-    if p.is_absolute():
-        return p if p.is_dir() else yaml_path.parent  # a dataset moved since it was written
-    return (yaml_path.parent / p) if (yaml_path.parent / p).is_dir() else yaml_path.parent
+    if not p.is_absolute():
+        p = yaml_path.parent / p
+    if not p.is_dir():
+        return yaml_path.parent  # a dataset moved since it was written
+    if allowed is not None and not inside(p, allowed):
+        raise FormatError(
+            yaml_path,
+            f"path: {data.get('path')!r} leads out of {yaml_path.parent}; remove 'path:' "
+            "(the folder of data.yaml is the default), or pass allow_outside=True if you "
+            "trust the file",
+        )
+    return p
 
 
 def _names(raw, path: Path) -> list[str]:
+    if isinstance(raw, (dict, list)):
+        values = raw.values() if isinstance(raw, dict) else raw
+        for v in values:
+            # a YAML alias can nest a list in itself a thousand times over: names are scalars
+            if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+                raise FormatError(
+                    path, f"names must be class names (text), got a {type(v).__name__}"
+                )  # not its repr: an alias bomb's repr alone would take minutes
+            problem = label_problem(str(v), "class name")
+            if problem:
+                raise FormatError(path, f"names: {problem}")
     if isinstance(raw, dict):
         try:
             ids = sorted(int(k) for k in raw)
@@ -176,7 +210,7 @@ def _scan(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: natural_key(str(p.relative_to(folder))))
 
 
-def _split_images(root: Path, data: dict, yaml_path: Path) -> tuple[list[Path], dict]:
+def _split_images(root: Path, data: dict, yaml_path: Path, allowed) -> tuple[list[Path], dict]:
     """Images of every split, and an issue for each image of a split found under another name."""
     if not any(data.get(k) for k in ("train", "val", "test")):
         raise FormatError(
@@ -192,10 +226,25 @@ def _split_images(root: Path, data: dict, yaml_path: Path) -> tuple[list[Path], 
             continue
         for entry in entries if isinstance(entries, list) else [entries]:
             p, note = _split_path(root, str(entry), split, yaml_path)
+            if allowed is not None and not inside(p, allowed):
+                raise FormatError(
+                    yaml_path,
+                    f"{split}: {entry!r} leads out of the dataset folder {yaml_path.parent} "
+                    f"(to {p}); move the images inside it, or pass allow_outside=True if you "
+                    "trust the file",
+                )
             if p.is_dir():
                 found = _scan(p)
             elif p.is_file() and p.suffix == ".txt":
                 found = _list_file(p, root)
+                outside = [q for q in found if allowed is not None and not inside(q, allowed)]
+                if outside:
+                    raise FormatError(
+                        p,
+                        f"{len(outside)} image(s) listed lie outside the dataset folder "
+                        f"{yaml_path.parent} (first: {outside[0]}); list images inside it, or "
+                        "pass allow_outside=True if you trust the file",
+                    )
             else:
                 raise FormatError(
                     yaml_path,
@@ -242,6 +291,7 @@ def _split_path(root: Path, entry: str, split: str, yaml_path: Path) -> tuple[Pa
 
 
 def _list_file(p: Path, root: Path) -> list[Path]:
+    check_file_size(p)
     out = []
     for line in p.read_text(encoding="utf-8").splitlines():
         line = line.strip()
@@ -275,7 +325,9 @@ def _load_sidecar(base: Path) -> dict:
         return {}  # the sidecar only adds scores; a broken one must not block the labels
 
 
-def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -> dict:
+def _read_item(
+    image, label, names, kpt, base: Path, sidecar: dict, keys: set, allow_outside: bool
+) -> dict:
     issues: list[str] = []
     try:
         rel = label.resolve().relative_to(base.resolve()).as_posix()
@@ -283,7 +335,9 @@ def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -
         rel = None
     meta = sidecar.get(rel) if rel else None
     meta = meta if isinstance(meta, dict) else {}
-    original = Path(meta["image"]) if meta.get("image") else None
+    original = Path(meta["image"]) if isinstance(meta.get("image"), str) else None
+    if original is not None and not (allow_outside or _same_file(original, image)):
+        original = None  # the sidecar may only name the file the dataset's own link shows
     shown = original if original is not None and original.is_file() else image.resolve()
     w, h = real_size(shown, (meta.get("width"), meta.get("height")), str(label), issues)
     key = meta.get("key", image.stem)
@@ -300,6 +354,10 @@ def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -
     }
     if not label.is_file():
         # ultralytics trains on it as background, but no file says anyone looked: unlabeled
+        return item
+    problem = item_file_problem(label)
+    if problem:
+        issues.append(problem)
         return item
     if not (w and h):
         issues.append(f"{label}: labels not read because the image size is unknown")
@@ -332,6 +390,13 @@ def _read_item(image, label, names, kpt, base: Path, sidecar: dict, keys: set) -
         if rec is not None:
             item["annotations"].append(rec)
     return item
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _parse_line(line, names, kpt, w, h, where, issues) -> dict | None:
@@ -397,9 +462,11 @@ def write_yolo(
 
     Layout: ``images/train|val`` (links to the original images), ``labels/train|val``,
     ``data.yaml`` (absolute ``path``, ``names``, ``kpt_shape`` for pose) and ``nblabel.json``
-    (scores, sources, keys and original image paths). Files this function wrote into
-    ``out_dir`` before and does not write now are removed, so a re-export after deleting rows
-    leaves no stale labels; nothing else in ``out_dir`` is touched.
+    (scores, sources, keys and original image paths). The dataset is built in a temporary
+    sibling folder and swapped with ``out_dir`` when complete, so a killed export leaves the
+    earlier one whole. Files an earlier export wrote and this one does not are gone (no
+    stale labels after deleting rows); files someone else put into ``out_dir`` are kept.
+    A non-empty ``out_dir`` that no export wrote is refused.
 
     Args:
         rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
@@ -454,6 +521,12 @@ def write_yolo(
                 f"row {row['key']!r}: image {row['image']} not found; fix the path "
                 "or drop the row before exporting"
             )
+        if Path(row["image"]).suffix.lower() not in IMAGE_EXTENSIONS:
+            # the export links the file in: only images may travel (never /etc/passwd)
+            raise ValueError(
+                f"row {row['key']!r}: {row['image']} is not an image file (extensions "
+                f"{sorted(IMAGE_EXTENSIONS)}); drop the row before exporting"
+            )
 
     out = Path(out_dir).expanduser().resolve()
     order = list(range(len(prepared)))
@@ -463,78 +536,66 @@ def write_yolo(
         n_val = min(max(n_val, 1), len(order) - 1)
     val_rows = set(order[:n_val])
 
-    previous = _previous_outputs(out)
-    if not previous and any(
-        (out / d).is_dir() and any((out / d).iterdir()) for d in ("images", "labels")
-    ):
-        # Writing over a dataset this module did not make could mix its labels with ours.
-        raise ValueError(
-            f"{out} already holds images/ or labels/ that nblabel did not write; "
-            "export into a new or empty folder"
-        )
-    written: dict[str, dict] = {}
-    used: set[str] = set()
-    for i, row in enumerate(prepared):
-        split = "val" if i in val_rows else "train"
-        image = Path(row["image"])
-        stem = unique_stem(image.stem, used)
-        img_dst = out / "images" / split / f"{stem}{image.suffix.lower()}"
-        lbl_dst = out / "labels" / split / f"{stem}.txt"
-        img_dst.parent.mkdir(parents=True, exist_ok=True)
-        lbl_dst.parent.mkdir(parents=True, exist_ok=True)
-        link_or_copy(image, img_dst)
-        lines = [
-            _line(r, classes.index(r["label"]), row["width"], row["height"], task, nkpt)
-            for r in row["annotations"]
-        ]
-        write_text_atomic(lbl_dst, "".join(ln + "\n" for ln in lines))
-        written[lbl_dst.relative_to(out).as_posix()] = {
-            "key": json_safe(row["key"]),
-            "image": str(image.resolve()),
-            "link": img_dst.relative_to(out).as_posix(),
-            "width": row["width"],
-            "height": row["height"],
-            "objects": [_object_meta(r) for r in row["annotations"]],
-        }
-        if row.get("status") == "unlabeled":
-            written[lbl_dst.relative_to(out).as_posix()]["status"] = "unlabeled"
-
-    # Remove what an earlier export wrote and this one did not (deleted rows, renamed images),
-    # and ultralytics' label caches, which would otherwise describe the old files.
-    keep = set(written) | {m["link"] for m in written.values()}
-    for rel in previous - keep:
-        p = out / rel
-        if p.is_symlink() or p.is_file():
-            p.unlink()
-    for split in ("train", "val"):
-        (out / "labels" / f"{split}.cache").unlink(missing_ok=True)
-
-    data: dict = {
-        "path": str(out),
-        "train": "images/train",
-        "val": "images/val" if n_val else "images/train",
-        "names": dict(enumerate(classes)),
-    }
-    if task == "pose":
-        data["kpt_shape"] = [nkpt, 3]
-        names = _keypoint_names(nkpt, keypoint_names)
-        flip = _flip_idx(names)
-        if flip is not None:
-            data["flip_idx"] = flip
+    # Built whole in a temporary sibling and swapped into place (see _atomic): a killed
+    # re-export leaves the earlier dataset, never a mix of old and new label files. What an
+    # earlier export wrote and this one does not (deleted rows, renamed images) is dropped,
+    # and so are ultralytics' label caches, which would describe the old files.
+    previous = _previous_outputs(out) | {f"labels/{s}.cache" for s in ("train", "val")}
     import yaml
 
+    with folder_export(out, previous=previous, markers=(SIDECAR,)) as tmp:
+        written: dict[str, dict] = {}
+        used: set[str] = set()
+        for i, row in enumerate(prepared):
+            split = "val" if i in val_rows else "train"
+            image = Path(row["image"])
+            stem = unique_stem(image.stem, used)
+            img_rel = f"images/{split}/{stem}{image.suffix.lower()}"
+            lbl_rel = f"labels/{split}/{stem}.txt"
+            (tmp / img_rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / lbl_rel).parent.mkdir(parents=True, exist_ok=True)
+            link_or_copy(image, tmp / img_rel)
+            lines = [
+                _line(r, classes.index(r["label"]), row["width"], row["height"], task, nkpt)
+                for r in row["annotations"]
+            ]
+            (tmp / lbl_rel).write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
+            written[lbl_rel] = {
+                "key": json_safe(row["key"]),
+                "image": str(image.resolve()),
+                "link": img_rel,
+                "width": row["width"],
+                "height": row["height"],
+                "objects": [_object_meta(r) for r in row["annotations"]],
+            }
+            if row.get("status") == "unlabeled":
+                written[lbl_rel]["status"] = "unlabeled"
+
+        data: dict = {
+            "path": str(out),
+            "train": "images/train",
+            "val": "images/val" if n_val else "images/train",
+            "names": dict(enumerate(classes)),
+        }
+        if task == "pose":
+            data["kpt_shape"] = [nkpt, 3]
+            names = _keypoint_names(nkpt, keypoint_names)
+            flip = _flip_idx(names)
+            if flip is not None:
+                data["flip_idx"] = flip
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        (tmp / "data.yaml").write_text(text, encoding="utf-8")
+        sidecar = {
+            "format": "nblabel-yolo",
+            "version": 1,
+            "task": task,
+            "names": classes,
+            "files": written,
+        }
+        if task == "pose":
+            sidecar["keypoint_names"] = _keypoint_names(nkpt, keypoint_names)
+        (tmp / SIDECAR).write_text(json_text(sidecar, indent=1), encoding="utf-8")
     yaml_path = out / "data.yaml"
-    write_text_atomic(yaml_path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    sidecar = {
-        "format": "nblabel-yolo",
-        "version": 1,
-        "task": task,
-        "names": classes,
-        "files": written,
-    }
-    if task == "pose":
-        sidecar["keypoint_names"] = _keypoint_names(nkpt, keypoint_names)
-    write_text_atomic(out / SIDECAR, json.dumps(sidecar, ensure_ascii=False, indent=1))
     return yaml_path
 
 

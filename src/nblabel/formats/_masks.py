@@ -1,0 +1,222 @@
+"""Masks and multi-part outlines, kept as the source wrote them.
+
+A record's ``points`` is one outline, the one the widget draws and edits. What a format can
+say beyond it rides along in two record keys, exactly as read:
+
+- ``mask``: a COCO RLE, ``{"size": [h, w], "counts": "<compressed>", "outline": tag}``
+  (``iscrowd`` regions, mask exports). ``points`` is its largest outline, for display;
+- ``parts``: every part of a multi-part polygon, ``[[[x, y], ...], ...]``; ``points`` is
+  the largest part.
+
+``outline`` (a mask) and the largest part (``parts``) record which ``points`` they were read
+with. A writer uses the mask or the parts only while ``points`` is still that outline: once
+a person has redrawn the object, the drawing wins (:func:`exact_mask`, :func:`exact_parts`).
+Boxes are never derived from either; a record keeps the box its source gave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from . import limits
+
+
+def decode_counts(s: str) -> list[int]:
+    """Run lengths of COCO's compressed RLE string (pycocotools' ``rleFrString``).
+
+    Each count is a run of 5-bit groups offset by 48 to be printable; bit 0x20 says another
+    group follows, bit 0x10 of the last group is the sign. From the third count on, values
+    are differences to the count two back.
+
+    Example:
+        >>> decode_counts(encode_counts([3, 5, 8, 0, 2]))
+        [3, 5, 8, 0, 2]
+    """
+    counts: list[int] = []
+    p = 0
+    while p < len(s):
+        x, k, more = 0, 0, True
+        while more:
+            if p >= len(s):
+                raise ValueError("RLE string ends inside a count")
+            c = ord(s[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts
+
+
+def encode_counts(counts: Sequence[int]) -> str:
+    """COCO's compressed RLE string of ``counts`` (the inverse of :func:`decode_counts`)."""
+    out = []
+    for i, c in enumerate(counts):
+        x = int(c) - (int(counts[i - 2]) if i > 2 else 0)
+        more = True
+        while more:
+            group = x & 0x1F
+            x >>= 5
+            more = not ((x == 0 and not group & 0x10) or (x == -1 and group & 0x10))
+            if more:
+                group |= 0x20
+            out.append(chr(group + 48))
+    return "".join(out)
+
+
+def rle_counts(rle: dict, where: str, width: int, height: int) -> tuple[list[int], int, int]:
+    """Validated run lengths and size of a COCO RLE; ``ValueError`` saying what is wrong.
+
+    The size must be the image's (when known) and within
+    :data:`~nblabel.formats.limits.MAX_MASK_PIXELS`, checked before anything is decoded.
+    """
+    try:
+        h, w = (int(v) for v in rle["size"])
+        counts = rle["counts"]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("RLE segmentation needs 'size' [h, w] and 'counts'") from None
+    if width and height and (w, h) != (width, height):
+        raise ValueError(f"RLE size {w}x{h} is not the image's {width}x{height}")
+    problem = limits.mask_problem(h, w)
+    if problem:
+        raise ValueError(problem)
+    if isinstance(counts, str):
+        counts = decode_counts(counts)
+    elif isinstance(counts, list):
+        counts = [int(c) for c in counts]
+    else:
+        raise ValueError("RLE 'counts' must be a string or a list of ints")
+    if any(c < 0 for c in counts) or sum(counts) != h * w:
+        raise ValueError(f"RLE counts cover {sum(counts)} pixels, not {h}x{w}")
+    return counts, h, w
+
+
+def rle_area(counts: Sequence[int]) -> int:
+    """Foreground pixels of an RLE (runs alternate background, foreground, ...)."""
+    return int(sum(counts[1::2]))
+
+
+def rle_box(counts: Sequence[int], h: int) -> list[float] | None:
+    """``[x1, y1, x2, y2]`` of the foreground, from the runs alone (column-major order)."""
+    x1 = y1 = None
+    x2 = y2 = 0
+    pos = 0
+    for i, c in enumerate(counts):
+        if i % 2 and c:
+            first, last = pos, pos + c - 1
+            ca, cb = first // h, last // h
+            x1 = ca if x1 is None else min(x1, ca)
+            x2 = max(x2, cb + 1)
+            if ca == cb:
+                lo, hi = first % h, last % h
+            else:  # the run wraps over a column: it covers every row
+                lo, hi = 0, h - 1
+            y1 = lo if y1 is None else min(y1, lo)
+            y2 = max(y2, hi + 1)
+        pos += c
+    return None if x1 is None else [float(x1), float(y1), float(x2), float(y2)]
+
+
+def rle_mask(counts: Sequence[int], h: int, w: int):
+    """The ``h x w`` ``uint8`` mask of an RLE (one byte per pixel, vectorised)."""
+    import numpy as np
+
+    values = (np.arange(len(counts)) % 2).astype(np.uint8)
+    flat = np.repeat(values, np.asarray(counts, dtype=np.int64))
+    return np.ascontiguousarray(flat.reshape((w, h)).T)  # COCO stores column by column
+
+
+def mask_outline(mask) -> list[list[float]] | None:
+    """Largest outer outline of a mask, traced along pixel *edges* so it covers every pixel.
+
+    Tracing pixel centres (what ``cv2.findContours`` returns) loses half a pixel all round;
+    tracing a 2x upsampled mask and halving puts the outline on the pixel borders.
+    """
+    import cv2
+    import numpy as np
+
+    if not mask.any():
+        return None
+    big = np.kron(mask, np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours = [c for c in contours if len(c) >= 3]
+    if not contours:
+        return None
+    biggest = max(contours, key=cv2.contourArea)
+    return [[(float(p[0][0]) + 1) / 2 if p[0][0] % 2 else float(p[0][0]) / 2,
+             (float(p[0][1]) + 1) / 2 if p[0][1] % 2 else float(p[0][1]) / 2]
+            for p in biggest]  # fmt: skip
+
+
+def outline_tag(points) -> str:
+    """Short fingerprint of an outline (3 decimals), to tell whether it was edited since."""
+    text = ";".join(f"{float(p[0]):.3f},{float(p[1]):.3f}" for p in points or [])
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def exact_mask(rec: dict) -> dict | None:
+    """The record's RLE ``{"size", "counts"}`` while its ``points`` are the mask's outline."""
+    m = rec.get("mask")
+    if not isinstance(m, dict) or "counts" not in m or "size" not in m:
+        return None
+    if rec.get("points") and m.get("outline") != outline_tag(rec["points"]):
+        return None  # redrawn since the import: the drawing wins
+    return {"size": [int(v) for v in m["size"]], "counts": m["counts"]}
+
+
+def exact_parts(rec: dict) -> list | None:
+    """All parts of a multi-part polygon while its ``points`` are still one of them."""
+    parts = rec.get("parts")
+    if not isinstance(parts, list) or len(parts) < 2 or not rec.get("points"):
+        return None
+    tag = outline_tag(rec["points"])
+    if not any(outline_tag(p) == tag for p in parts):
+        return None
+    return parts
+
+
+def bridge_parts(parts: Sequence[Sequence[Sequence[float]]]) -> list[list[float]]:
+    """One outline through every part, joined by zero-width bridges (for one-polygon formats).
+
+    Each part is entered and left at its vertex closest to the next part, so the filled
+    outline covers the same pixels and its envelope is the union of the parts' envelopes
+    (what ultralytics' ``convert_coco`` does for YOLO segment labels).
+    """
+    parts = [[list(map(float, p[:2])) for p in part] for part in parts if len(part) >= 3]
+    if len(parts) < 2:
+        return parts[0] if parts else []
+
+    def nearest(a, b):
+        best = None
+        for i, p in enumerate(a):
+            for j, q in enumerate(b):
+                d = (p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2
+                if best is None or d < best[0]:
+                    best = (d, i, j)
+        return best[1], best[2]
+
+    # out along the chain of parts, back the same way: a there-and-back path per bridge
+    links = [nearest(parts[k], parts[k + 1]) for k in range(len(parts) - 1)]
+    out: list[list[float]] = []
+
+    def walk(k: int) -> None:
+        part = parts[k]
+        enter = links[k - 1][1] if k > 0 else 0
+        leave = links[k][0] if k < len(parts) - 1 else None
+        n = len(part)
+        ring = part[enter:] + part[:enter]
+        if leave is None:
+            out.extend(ring + [part[enter]])
+            return
+        cut = (leave - enter) % n
+        out.extend(ring[: cut + 1])
+        walk(k + 1)
+        out.extend(ring[cut:] + [part[enter]])
+
+    walk(0)
+    return out
