@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.clips import DETECTOR, T, crossing_clip, detections, face, truth_tracks
 
 import nblabel as nbl
-from nblabel.formats.voc import read_voc
 from nblabel.images import load_rgb
 from nblabel.tracks import (
     annotate_frame,
@@ -20,37 +20,10 @@ from nblabel.tracks import (
 )
 from nblabel.video import compose_clip
 
-T = 30
-SIZE = (320, 240)
-SPRITE = 80
-# Two raccoons crossing: A walks right and a little down, B walks left; they overlap
-# around frame 14 (B is drawn over A).
-STARTS = np.array([[6.0, 60.0], [234.0, 90.0]])
-STEPS = np.array([[8.0, 1.0], [-8.0, 0.0]])
-DETECTOR = "detector@0000abcd"
-
-
-def _crop(raccoon_dir, name: str) -> np.ndarray:
-    import cv2
-
-    _, items = read_voc(raccoon_dir / "annotations", raccoon_dir / "images")
-    item = next(i for i in items if i["key"] == name)
-    x1, y1, x2, y2 = (int(v) for v in item["annotations"][0]["bbox"])
-    crop = load_rgb(item["image"])[y1:y2, x1:x2]
-    return cv2.resize(crop, (SPRITE, SPRITE), interpolation=cv2.INTER_AREA)
-
 
 @pytest.fixture(scope="module")
 def clip(raccoon_dir, shared_dir, tmp_path_factory):
-    import cv2
-
-    bg = load_rgb(sorted((shared_dir / "datasets" / "coco128" / "images").rglob("*.jpg"))[3])
-    bg = cv2.resize(bg, SIZE, interpolation=cv2.INTER_AREA)
-    sprites = [_crop(raccoon_dir, "raccoon-1"), _crop(raccoon_dir, "raccoon-12")]
-    paths = [s + STEPS[i] * np.arange(T)[:, None] for i, s in enumerate(STARTS)]
-    path = tmp_path_factory.mktemp("tracks") / "crossing.mp4"
-    truth = compose_clip(path, bg, sprites, paths, fps=10)
-    return path, truth
+    return crossing_clip(raccoon_dir, shared_dir, tmp_path_factory.mktemp("tracks"))
 
 
 @pytest.fixture()
@@ -61,28 +34,6 @@ def ds(clip, tmp_path):
     )
 
 
-def _detections(ds, truth, *, jitter=2.0, miss=(), seed=0):
-    """Model output per frame: the true boxes jittered, in shuffled order, some missed."""
-    rng = np.random.default_rng(seed)
-    keys = list(ds.df.sort_values("frame").index)
-    writes = []
-    for t, key in enumerate(keys):
-        recs = []
-        for obj, box in truth[t]:
-            if (t, obj) in miss:
-                continue
-            b = np.asarray(box) + rng.normal(0, jitter, 4)
-            recs.append({"label": "raccoon", "bbox": b.tolist(), "score": 0.8, "source": DETECTOR})
-        rng.shuffle(recs)
-        writes.append((key, recs, {"source": DETECTOR}))
-    ds.annotate_many(writes)
-    return keys
-
-
-def _truth_tracks(truth):
-    return {t: [(obj + 1, box) for obj, box in boxes] for t, boxes in enumerate(truth)}
-
-
 def test_from_video_takes_classes(ds):
     assert ds.classes == ["raccoon"]
     assert ds.tracks().empty
@@ -90,11 +41,11 @@ def test_from_video_takes_classes(ds):
 
 def test_crossing_raccoons_keep_their_ids(ds, clip):
     _, truth = clip
-    keys = _detections(ds, truth, miss={(10, 0), (11, 0), (15, 1)})
+    keys = detections(ds, truth, miss={(10, 0), (11, 0), (15, 1)})
 
     assert link_tracks(ds) == 2
 
-    scores = id_switches(boxes_by_frame(ds), _truth_tracks(truth))
+    scores = id_switches(boxes_by_frame(ds), truth_tracks(truth))
     assert scores["switches"] == 0 and scores["fragments"] == 0
     assert scores["misses"] == 3 and scores["false_positives"] == 0
     table = ds.tracks()
@@ -150,7 +101,7 @@ def test_boxes_between_two_keyframes_are_linear_and_follow_a_moved_keyframe(ds, 
 
 def test_deleting_an_object_ends_its_track(ds, clip):
     _, truth = clip
-    keys = _detections(ds, truth)
+    keys = detections(ds, truth)
     link_tracks(ds)
     b = next(a["track"] for a in ds.row(keys[20])["annotations"] if a["bbox"][0] < 100)
     keep = [a for a in ds.row(keys[20])["annotations"] if a["track"] != b]
@@ -181,25 +132,13 @@ def test_propagate_copies_to_the_next_frames_and_spares_verified_ones(ds, clip):
         propagate(ds, keys[5], 0)
 
 
-def _face(center, noise=0.0, rng=None):
-    offsets = np.array([[-12, -8], [12, -8], [0, 2], [-9, 12], [9, 12]], float)
-    pts = np.asarray(center) + offsets
-    if rng is not None:
-        pts = pts + rng.normal(0, noise, pts.shape)
-    return {
-        "label": "raccoon",
-        "bbox": [*(pts.min(0) - 10), *(pts.max(0) + 10)],
-        "keypoints": [[float(x), float(y), 2] for x, y in pts],
-    }
-
-
 def test_keypoints_pass_through_keyframes_and_a_bad_point_is_named(ds):
     keys = list(ds.df.sort_values("frame").index)
     centers = np.stack([60 + 5.0 * np.arange(T), 100 + 2.0 * np.arange(T)], -1)
     rng = np.random.default_rng(3)
     writes = []
     for t, key in enumerate(keys):
-        rec = dict(_face(centers[t], 1.5, rng), score=0.9, source=DETECTOR, track=1)
+        rec = dict(face(centers[t], 1.5, rng), score=0.9, source=DETECTOR, track=1)
         if t == 12:
             rec["keypoints"][2][:2] = [rec["keypoints"][2][0] + 25, rec["keypoints"][2][1] + 20]
         writes.append((key, [rec], {"source": DETECTOR}))
@@ -213,14 +152,14 @@ def test_keypoints_pass_through_keyframes_and_a_bad_point_is_named(ds):
     assert (ds.df.drop(index=keys[12])["status"] == "predicted").all()
 
     # keyframes at 0 and 20: the path meets them exactly and stays near the truth between
-    annotate_frame(ds, keys[0], [dict(_face(centers[0]), track=1)])
-    annotate_frame(ds, keys[20], [dict(_face(centers[20]), track=1)])
+    annotate_frame(ds, keys[0], [dict(face(centers[0]), track=1)])
+    annotate_frame(ds, keys[20], [dict(face(centers[20]), track=1)])
     interpolate_tracks(ds, fps=10)
     err = []
     for t in range(1, 20):
         (rec,) = ds.row(keys[t])["annotations"]
         assert rec["interpolated"]
-        truth = np.asarray(_face(centers[t])["keypoints"])[:, :2]
+        truth = np.asarray(face(centers[t])["keypoints"])[:, :2]
         err.append(np.hypot(*(np.asarray(rec["keypoints"])[:, :2] - truth).T).max())
     assert max(err) < 4.0 and np.mean(err) < 2.0
 
@@ -254,6 +193,6 @@ def test_a_real_detector_s_people_keep_their_ids_through_an_occlusion(shared_dir
 
     link_tracks(ds)
 
-    scores = id_switches(boxes_by_frame(ds), _truth_tracks(truth))
+    scores = id_switches(boxes_by_frame(ds), truth_tracks(truth))
     assert scores["matches"] >= 0.95 * 2 * n  # the detector finds nearly every person
     assert scores["switches"] == 0 and scores["fragments"] == 0

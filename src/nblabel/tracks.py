@@ -742,3 +742,119 @@ def boxes_by_frame(ds) -> dict[int, list[tuple[int, list[float]]]]:
             if isinstance(a.get(TRACK), int)
         ]
     return out
+
+
+# -- files ----------------------------------------------------------------------------------
+FORMATS = ("mot", "cvat", "coco", "yolo")
+
+
+def video_rows(ds, *, include_unlabeled: bool = False) -> list[dict]:
+    """Export rows of a video dataset in frame order, with their ``frame`` (for writers)."""
+    order = video_frames(ds)
+    df = ds.df
+    return [
+        {
+            "key": k,
+            "image": df.at[k, "image"],
+            "width": int(df.at[k, "width"]),
+            "height": int(df.at[k, "height"]),
+            "frame": int(f),
+            "annotations": list(df.at[k, "annotations"] or []),
+            "status": df.at[k, "status"],
+        }
+        for k, f in order
+        if include_unlabeled or df.at[k, "status"] != "unlabeled"
+    ]
+
+
+def export_tracks(ds, path, format: str = "mot", **options):
+    """Write a video dataset's tracks: ``"mot"`` (a folder with ``gt/gt.txt``), ``"cvat"``
+    (CVAT for video 1.1 XML), ``"coco"`` (COCO video JSON) or ``"yolo"`` (a YOLO dataset,
+    one label file per frame, track ids in its ``nblabel.json`` sidecar).
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> export_tracks(ds, "export/annotations.xml", "cvat")  # doctest: +SKIP
+    """
+    fmt = _format(format)
+    if fmt == "yolo":
+        return ds.to_yolo(path, **options)
+    rows = video_rows(ds)
+    if fmt == "mot":
+        from .formats.mot import write_mot
+
+        return write_mot(rows, ds.classes, path)
+    if fmt == "cvat":
+        from .formats.cvat_video import write_cvat_video
+
+        return write_cvat_video(rows, ds.classes, path)
+    from .formats.coco_video import write_coco_video
+
+    return write_coco_video(rows, ds.classes, path, **options)
+
+
+def read_tracks(path, format: str) -> tuple[list[str], dict]:
+    """``(classes, {frame: [records]})`` from a MOT, CVAT video or COCO video file, or
+    ``(classes, {key: [records]})`` from a YOLO dataset (frames are matched by row key)."""
+    fmt = _format(format)
+    if fmt == "mot":
+        from .formats.mot import read_mot
+
+        return read_mot(path)
+    if fmt == "cvat":
+        from .formats.cvat_video import read_cvat_video
+
+        return read_cvat_video(path)
+    if fmt == "coco":
+        from .formats.coco_video import read_coco_video
+
+        return read_coco_video(path)
+    from .formats.yolo import read_yolo
+
+    classes, items = read_yolo(path)
+    return classes, {item["key"]: item["annotations"] for item in items}
+
+
+def import_tracks(ds, path, format: str) -> dict:
+    """Put the tracks of a file onto the frames of a video dataset, by frame number.
+
+    A frame whose objects are all keyframes becomes a person's (verified) row; one with
+    interpolated objects keeps them as model-made, to check. Frames the dataset does not
+    have (it kept every 5th frame, the file has all) are counted as ``skipped``.
+
+    Returns:
+        ``{"frames": rows written, "skipped": frames not in the dataset, "tracks": n}``.
+
+    Example:
+        >>> ds = nbl.Dataset.from_video("walk.mp4", every=1)  # doctest: +SKIP
+        >>> import_tracks(ds, "annotations.xml", "cvat")  # doctest: +SKIP
+        {'frames': 60, 'skipped': 0, 'tracks': 2}
+    """
+    fmt = _format(format)
+    classes, per = read_tracks(path, fmt)
+    ds.add_classes(classes)
+    order = video_frames(ds)
+    # a YOLO dataset names its frames by file (the row key); the others number them
+    index = {k: k for k, _ in order} if fmt == "yolo" else {f: k for k, f in order}
+    writes, skipped, ids = [], 0, set()
+    for where, recs in per.items():
+        key = index.get(where)
+        if key is None:
+            skipped += 1
+            continue
+        ids.update(r["track"] for r in recs if r.get("track") is not None)
+        human = all(is_keyframe(r, HUMAN) or r.get("source") == HUMAN for r in recs)
+        source = HUMAN if human else f"{fmt}-import"
+        writes.append((key, recs, {"source": source, "kind": "import", "count_edit": False}))
+    if writes:
+        ds.annotate_many(writes)
+    return {"frames": len(writes), "skipped": skipped, "tracks": len(ids)}
+
+
+def _format(fmt: str) -> str:
+    f = str(fmt).lower()
+    if f not in FORMATS:
+        raise ValueError(f"unknown track format {fmt!r}; use one of {list(FORMATS)}")
+    return f
