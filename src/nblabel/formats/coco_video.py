@@ -23,9 +23,9 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ._atomic import write_atomic
 from ._common import FormatError, check_classes, prepare_rows
 from .coco import write_coco
-from .mot import _write
 
 TRACK_KEYS = ("track_id", "instance_id")
 # Record keys the COCO writer would copy as they are; here they have COCO video names.
@@ -82,7 +82,7 @@ def write_coco_video(
                 ann["track_id"] = ann["instance_id"] = attrs["track_id"] = tid
                 tracks.setdefault(tid, ann["category_id"])
     data["tracks"] = [{"id": t, "category_id": c, "video_id": 1} for t, c in sorted(tracks.items())]
-    _write(Path(out), json.dumps(data))
+    write_atomic(Path(out), json.dumps(data))
     return Path(out)
 
 

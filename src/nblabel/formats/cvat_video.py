@@ -26,10 +26,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ._atomic import write_atomic
 from ._common import FormatError, check_classes, prepare_rows
 from ._xml import parse_xml
 from .cvat import _flag, _fmt_points, _num, _parse_points
-from .mot import _write
 
 
 def cvat_video_xml(rows: Iterable[dict], classes: Sequence[str]) -> str:
@@ -149,7 +149,7 @@ def write_cvat_video(rows: Iterable[dict], classes: Sequence[str], path: str | o
     """
     out = Path(path).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write(out, cvat_video_xml(rows, classes))
+    write_atomic(out, cvat_video_xml(rows, classes))
     return out
 
 

@@ -28,6 +28,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ._atomic import write_atomic
 from ._common import FormatError, check_classes, prepare_rows
 
 GT_FILE = "gt.txt"
@@ -65,8 +66,8 @@ def write_mot(rows: Iterable[dict], classes: Sequence[str], out_dir: str | os.Pa
     gt = Path(out_dir).expanduser() / "gt"
     gt.mkdir(parents=True, exist_ok=True)
     text = mot_lines(rows, classes)
-    _write(gt / LABELS_FILE, "\n".join(classes) + "\n")
-    _write(gt / GT_FILE, text + "\n" if text else "")
+    write_atomic(gt / LABELS_FILE, "\n".join(classes) + "\n")
+    write_atomic(gt / GT_FILE, text + "\n" if text else "")
     return gt / GT_FILE
 
 
@@ -144,10 +145,3 @@ def read_mot_lines(
         c for c in found if c not in (classes or [])
     ]
     return ordered, dict(sorted(frames.items()))
-
-
-def _write(path: Path, text: str) -> None:
-    # through a temporary file, so an interrupted export never leaves half a file
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
