@@ -59,12 +59,15 @@ def test_unknown_bare_name_lists_where_it_looked(no_local_weights):
     assert 'weights="path/to/my_detector.pt"' in str(e.value)
 
 
-def test_standard_name_is_found_in_the_current_folder_without_network(
+def test_a_bare_name_never_loads_a_file_from_the_current_folder(
     no_local_weights, det_checkpoint, monkeypatch
 ):
+    # a checkpoint is code: one beside the notebook is used only when given as a path
     shutil.copy(det_checkpoint, no_local_weights / "yolo11n.pt")
     monkeypatch.setenv(W.OFFLINE_ENV, "1")  # proves no download was attempted
-    assert resolve_weights("yolo11n.pt") == (no_local_weights / "yolo11n.pt").resolve()
+    with pytest.raises(WeightsUnavailableError):
+        resolve_weights("yolo11n.pt")
+    assert resolve_weights("./yolo11n.pt") == (no_local_weights / "yolo11n.pt").resolve()
 
 
 def test_standard_name_is_found_in_the_weights_dir_env(

@@ -9,10 +9,14 @@ foreign ``models`` package would run its code.
 
 :func:`checkpoint_kind` tells the kinds apart by the names the pickle refers to (read with
 ``pickletools``, nothing executed), so a file is recognised by its content, never by its name.
-:func:`load_yolov5` unpickles a YOLOv5 checkpoint with an allow-list: tensors, storages,
-``torch.nn`` layers and plain containers are rebuilt; each YOLOv5 module becomes an inert
-:class:`torch.nn.Module` that only holds its sub-layers and attributes (enough for
-``state_dict()``), and any other global (``os.system``, ``builtins.eval`` ...) is refused.
+Both kinds are unpickled with an allow-list: tensors, storages, dtypes, ``torch.nn`` layers,
+plain containers and the handful of data classes checkpoints hold are rebuilt; each YOLOv5
+module becomes an inert :class:`torch.nn.Module` that only holds its sub-layers and attributes
+(enough for ``state_dict()``); ``ultralytics`` model classes are the real ones
+(:func:`load_ultralytics`); any other global (``os.system``, ``builtins.eval`` ...) is
+refused with :class:`CheckpointError`. Model classes are only ever *re-created* (``__new__``
+and their saved attributes), never *called*: a pickle that calls one with arguments of its
+choosing (which would run the class's ``__init__``) is refused too.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from __future__ import annotations
 import os
 import pickle
 import pickletools
+import threading
 import types
 import zipfile
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -35,8 +41,6 @@ _TORCH_REBUILDERS = frozenset(
         ("torch._utils", "_rebuild_parameter"),
         ("torch._utils", "_rebuild_parameter_with_state"),
         ("torch", "Size"),
-        ("torch", "float16"),
-        ("torch", "float32"),
         ("torch", "device"),
     }
 )
@@ -51,6 +55,23 @@ _CONTAINERS = frozenset(
 )
 # YOLOv5 repository packages whose classes are replaced by inert stand-ins.
 _YOLOV5_PACKAGES = ("models.yolo", "models.common", "models.experimental", "utils.autoanchor")
+# ultralytics modules whose nn.Module classes are rebuilt as themselves, and modules whose own
+# plain classes checkpoints hold (a model's loss and its assigner).
+_ULTRALYTICS_MODEL_MODULES = ("ultralytics.nn.tasks", "ultralytics.nn.modules")
+_ULTRALYTICS_CLASS_MODULES = ("ultralytics.utils.loss", "ultralytics.utils.tal")
+# Names older ultralytics releases pickled, and where they live now.
+_RENAMED_MODULES = {
+    "ultralytics.yolo.utils": "ultralytics.utils",
+    "ultralytics.yolo.v8": "ultralytics.models.yolo",
+    "ultralytics.yolo.data": "ultralytics.data",
+}
+_RENAMED = {
+    ("ultralytics.nn.modules.block", "Silence"): ("torch.nn.modules.linear", "Identity"),
+    ("ultralytics.nn.tasks", "YOLOv10DetectionModel"): ("ultralytics.nn.tasks", "DetectionModel"),
+    ("ultralytics.utils.loss", "v10DetectLoss"): ("ultralytics.utils.loss", "E2EDetectLoss"),
+}
+# Attributes a checkpoint may take with getattr: layers that saved a swapped forward method.
+_GETATTR_NAMES = frozenset({"forward", "forward_fuse"})
 
 
 class CheckpointError(ValueError):
@@ -135,44 +156,180 @@ def _stand_in(module: str, name: str) -> type:
     return types.new_class(name, (nn.Module,), {}, lambda ns: ns.update(__module__=module))
 
 
-def _allowed_torch_class(module: str, name: str):
+def _module_class(module: str, name: str, base: type | None):
+    """``module.name`` when it is a class (a subclass of ``base``, or, without a base, one
+    defined in ``module`` itself), else None. Only called for allow-listed modules."""
     import importlib
 
+    try:
+        obj = getattr(importlib.import_module(module), name, None)
+    except ImportError:  # a module of that name does not exist here: refuse, never install
+        return None
+    if not isinstance(obj, type):
+        return None
+    if base is not None:
+        return obj if issubclass(obj, base) else None
+    return obj if obj.__module__ == module else None
+
+
+def _restricted_getattr(obj, name: str):
     import torch.nn as nn
 
-    if not module.startswith("torch.nn.modules."):
-        return None
-    obj = getattr(importlib.import_module(module), name, None)
-    return obj if isinstance(obj, type) and issubclass(obj, nn.Module) else None
+    is_module = isinstance(obj, nn.Module) or (isinstance(obj, type) and issubclass(obj, nn.Module))
+    if is_module and name in _GETATTR_NAMES:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f"checkpoint asks for getattr({type(obj).__name__}, {name!r}); refusing to load it"
+    )
 
 
-class _AllowListUnpickler(pickle.Unpickler):
+def _data_global(module: str, name: str):
+    """The plain data types and constructors checkpoints hold, or None."""
+    import importlib
+
+    if (module, name) in _TORCH_REBUILDERS:
+        return getattr(importlib.import_module(module), name)
+    if (module, name) in _CONTAINERS:
+        import builtins
+        import collections
+
+        return getattr(collections if module == "collections" else builtins, name)
+    if module == "torch":
+        import torch
+
+        obj = getattr(torch, name, None)
+        return obj if isinstance(obj, torch.dtype) else None
+    if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name == "scalar":
+        import numpy as np
+
+        return np.float64(0).__reduce__()[0]  # numpy's scalar rebuilder, wherever it lives
+    if (module, name) == ("numpy", "dtype"):
+        import numpy as np
+
+        return np.dtype
+    if module in ("pathlib", "pathlib._local") and name in ("PosixPath", "WindowsPath"):
+        import pathlib
+
+        return pathlib.PurePath  # a pickled training path is kept as text, never touched
+    if (module, name) in (("builtins", "getattr"), ("__builtin__", "getattr")):
+        return _restricted_getattr
+    return None
+
+
+def _ultralytics_global(module: str, name: str):
+    import torch.nn as nn
+
+    module, name = _RENAMED.get((module, name), (module, name))
+    for old, new in _RENAMED_MODULES.items():
+        if module == old or module.startswith(old + "."):
+            module = new + module[len(old) :]
+    if module == "ultralytics.utils" and name == "IterableSimpleNamespace":
+        from ultralytics.utils import IterableSimpleNamespace
+
+        return IterableSimpleNamespace
+    if module.startswith("torch.nn.modules."):
+        return _module_class(module, name, nn.Module)
+    if any(module == m or module.startswith(m + ".") for m in _ULTRALYTICS_MODEL_MODULES):
+        return _module_class(module, name, nn.Module)
+    if module in _ULTRALYTICS_CLASS_MODULES:
+        return _module_class(module, name, None)
+    return None
+
+
+def _refuse(module: str, name: str):
+    raise pickle.UnpicklingError(
+        f"checkpoint refers to {module}.{name}, which is not a model, tensor or container "
+        "class; refusing to load it (a checkpoint that runs code is not loaded)"
+    )
+
+
+class _AllowListUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler (its opcodes can be overridden), with an allow-list of
+    globals and calls. YOLOv5 classes become inert stand-ins; see :class:`_UltralyticsUnpickler`.
+    A checkpoint's pickle is small (the tensors live in separate zip entries), so speed is
+    not the pure-Python unpickler's concern here."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
     def find_class(self, module: str, name: str):
-        if (module, name) in _TORCH_REBUILDERS:
-            import importlib
+        obj = _data_global(module, name)
+        if obj is None and module in _YOLOV5_PACKAGES:
+            obj = _stand_in(module, name)
+        if obj is None and module.startswith("torch.nn.modules."):
+            import torch.nn as nn
 
-            return getattr(importlib.import_module(module), name)
-        if (module, name) in _CONTAINERS:
-            import builtins
-            import collections
+            obj = _module_class(module, name, nn.Module)
+        return obj if obj is not None else _refuse(module, name)
 
-            return getattr(collections if module == "collections" else builtins, name)
-        if module in _YOLOV5_PACKAGES:
-            return _stand_in(module, name)
-        cls = _allowed_torch_class(module, name)
-        if cls is not None:
-            return cls
-        raise pickle.UnpicklingError(
-            f"checkpoint refers to {module}.{name}, which is not a model, tensor or container "
-            "class; refusing to load it (a checkpoint that runs code is not loaded)"
+    @staticmethod
+    def _call(func, args, kwargs=None):
+        # a class is only re-created from its saved state (NEWOBJ + BUILD); calling it would
+        # run its __init__ with the file's arguments. Data types and rebuilders may be called.
+        if isinstance(func, type):
+            import torch.nn as nn
+
+            if issubclass(func, nn.Module) or func.__module__.startswith("ultralytics."):
+                if args or kwargs:
+                    raise pickle.UnpicklingError(
+                        f"checkpoint calls {func.__module__}.{func.__qualname__} with "
+                        "arguments; refusing to load it (a checkpoint that runs code is not "
+                        "loaded)"
+                    )
+                return func.__new__(func)
+        return func(*args, **(kwargs or {}))
+
+    def load_reduce(self):
+        args = self.stack.pop()
+        self.stack[-1] = self._call(self.stack[-1], args)
+
+    def load_inst(self):
+        module = self.readline()[:-1].decode("ascii")
+        name = self.readline()[:-1].decode("ascii")
+        self.append(self._call(self.find_class(module, name), tuple(self.pop_mark())))
+
+    def load_obj(self):
+        args = self.pop_mark()
+        cls = args.pop(0)
+        self.append(self._call(cls, tuple(args)))
+
+    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.INST[0]] = load_inst
+    dispatch[pickle.OBJ[0]] = load_obj
+
+
+class _UltralyticsUnpickler(_AllowListUnpickler):
+    """The same allow-list, with the ultralytics package's own classes as themselves."""
+
+    dispatch = _AllowListUnpickler.dispatch
+
+    def find_class(self, module: str, name: str):
+        obj = _data_global(module, name)
+        if obj is None:
+            obj = _ultralytics_global(module, name)
+        return obj if obj is not None else _refuse(module, name)
+
+
+def _pickle_module(unpickler: type) -> types.ModuleType:
+    # torch.load takes a pickle *module*; these differ from pickle only in their Unpickler
+    mod = types.ModuleType(f"nblabel_safe_pickle_{unpickler.__name__}")
+    mod.Unpickler = unpickler
+    mod.load = pickle.load
+    return mod
+
+
+_safe_pickle = _pickle_module(_AllowListUnpickler)
+_safe_ultralytics_pickle = _pickle_module(_UltralyticsUnpickler)
+
+
+def _torch_load_safely(path, pickle_module) -> object:
+    import torch
+
+    try:
+        return torch.load(
+            Path(path), map_location="cpu", weights_only=False, pickle_module=pickle_module
         )
-
-
-# torch.load takes a pickle *module*; this one differs from pickle only in its Unpickler
-_safe_pickle = types.ModuleType("nblabel_safe_pickle")
-_safe_pickle.Unpickler = _AllowListUnpickler
-_safe_pickle.load = pickle.load
-_safe_pickle.__name__ = "nblabel_safe_pickle"
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"{path}: {e}") from None
 
 
 def load_yolov5(path: str | os.PathLike) -> dict:
@@ -185,14 +342,81 @@ def load_yolov5(path: str | os.PathLike) -> dict:
     Raises:
         CheckpointError: the file names a global outside the allow-list, or holds no model.
     """
-    import torch
-
-    try:
-        ckpt = torch.load(
-            Path(path), map_location="cpu", weights_only=False, pickle_module=_safe_pickle
-        )
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(f"{path}: {e}") from None
+    ckpt = _torch_load_safely(path, _safe_pickle)
     if not isinstance(ckpt, dict) or (ckpt.get("ema") or ckpt.get("model")) is None:
         raise CheckpointError(f"{path} holds no model (expected a dict with 'model' or 'ema')")
     return ckpt
+
+
+def load_ultralytics_checkpoint(path: str | os.PathLike) -> dict:
+    """Unpickle an ultralytics checkpoint with the allow-list (no code from the file runs).
+
+    Raises:
+        CheckpointError: the file names a global outside the allow-list, or holds no model.
+
+    Example:
+        >>> ckpt = load_ultralytics_checkpoint("best.pt")  # doctest: +SKIP
+        >>> type(ckpt["model"]).__name__  # doctest: +SKIP
+        'DetectionModel'
+    """
+    ckpt = _torch_load_safely(path, _safe_ultralytics_pickle)
+    if not isinstance(ckpt, dict) or (ckpt.get("ema") or ckpt.get("model")) is None:
+        raise CheckpointError(f"{path} holds no model (expected a dict with 'model' or 'ema')")
+    return ckpt
+
+
+_routing = threading.local()  # set while this thread loads through load_ultralytics
+_route_lock = threading.Lock()
+
+
+def _route_ultralytics_loads() -> None:
+    """Make ultralytics' checkpoint loader use the allow-list while this thread is inside
+    :func:`safe_loading`; other threads and other code keep ultralytics' own loader."""
+    import ultralytics.nn.tasks as tasks
+
+    with _route_lock:
+        if getattr(tasks.torch_load, "_nblabel_router", False):
+            return
+        original = tasks.torch_load
+
+        def torch_load(file, *args, **kwargs):
+            if getattr(_routing, "depth", 0):
+                return _torch_load_safely(file, _safe_ultralytics_pickle)
+            return original(file, *args, **kwargs)
+
+        torch_load._nblabel_router = True
+        tasks.torch_load = torch_load
+
+
+@contextmanager
+def safe_loading():
+    """Inside this block, every checkpoint ultralytics loads in this thread (``YOLO(path)``,
+    the best weights reloaded after ``train``) goes through the allow-list unpickler.
+
+    Example:
+        >>> with safe_loading():  # doctest: +SKIP
+        ...     model = YOLO("best.pt")
+    """
+    _route_ultralytics_loads()
+    _routing.depth = getattr(_routing, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _routing.depth -= 1
+
+
+def load_ultralytics(path: str | os.PathLike, task: str | None = None):
+    """``ultralytics.YOLO`` for a checkpoint (or model yaml) without running code from it.
+
+    The file is unpickled with the allow-list, so a hostile ``best.pt`` is refused with a
+    :class:`CheckpointError` instead of running its payload.
+
+    Example:
+        >>> model = load_ultralytics("runs/train/weights/best.pt")  # doctest: +SKIP
+        >>> model.task  # doctest: +SKIP
+        'detect'
+    """
+    from ultralytics import YOLO
+
+    with safe_loading():
+        return YOLO(str(path), task=task)

@@ -315,9 +315,10 @@ class CustomAI:
         """Run ultralytics training; return the trained YOLO, its weights file, the box loss
         and the number of frozen layers."""
         import torch
-        from ultralytics import YOLO
 
-        model = YOLO(str(start), task=self.task)
+        from .checkpoints import load_ultralytics
+
+        model = load_ultralytics(start, task=self.task)
         if freeze is None:
             # everything but the detection head: on a few dozen images a pre-trained body
             # only gets worse when it moves (raccoon, 10 images: box F1 0.84 with the body

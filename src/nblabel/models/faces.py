@@ -52,8 +52,8 @@ def resolve_yunet(model_path: str | os.PathLike | None = None) -> Path:
     """Find (or fetch) the YuNet ONNX file.
 
     Looks at ``model_path``, then ``$NBLABEL_YUNET``, then the folders
-    :func:`nblabel.models.weights.resolve_weights` searches (current folder,
-    ``$NBLABEL_WEIGHTS_DIR``, :func:`cache_dir`), and downloads the official file from the
+    :func:`nblabel.models.weights.resolve_weights` searches (``$NBLABEL_WEIGHTS_DIR``,
+    :func:`cache_dir`), and downloads the official file from the
     OpenCV model zoo into the cache when none has it.
 
     Raises:

@@ -244,10 +244,10 @@ class GeneralAI:
 
             model = YOLOv5Model(path)
         else:
-            from ultralytics import YOLO
+            from .checkpoints import load_ultralytics
 
             try:
-                model = YOLO(str(path))
+                model = load_ultralytics(path)
             except Exception as e:
                 raise ValueError(
                     f"{path} could not be loaded as an ultralytics YOLO checkpoint ({e}); pass "

@@ -85,9 +85,9 @@ class PlateDetector:
                     "checkpoint trained on licence plates, or plate_model=None for the "
                     "built-in classical detector"
                 )
-            from ultralytics import YOLO
+            from .checkpoints import load_ultralytics
 
-            m = YOLO(str(p))
+            m = load_ultralytics(p)
         elif not hasattr(m, "predict"):
             raise TypeError(
                 f"plate_model must be a path, a YOLO model or an object with predict(images), "

@@ -1,8 +1,12 @@
 """Find a model checkpoint on disk, or download a standard one, failing fast when offline.
 
-``resolve_weights("yolo11n.pt")`` looks for the file locally first (the current folder,
-``$NBLABEL_WEIGHTS_DIR``, ultralytics' weights folder) and otherwise downloads it the way
-ultralytics does. Without internet that download would retry for a long time and end in a
+``resolve_weights("yolo11n.pt")`` looks for the file locally first (``$NBLABEL_WEIGHTS_DIR``,
+then ultralytics' weights folder) and otherwise downloads it the way ultralytics does.
+
+A bare name is never looked up in the current folder: a checkpoint is a pickle that can run
+code, and a file that happens to sit beside a notebook (or was put there) must not be loaded
+just because its name is the default's. A file there is used when it is given as a path,
+e.g. ``weights="./yolo11n.pt"``. Without internet that download would retry for a long time and end in a
 deep traceback, so nblabel checks the network first (a TCP connect with a short timeout) and
 raises :class:`WeightsUnavailableError` saying which file to fetch and how to pass it in.
 Set ``NBLABEL_OFFLINE=1`` (or ultralytics' ``YOLO_OFFLINE=1``) to skip even that check.
@@ -58,8 +62,8 @@ class WeightsUnavailableError(RuntimeError):
         super().__init__(
             f"model weights {name!r} are not on this machine and cannot be downloaded "
             f"({reason}). Download {name} from {url} on a machine with internet, copy it "
-            f'here and pass its path, e.g. weights="path/to/{name}" (or put it in the '
-            f"current folder or in ${WEIGHTS_DIR_ENV})."
+            f'here and pass its path, e.g. weights="path/to/{name}" (or put it in '
+            f"${WEIGHTS_DIR_ENV})."
         )
 
 
@@ -118,9 +122,10 @@ def _cache_dir() -> Path:
 def search_dirs(name: str) -> list[Path]:
     """Folders searched, in order, for a checkpoint given by bare file name.
 
-    The last one is where a download is saved.
+    The last one is where a download is saved. The current folder is not one of them (see
+    the module's docstring): pass a path to use a file there.
     """
-    dirs = [Path.cwd()]
+    dirs = []
     if os.environ.get(WEIGHTS_DIR_ENV):
         dirs.append(Path(os.environ[WEIGHTS_DIR_ENV]).expanduser())
     # ultralytics (and torch) are only imported for its own checkpoints
@@ -216,7 +221,8 @@ def resolve_weights(weights: str | os.PathLike) -> Path:
         raise FileNotFoundError(
             f"model weights file not found: {name!r} (looked in "
             f"{', '.join(str(d) for d in search_dirs(name))}); pass the full path, e.g. "
-            f'weights="path/to/{name}"'
+            f'weights="path/to/{name}" (a file in the current folder {Path.cwd()} is used '
+            f'when given as weights="./{name}")'
         )
     url = source_url(name)
     if _env_true(OFFLINE_ENV) or _env_true("YOLO_OFFLINE"):
