@@ -131,26 +131,29 @@ def rle_mask(counts: Sequence[int], h: int, w: int):
     return np.ascontiguousarray(flat.reshape((w, h)).T)  # COCO stores column by column
 
 
-def mask_outline(mask) -> list[list[float]] | None:
-    """Largest outer outline of a mask, traced along pixel *edges* so it covers every pixel.
+def mask_outlines(mask) -> list[list[list[float]]]:
+    """Outer outlines of every part of a mask, largest first, along pixel *edges*.
 
-    Tracing pixel centres (what ``cv2.findContours`` returns) loses half a pixel all round;
-    tracing a 2x upsampled mask and halving puts the outline on the pixel borders.
+    Tracing pixel centres (what ``cv2.findContours`` returns) loses half a pixel all round,
+    so the mask is traced at twice its size: there a pixel's left and right halves are
+    boundary pixels of their own, and halving their coordinates (rounding the right half
+    up) puts the outline on the original pixels' borders.
     """
     import cv2
     import numpy as np
 
     if not mask.any():
-        return None
-    big = np.kron(mask, np.ones((2, 2), np.uint8))
+        return []
+    big = np.kron(mask.astype(np.uint8), np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    contours = [c for c in contours if len(c) >= 3]
-    if not contours:
-        return None
-    biggest = max(contours, key=cv2.contourArea)
-    return [[(float(p[0][0]) + 1) / 2 if p[0][0] % 2 else float(p[0][0]) / 2,
-             (float(p[0][1]) + 1) / 2 if p[0][1] % 2 else float(p[0][1]) / 2]
-            for p in biggest]  # fmt: skip
+    contours = sorted((c for c in contours if len(c) >= 3), key=cv2.contourArea, reverse=True)
+    return [[[float((x + 1) // 2), float((y + 1) // 2)] for x, y in c[:, 0, :]] for c in contours]
+
+
+def mask_outline(mask) -> list[list[float]] | None:
+    """The largest of :func:`mask_outlines`, or ``None`` for an empty mask."""
+    outlines = mask_outlines(mask)
+    return outlines[0] if outlines else None
 
 
 def outline_tag(points) -> str:
@@ -178,6 +181,23 @@ def exact_parts(rec: dict) -> list | None:
     if not any(outline_tag(p) == tag for p in parts):
         return None
     return parts
+
+
+def one_outline(rec: dict) -> list[list[float]] | None:
+    """The record's shape as one polygon, for formats with one outline per object.
+
+    All parts of a multi-part polygon or of a mask, bridged (:func:`bridge_parts`), so the
+    outline's envelope is the object's and not one part's; else ``points``.
+    """
+    parts = exact_parts(rec)
+    if parts is None:
+        mask = exact_mask(rec)
+        if mask is not None:
+            counts = decode_counts(mask["counts"])
+            parts = mask_outlines(rle_mask(counts, *mask["size"]))
+    if parts and len(parts) > 1:
+        return bridge_parts(parts)
+    return rec.get("points")
 
 
 def bridge_parts(parts: Sequence[Sequence[Sequence[float]]]) -> list[list[float]]:

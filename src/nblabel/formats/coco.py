@@ -290,8 +290,8 @@ def _record(ann: dict, cats: dict, item: dict, fname: str) -> dict | None:
         raw["score"] = ann["score"]
     if ann.get("source"):
         raw["source"] = str(ann["source"])
-    if ann.get("iscrowd"):
-        raw["iscrowd"] = 1
+    if str(ann.get("iscrowd", 0)).lower() not in ("0", "false", "", "none"):
+        raw["iscrowd"] = 1  # Label Studio's converter writes "false" as text
     for k, v in ann.items():
         if k not in _COCO_ANN_KEYS:
             raw[k] = v

@@ -15,6 +15,7 @@ possible), so the original image folder is never written to.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,7 @@ from ._common import (
     unique_stem,
 )
 from ._common import keypoint_names as _keypoint_names
+from ._masks import one_outline
 from .limits import check_file_size, item_file_problem, keypoint_count_problem, label_problem
 
 SIDECAR = "nblabel.json"
@@ -184,7 +186,13 @@ def _names(raw, path: Path) -> list[str]:
                 path, f"names keys must be class ids 0..N-1, got {list(raw)}"
             ) from None
         if ids != list(range(len(ids))):
-            raise FormatError(path, f"names ids must run 0..{len(ids) - 1}, got {ids}")
+            moves = ", ".join(f"{old} -> {new}" for new, old in enumerate(ids) if old != new)
+            raise FormatError(
+                path,
+                f"names ids must run 0..{len(ids) - 1} without gaps (ultralytics requires it "
+                f"too), got {ids}. Renumber the classes: change the ids {moves} in 'names' "
+                "and in the first column of every label file",
+            )
         lookup = {int(k): v for k, v in raw.items()}
         return [str(lookup[i]) for i in ids]
     if isinstance(raw, list):
@@ -389,6 +397,11 @@ def _read_item(
         rec = make_record(raw, w, h, where, issues)
         if rec is not None:
             item["annotations"].append(rec)
+    for n, raw in enumerate(meta.get("crowd") or [], start=1):
+        if isinstance(raw, dict):
+            rec = make_record(raw, w, h, f"{SIDECAR} crowd region {n}", issues)
+            if rec is not None:
+                item["annotations"].append(rec)
     return item
 
 
@@ -406,7 +419,7 @@ def _parse_line(line, names, kpt, w, h, where, issues) -> dict | None:
         issues.append(f"{where}: {line.strip()[:60]!r} is not a row of numbers; left out")
         return None
     cls = vals[0]
-    if cls != int(cls) or not 0 <= cls < len(names):
+    if not math.isfinite(cls) or cls != int(cls) or not 0 <= cls < len(names):
         issues.append(
             f"{where}: class id {vals[0]:g} is not in names (0..{len(names) - 1}); object left out"
         )
@@ -474,8 +487,11 @@ def write_yolo(
         out_dir: folder to write into (created when missing).
         task: ``"detect"``, ``"segment"`` or ``"pose"``. Default: ``"pose"`` when any record
             has keypoints, ``"segment"`` when any has a polygon, else ``"detect"``. Boxes
-            without a polygon are written as 4-corner polygons for ``segment``; objects
-            without keypoints get absent (``0 0 0``) points for ``pose``.
+            without a polygon are written as 4-corner polygons for ``segment``, and objects
+            of several parts (multi-part polygons, masks) as one outline through all parts;
+            objects without keypoints get absent (``0 0 0``) points for ``pose``. Crowd
+            regions (``iscrowd``) are not written as objects to train on; ``nblabel.json``
+            keeps them, so :func:`read_yolo` restores them.
         val_fraction: share of images put in ``val`` (at least one when there are two or
             more images and the fraction is above 0). With no val image, ``val`` is ``train``.
         seed: seed of the train/val shuffle, so the split is the same on every export.
@@ -555,9 +571,13 @@ def write_yolo(
             (tmp / img_rel).parent.mkdir(parents=True, exist_ok=True)
             (tmp / lbl_rel).parent.mkdir(parents=True, exist_ok=True)
             link_or_copy(image, tmp / img_rel)
+            # crowd regions are not objects to learn (ultralytics' convert_coco leaves them
+            # out too); the sidecar keeps them for the way back
+            objects = [r for r in row["annotations"] if not _is_crowd(r)]
+            crowd = [json_safe(r) for r in row["annotations"] if _is_crowd(r)]
             lines = [
                 _line(r, classes.index(r["label"]), row["width"], row["height"], task, nkpt)
-                for r in row["annotations"]
+                for r in objects
             ]
             (tmp / lbl_rel).write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
             written[lbl_rel] = {
@@ -566,8 +586,10 @@ def write_yolo(
                 "link": img_rel,
                 "width": row["width"],
                 "height": row["height"],
-                "objects": [_object_meta(r) for r in row["annotations"]],
+                "objects": [_object_meta(r) for r in objects],
             }
+            if crowd:
+                written[lbl_rel]["crowd"] = crowd
             if row.get("status") == "unlabeled":
                 written[lbl_rel]["status"] = "unlabeled"
 
@@ -634,7 +656,8 @@ def _line(rec: dict, cls: int, w: int, h: int, task: str, nkpt: int) -> str:
     x1, y1, x2, y2 = rec["bbox"]
     box = [(x1 + x2) / 2 / w, (y1 + y2) / 2 / h, (x2 - x1) / w, (y2 - y1) / h]
     if task == "segment":
-        pts = rec.get("points") or [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
+        # every part of the object, so the box ultralytics derives from it is the object's
+        pts = one_outline(rec) or [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
         return " ".join([str(cls)] + [_fmt(v) for x, y in pts for v in (x / w, y / h)])
     if task == "pose":
         kps = rec.get("keypoints") or [[0.0, 0.0, 0]] * nkpt
@@ -643,6 +666,10 @@ def _line(rec: dict, cls: int, w: int, h: int, task: str, nkpt: int) -> str:
             cols += [_fmt(x / w), _fmt(y / h), str(int(v))] if v else ["0", "0", "0"]
         return " ".join([str(cls)] + [_fmt(v) for v in box] + cols)
     return " ".join([str(cls)] + [_fmt(v) for v in box])
+
+
+def _is_crowd(rec: dict) -> bool:
+    return str(rec.get("iscrowd", 0)).lower() not in ("0", "false", "", "none")
 
 
 def _object_meta(rec: dict) -> dict:
