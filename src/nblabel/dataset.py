@@ -253,11 +253,18 @@ class Dataset:
         if not root.is_dir():
             raise NotADirectoryError(f"{root}: not a folder of images")
         walker = root.rglob("*") if recursive else root.glob("*")
-        images, other = [], []
+        images, other, odd = [], [], []
         for p in sorted(walker):
-            if p.name.startswith(".") or not p.is_file():
+            if p.name.startswith("."):
                 continue
-            (images if is_image_path(p) else other).append(p)
+            if p.is_file():
+                (images if is_image_path(p) else other).append(p)
+            elif p.is_symlink():
+                # a link to nothing, or to itself: an image that is missing, said so in its
+                # row when it is named like one
+                (images if is_image_path(p) else odd).append(p)
+            elif p.is_dir() and is_image_path(p):
+                odd.append(p)
         items = []
         for p in images:
             rel = p.relative_to(root).with_suffix("").as_posix()
@@ -266,6 +273,9 @@ class Dataset:
         if other:
             names = ", ".join(o.name for o in other[:5]) + (" ..." if len(other) > 5 else "")
             report.append(f"ignored {len(other)} non-image file(s): {names}")
+        if odd:
+            names = ", ".join(_odd_entry(o) for o in odd[:5]) + (" ..." if len(odd) > 5 else "")
+            report.append(f"ignored {len(odd)} entr(ies) that are not image files: {names}")
         bad = sum(1 for i in items if i["issues"])
         if bad:
             report.append(f"{bad} image(s) could not be read; see ds.df['issues']")
@@ -1065,12 +1075,20 @@ def _frame(keys: list, rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+def _odd_entry(p: Path) -> str:
+    if p.is_symlink():
+        return f"{p.name} (a broken link to {os.readlink(p)})"
+    return f"{p.name} (a folder)"
+
+
 def _sized(p: Path) -> dict:
     try:
         w, h = image_size(p)
         issues = []
     except ImageError as e:
         w, h, issues = 0, 0, [e.problem]
+        if p.is_symlink() and not p.exists():
+            issues = [f"broken link: points to {os.readlink(p)}, which cannot be read"]
     return {"image": str(p), "width": w, "height": h, "issues": issues, "annotations": []}
 
 

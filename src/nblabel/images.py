@@ -2,6 +2,10 @@
 
 Sizes come from file headers (Pillow opens lazily), so a 20,000-image folder is indexed
 without decoding pixels. Every failure is an :class:`ImageError` that names the file.
+
+A header can claim any size: a 150 KB PNG may decode to 144 million pixels (gigabytes of
+memory). Images over :func:`max_pixels` are refused from the header, before any pixel is
+decoded, so an import lists them as rows with an issue and nothing decodes them later.
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ import numpy as np
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".jfif", ".pgm", ".ppm"}
 )
+MAX_PIXELS_ENV = "NBLABEL_MAX_PIXELS"
+# 80 megapixels: a 50 Mpx camera photo passes; decoded as RGB that is 240 MB, and Pillow's own
+# decompression-bomb warning starts a little above it (about 89 Mpx).
+DEFAULT_MAX_PIXELS = 80_000_000
 _EXIF_ORIENTATION = 0x0112
 _SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
 
@@ -26,6 +34,37 @@ class ImageError(ValueError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def max_pixels() -> int:
+    """Largest image (width x height) nblabel decodes: ``$NBLABEL_MAX_PIXELS`` or 80 million.
+
+    Example:
+        >>> max_pixels() >= 1_000_000
+        True
+    """
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    try:
+        return int(raw) if raw else DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise ValueError(
+            f"${MAX_PIXELS_ENV} must be a whole number of pixels, got {raw!r}"
+        ) from None
+
+
+def _check_pixels(p, w: int, h: int) -> None:
+    limit = max_pixels()
+    if w * h > limit:
+        raise ImageError(
+            p,
+            f"image too large: its header says {w}x{h} = {w * h / 1e6:.0f} megapixels, over "
+            f"the limit of {limit / 1e6:.0f} (set ${MAX_PIXELS_ENV} to allow more, or shrink "
+            "the file)",
+        )
+
+
+def _bomb_claim(e: Exception) -> str:
+    return f"image too large to decode safely ({e}); set ${MAX_PIXELS_ENV} and shrink the file"
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -45,6 +84,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     p = Path(path)
     if not p.exists():
         raise ImageError(p, "file not found")
+    if p.is_dir():
+        raise ImageError(p, "a folder, not an image file")
     try:
         with Image.open(p) as im:
             w, h = im.size
@@ -56,10 +97,15 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     # cannot identify, tries to load an optional HEIF plugin, which fails when not installed.
     except (UnidentifiedImageError, ImportError):
         raise ImageError(p, "not an image file (or an unsupported format)") from None
+    except Image.DecompressionBombError as e:  # a header claiming billions of pixels
+        raise ImageError(p, _bomb_claim(e)) from None
     except OSError as e:
         raise ImageError(p, f"unreadable image ({e})") from None
+    except Exception as e:  # a malformed header can fail in any codec: one row, not the import
+        raise ImageError(p, f"unreadable image ({type(e).__name__}: {e})") from None
     if w <= 0 or h <= 0:
         raise ImageError(p, f"image has no pixels ({w}x{h})")
+    _check_pixels(p, w, h)
     return (h, w) if orientation in _SWAPS_AXES else (w, h)
 
 
@@ -105,6 +151,7 @@ def load_rgb(image: str | os.PathLike | np.ndarray) -> np.ndarray:
         raise ImageError(p, "file not found")
     try:
         with Image.open(p) as im:
+            _check_pixels(p, *im.size)  # from the header, before decoding a pixel
             im = ImageOps.exif_transpose(im)
             if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
                 arr = np.asarray(im)
@@ -114,6 +161,10 @@ def load_rgb(image: str | os.PathLike | np.ndarray) -> np.ndarray:
                 arr = np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, ImportError):  # ImportError: see image_size()
         raise ImageError(p, "not an image file (or an unsupported format)") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(p, _bomb_claim(e)) from None
+    except ImageError:
+        raise
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(p, f"corrupt or truncated image ({e})") from None
     return _to_uint8_rgb(arr, str(p))
