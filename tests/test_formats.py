@@ -202,9 +202,12 @@ def test_write_voc_round_trip_keeps_scores_sources_and_flags(tmp_path, raccoon_d
     rows = rich_rows(raccoon_dir)
     out = write_voc(rows, ["raccoon", "cat"], tmp_path / "voc")
     # an unlabeled image is not an image without objects: left out unless asked for
-    assert sorted(p.name for p in out.glob("*.xml")) == ["raccoon-1.xml", "raccoon-2.xml"]
+    assert sorted(p.name for p in out.glob("Annotations/*.xml")) == [
+        "raccoon-1.xml",
+        "raccoon-2.xml",
+    ]
     write_voc(rows, ["raccoon", "cat"], tmp_path / "voc", include_unlabeled=True)
-    assert (out / "raccoon-3.xml").is_file()
+    assert (out / "Annotations" / "raccoon-3.xml").is_file()
     classes, items = read_voc(out, allow_outside=True)  # images found through <path>
     assert classes == ["cat", "raccoon"]
     by_key = {it["key"]: it for it in items}

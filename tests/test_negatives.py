@@ -126,7 +126,7 @@ def _written(fmt, out) -> dict:
     if fmt == "voc":
         return {
             ET.parse(x).getroot().findtext("filename"): len(ET.parse(x).getroot().findall("object"))
-            for x in out.glob("*.xml")
+            for x in out.glob("Annotations/*.xml")
         }
     if fmt == "cvat":
         return {Path(im.get("name")).name: len(im) for im in ET.parse(out).getroot().iter("image")}
