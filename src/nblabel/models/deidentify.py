@@ -12,10 +12,12 @@ The strength is tied to the size of each detection, not to the image: a 40-pixel
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
 import shutil
+import time
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -278,11 +280,63 @@ def _out_suffix(src: Path, out_format: str | None) -> str:
     return suffix if suffix in _JPEG | _LOSSLESS | {".webp"} else ".png"
 
 
+_PART = ".part"
+# a temporary copy older than this was left by a run that was killed; newer ones may belong
+# to a run still going
+_STALE_PART_S = 600
+
+
+def _part_name(dest: Path) -> Path:
+    import uuid
+
+    return dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}{_PART}{dest.suffix.lower()}")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, dest: Path) -> None:
+    """Make a fully written temporary file the real one in one step (and only then)."""
+    _fsync(tmp)  # on disk before its name is: a power cut leaves the old file or the new one
+    os.replace(tmp, dest)
+
+
+def _copy(src: Path, dest: Path) -> None:
+    """An identical copy of ``src`` at ``dest``, never a truncated one under that name."""
+    tmp = _part_name(dest)
+    try:
+        shutil.copyfile(src, tmp)
+        _publish(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    now = time.time()
+    for p in folder.glob(f".*{_PART}.*"):
+        try:
+            if now - p.stat().st_mtime > _STALE_PART_S:
+                p.unlink()
+        except OSError:
+            pass  # gone already, or not ours to remove
+
+
+def _disk_full(e: BaseException) -> bool:
+    import sqlite3
+
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(e, sqlite3.OperationalError) and "full" in str(e)
+
+
 def _save(rgb: np.ndarray, dest: Path, quality: int) -> None:
     """Write through a temporary file, so a crash never leaves a half-written image where
     the dataset (or, with ``inplace=True``, the original) points."""
-    import uuid
-
     from PIL import Image
 
     suffix = dest.suffix.lower()
@@ -295,13 +349,26 @@ def _save(rgb: np.ndarray, dest: Path, quality: int) -> None:
     elif fmt == "WEBP":
         kwargs = {"quality": quality}
     # a plain open() (not mkstemp) so the copy gets the user's usual file permissions
-    tmp = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:8]}.part{suffix}")
+    tmp = _part_name(dest)
     try:
         Image.fromarray(rgb).save(tmp, format=fmt, **kwargs)
-        os.replace(tmp, dest)
+        _publish(tmp, dest)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
+
+
+def _stop_disk_full(ds, left: list, rows: list, where: Path, e: BaseException) -> None:
+    """Report the images a full disk kept from being done; their rows are left as they were."""
+    issue = (
+        f"{_ISSUE_PREFIX} not done: no space left on the disk of {where.parent} ({e}); free "
+        "some space and run deidentify again"
+    )
+    rows.extend({"key": k, "faces": 0, "plates": 0, "output": None, "issue": issue} for k in left)
+    warnings.warn(
+        f"nblabel: deidentify stopped: the disk is full; {len(left)} image(s) not done, their "
+        "rows unchanged. Free some space and run it again.",
+        stacklevel=3,
+    )
 
 
 def _clean_issues(old: Any) -> list[str]:
@@ -343,6 +410,12 @@ def deidentify(
     for copies whose pixels outside the regions are bit-identical to the source) and carry
     no metadata. Unreadable images are not skipped silently: the row's ``issues`` says why
     and the summary has an ``issue`` for it.
+
+    Every file is written under a temporary name and renamed into place once complete, so
+    an interrupted run never leaves a truncated image where a row points. When the disk
+    fills up the run stops (every later image would fail the same way): the images done
+    so far are kept, the rest are unchanged and listed in the summary, and running it again
+    after freeing space finishes the job.
 
     Args:
         ds: a :class:`nblabel.Dataset`.
@@ -391,10 +464,11 @@ def deidentify(
     if not inplace:
         out_dir = Path(out_dir).expanduser()
         out_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(out_dir)
 
     keys = list(ds.keys()) if keys is None else list(keys)
     rows = []
-    for key in tqdm(keys, desc="de-identifying", unit="image", disable=not progress):
+    for i, key in enumerate(tqdm(keys, desc="de-identifying", unit="image", disable=not progress)):
         row = ds.row(key)
         original = _str_or_none(row.get("original_image"))
         current = _str_or_none(row.get("image"))
@@ -415,9 +489,12 @@ def deidentify(
             if regions or (not inplace and dest.suffix.lower() != src.suffix.lower()):
                 _save(apply_regions(rgb, regions, method, copy=False), dest, quality)
             elif not inplace:
-                shutil.copyfile(src, dest)  # nothing to hide: an identical copy
+                _copy(src, dest)  # nothing to hide: an identical copy
             del rgb
         except Exception as e:
+            if _disk_full(e):
+                _stop_disk_full(ds, keys[i:], rows, dest, e)
+                break
             # One bad image (corrupt, too large for memory, a disk error) must not stop a
             # batch of thousands; it is reported in the row and in the summary instead.
             problem = e.problem if isinstance(e, ImageError) else f"{type(e).__name__}: {e}"
@@ -425,13 +502,19 @@ def deidentify(
             ds.update(key, issues="; ".join([*kept_issues, issue]))
             rows.append({"key": key, "faces": 0, "plates": 0, "output": None, "issue": issue})
             continue
-        ds.update(
-            key,
-            image=str(dest),
-            original_image=None if inplace else str(src),
-            deid_regions=regions,
-            issues="; ".join(kept_issues) or None,
-        )
+        try:
+            ds.update(
+                key,
+                image=str(dest),
+                original_image=None if inplace else str(src),
+                deid_regions=regions,
+                issues="; ".join(kept_issues) or None,
+            )
+        except Exception as e:  # the copy is written but the journal's disk is full
+            if not _disk_full(e):
+                raise
+            _stop_disk_full(ds, keys[i:], rows, Path(ds.db_path), e)
+            break
         rows.append(
             {
                 "key": key,
