@@ -331,3 +331,47 @@ def test_a_journal_written_before_row_revisions_opens_and_takes_writes(tmp_path,
     a.annotate("a", [BOX])
     b.update("a", note="seen")
     assert a.df.at["a", "note"] == "seen" and b.df.at["a", "status"] == "verified"
+
+
+class _SlowDetector:
+    """A predictor (the loop's protocol: ``predict`` plus ``classes`` and ``version``)."""
+
+    classes = ["raccoon"]
+    version = "slow@1"
+
+    def predict(self, images):
+        import time
+
+        time.sleep(0.01 * len(images))
+        return [[{"label": "raccoon", "bbox": [1, 1, 9, 9], "score": 0.5}] for _ in images]
+
+
+def test_a_cell_rebuilding_the_dataset_during_auto_labeling_loses_no_correction(many, raccoon_dir):
+    old = nbl.Dataset.open(many)
+    labeler = nbl.AutoLabeler(old, _SlowDetector(), batch=4)
+    t = threading.Thread(target=labeler.autolabel, kwargs={"progress": False})
+    t.start()
+    images = sorted((raccoon_dir / "images").glob("*.jpg"))[:N_ROWS]
+    df = pd.DataFrame({"path": [str(p) for p in images]}, index=[f"r{i}" for i in range(N_ROWS)])
+    new = nbl.Dataset.from_dataframe(df, db=many, classes=["raccoon"])  # the cell, run again
+    corrected = new.keys()[::-2]  # from the end, where auto-labeling has not been yet
+    for k in corrected:
+        new.annotate(k, [BOX])
+    t.join()
+    for ds in (old, new, nbl.Dataset.open(many)):
+        assert (ds.df.loc[corrected, "source"] == "human").all()
+        assert all(
+            a
+            == [
+                dict(
+                    BOX,
+                    bbox=[10.0, 20.0, 110.0, 140.0],
+                    points=None,
+                    keypoints=None,
+                    score=None,
+                    source="human",
+                )
+            ]
+            for a in ds.df.loc[corrected, "annotations"]
+        )
+    assert (nbl.Dataset.open(many).df["status"] != "unlabeled").all()

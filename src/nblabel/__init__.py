@@ -18,6 +18,7 @@ _EXPORTS = {
     "Dataset": "nblabel.dataset",
     "STATUSES": "nblabel.dataset",
     "ImageError": "nblabel.images",
+    "JournalGoneError": "nblabel.journal",
     "load_rgb": "nblabel.images",
     "AnnotationError": "nblabel.records",
     "WeightsUnavailableError": "nblabel.models.weights",
