@@ -16,6 +16,7 @@ from nblabel.tracks import (
     interpolate_tracks,
     link,
     link_tracks,
+    merge_tracks,
     propagate,
 )
 from nblabel.video import compose_clip
@@ -196,3 +197,37 @@ def test_a_real_detector_s_people_keep_their_ids_through_an_occlusion(shared_dir
     scores = id_switches(boxes_by_frame(ds), truth_tracks(truth))
     assert scores["matches"] >= 0.95 * 2 * n  # the detector finds nearly every person
     assert scores["switches"] == 0 and scores["fragments"] == 0
+
+
+def test_a_box_drawn_where_the_model_lost_the_object_continues_its_track(ds, clip):
+    _, truth = clip
+    keys = detections(ds, truth, miss={(t, 0) for t in range(8, 12)})
+    link_tracks(ds)
+    a = next(r["track"] for r in ds.row(keys[7])["annotations"] if r["bbox"][0] < 100)
+    others = ds.row(keys[9])["annotations"]
+
+    annotate_frame(ds, keys[9], others + [{"label": "raccoon", "bbox": dict(truth[9])[0]}])
+
+    ids = [r["track"] for r in ds.row(keys[9])["annotations"]]
+    assert a in ids and len(set(ids)) == 2
+
+
+def test_merging_two_tracks_of_one_object_and_refusing_two_on_one_frame(ds, clip):
+    _, truth = clip
+    keys = detections(ds, truth)
+    link_tracks(ds)
+    a = next(r["track"] for r in ds.row(keys[0])["annotations"] if r["bbox"][0] < 100)
+    b = next(r["track"] for r in ds.row(keys[0])["annotations"] if r["track"] != a)
+    # split a's track in two as a detector losing it would
+    writes = []
+    for key in keys[15:]:
+        anns = [dict(r, track=99) if r["track"] == a else r for r in ds.row(key)["annotations"]]
+        writes.append((key, anns, {"source": DETECTOR}))
+    ds.annotate_many(writes)
+    assert len(ds.tracks()) == 3
+
+    assert merge_tracks(ds, a, 99) == 15
+
+    assert len(ds.tracks()) == 2 and ds.tracks().set_index("track").loc[a, "n_frames"] == T
+    with pytest.raises(ValueError, match=f"tracks {a} and {b} are both on frame 0"):
+        merge_tracks(ds, a, b)

@@ -46,6 +46,9 @@ from .dataset import HUMAN
 from .records import iou
 
 TRACK, KEYFRAME, INTERPOLATED, PROPAGATED = "track", "keyframe", "interpolated", "propagated"
+# On an interpolated object: what the model had found there (its box, points, score,
+# source), kept so a later re-interpolation and the per-point review still see the video.
+MEASURED = "measured"
 FLAGGED_POINTS = "flagged_points"
 INTERPOLATION_SOURCE = "interpolate"
 PROPAGATION_SOURCE = "propagate"
@@ -75,6 +78,16 @@ def is_keyframe(rec: Mapping, row_source=None) -> bool:
     if rec.get(KEYFRAME):
         return True
     return rec.get("source") == HUMAN and row_source == HUMAN
+
+
+def measurement(rec: Mapping) -> dict | None:
+    """What a model found for this object on its frame: the record itself when a model made
+    it, the kept ``measured`` record when it was interpolated, else ``None``."""
+    if rec.get(INTERPOLATED):
+        return rec.get(MEASURED)
+    if rec.get(PROPAGATED) or rec.get(KEYFRAME) or rec.get("source") == HUMAN:
+        return None
+    return {k: rec.get(k) for k in ("bbox", "keypoints", "score", "source")}
 
 
 def _next_id(ds) -> int:
@@ -334,23 +347,29 @@ def annotate_frame(
         ... # doctest: +SKIP
         {'tracks': [1], 'ended': [], 'interpolated': 29}
     """
-    frames = dict(video_frames(ds))
+    order = video_frames(ds)
+    frames = dict(order)
     if key not in frames:
         raise KeyError(f"{key!r} is not a frame of this video dataset")
     before = [a for a in ds.df.at[key, "annotations"] or [] if isinstance(a.get(TRACK), int)]
     recs = [dict(r) for r in records]
     used = {r[TRACK] for r in recs if isinstance(r.get(TRACK), int)}
     next_id = _next_id(ds)
+    nearby = _nearby_sightings(ds, order, key, skip={b[TRACK] for b in before})
     for r in recs:
         if isinstance(r.get(TRACK), int):
             continue
-        best = max(
-            (b for b in before if b[TRACK] not in used and b["label"] == r.get("label")),
-            key=lambda b: iou(b["bbox"], r["bbox"]) if r.get("bbox") else 0.0,
-            default=None,
-        )
-        if best is not None and r.get("bbox") and iou(best["bbox"], r["bbox"]) > 0.3:
-            r[TRACK] = best[TRACK]
+        # the object it replaces on this frame, else a track seen close by (a person
+        # drawing someone the model lost for a few frames continues that person's track)
+        for pool in (before, nearby):
+            best = max(
+                (b for b in pool if b[TRACK] not in used and b["label"] == r.get("label")),
+                key=lambda b: iou(b["bbox"], r["bbox"]) if r.get("bbox") else 0.0,
+                default=None,
+            )
+            if best is not None and r.get("bbox") and iou(best["bbox"], r["bbox"]) > 0.3:
+                r[TRACK] = best[TRACK]
+                break
         else:
             r[TRACK] = next_id
             next_id += 1
@@ -368,6 +387,58 @@ def annotate_frame(
             end_track(ds, tid, key)
     rewritten = interpolate_tracks(ds, tracks=sorted(used | set(ended)))
     return {"tracks": sorted(used), "ended": ended, "interpolated": rewritten}
+
+
+def _nearby_sightings(ds, order, key, skip, max_gap: int = 10) -> list[dict]:
+    """Each track's object on the frame nearest to ``key`` (at most ``max_gap`` frames away)
+    among the tracks not on ``key`` itself."""
+    index = {k: i for i, (k, _) in enumerate(order)}[key]
+    found: dict[int, tuple[int, dict]] = {}
+    lo, hi = max(0, index - max_gap), min(len(order), index + max_gap + 1)
+    for i in range(lo, hi):
+        if i == index:
+            continue
+        for a in ds.df.at[order[i][0], "annotations"] or []:
+            tid = a.get(TRACK)
+            if isinstance(tid, int) and tid not in skip:
+                d = abs(i - index)
+                if tid not in found or d < found[tid][0]:
+                    found[tid] = (d, a)
+    return [a for _, a in found.values()]
+
+
+def merge_tracks(ds, keep: int, other: int) -> int:
+    """Make track ``other`` part of track ``keep`` (the same object, split where a model
+    lost it), then interpolate ``keep`` again. Returns the rows changed.
+
+    Raises:
+        ValueError: both tracks are on one frame (delete one of them there first).
+
+    Example:
+        >>> merge_tracks(ds, 1, 3)  # doctest: +SKIP
+        24
+    """
+    keep, other = int(keep), int(other)
+    by_track = track_objects(ds)
+    if other not in by_track or keep == other:
+        return 0
+    both = {k for _, k, _, _ in by_track.get(keep, [])} & {k for _, k, _, _ in by_track[other]}
+    if both:
+        frame = min(dict(video_frames(ds))[k] for k in both)
+        raise ValueError(
+            f"tracks {keep} and {other} are both on frame {frame}: delete one of them there "
+            "before merging"
+        )
+    writes = []
+    for _, k, _, _ in by_track[other]:
+        anns = [
+            dict(a, **{TRACK: keep}) if a.get(TRACK) == other else a
+            for a in ds.df.at[k, "annotations"] or []
+        ]
+        writes.append((k, anns, _row_options(ds, k, "merge-tracks")))
+    ds.annotate_many(writes)
+    interpolate_tracks(ds, tracks=[keep])
+    return len(writes)
 
 
 def end_track(ds, track: int, key) -> int:
@@ -461,6 +532,9 @@ def interpolate_tracks(
                     TRACK: tid,
                     INTERPOLATED: True,
                 }
+                seen = measurement(present[k]) if k in present else None
+                if seen is not None:
+                    rec[MEASURED] = seen
                 new_objects.setdefault(k, {})[tid] = rec
     writes = []
     for k, recs in new_objects.items():
@@ -489,11 +563,9 @@ def _keypoint_path(span, a0, a1, present, fps, smoother) -> list | None:
     arr[:, :, 2] = 0.0
     fixed = np.zeros((T, K), bool)
     for n, (k, _) in enumerate(span):
-        a = a0 if n == 0 else a1 if n == T - 1 else present.get(k)
-        if a is None or a.get(INTERPOLATED) or not a.get("keypoints"):
-            continue  # earlier interpolation is not evidence
-        if len(a["keypoints"]) != K:
-            continue
+        a = a0 if n == 0 else a1 if n == T - 1 else measurement(present.get(k) or {})
+        if not a or not a.get("keypoints") or len(a["keypoints"]) != K:
+            continue  # no model points here (earlier interpolation is not evidence)
         arr[n] = [[p[0], p[1], p[2] if len(p) > 2 else 2] for p in a["keypoints"]]
         if n in (0, T - 1):
             fixed[n] = arr[n, :, 2] > 0
@@ -613,7 +685,12 @@ def flag_points(
     found = []
     marks: dict = {}  # key -> {track: [names]}
     for tid, objs in sorted(track_objects(ds).items()):
-        objs = [o for o in objs if o[3].get("keypoints")]
+        # the model's points where it had them, a person's where they placed them
+        objs = [
+            (f, k, i, a if is_keyframe(a, sources.get(k)) else measurement(a))
+            for f, k, i, a in objs
+        ]
+        objs = [o for o in objs if o[3] and o[3].get("keypoints")]
         if len(objs) < 3:
             continue
         K = len(objs[0][3]["keypoints"])
@@ -636,7 +713,7 @@ def flag_points(
         sk = skeleton_for(K)
         names = list(sk.names) if sk is not None else [f"point {j}" for j in range(K)]
         for f, k, _, a in objs:
-            if status.get(k) not in MODEL_STATUSES or is_keyframe(a, sources.get(k)):
+            if status.get(k) not in MODEL_STATUSES or fixed[(f - f0) // step].any():
                 continue
             t = (f - f0) // step
             d = np.hypot(*(arr[t, :, :2] - smoothed[t, :, :2]).T)
