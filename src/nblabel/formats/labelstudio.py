@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote_to_bytes, urlparse
 
+from ..records import AnnotationError, normalize_record
 from . import limits
 from ._atomic import write_atomic
 from ._common import (
@@ -39,6 +40,7 @@ from ._common import (
     keypoint_index,
     make_record,
     natural_key,
+    point_box,
     prepare_rows,
     real_size,
 )
@@ -66,11 +68,18 @@ def read_labelstudio(
     *,
     keypoint_names: Sequence[str] | None = None,
     allow_outside: bool = False,
+    annotation: str | int = "latest",
 ) -> tuple[list[str], list[dict]]:
     """Read Label Studio tasks (an export in "JSON" format, or an import file).
 
-    For each task the latest annotation that was not cancelled is used (source ``"human"``);
-    a task without one uses its latest prediction (source = ``model_version``, scores kept).
+    For each task one annotation that was not cancelled gives the row's objects (source
+    ``"human"``); a task without one uses its latest prediction (source = ``model_version``,
+    scores kept). Every other annotation and prediction is kept too, in the item's
+    ``labelstudio_others`` (``[{"kind", "id", "completed_by", "annotations": [...]}]``), and
+    the task id in ``labelstudio_id``, so :func:`write_labelstudio` writes them back.
+    Rotated boxes keep their ``rotation`` (degrees clockwise about the box centre, as in
+    CVAT) with ``bbox`` the box before rotation; a keypoint without a ``parentID`` is a point
+    set of its own class.
 
     Args:
         json_path: the JSON file (a list of tasks, or one task).
@@ -85,6 +94,9 @@ def read_labelstudio(
             it: out of the JSON file's folder), e.g. absolute paths or ``../`` names. Off by
             default, so a file from elsewhere cannot pull other files into a dataset and its
             exports; such a row gets an issue instead.
+        annotation: which annotation wins: ``"latest"`` (default), ``"first"``,
+            ``"ground_truth"`` (the one marked so, else the latest), or an annotator's user
+            id (``completed_by``; the latest when that person did not annotate the task).
 
     Returns:
         ``(classes, items)``: classes sorted by name; one item per task.
@@ -112,16 +124,23 @@ def read_labelstudio(
     if images is not None and not images.is_dir():
         raise FileNotFoundError(f"{images}: images folder not found")
 
-    chosen = [_choose(path, n, t) for n, t in enumerate(tasks)]
+    if not (annotation in ("latest", "first", "ground_truth") or isinstance(annotation, int)):
+        raise ValueError(
+            f"annotation must be 'latest', 'first', 'ground_truth' or an annotator id, "
+            f"got {annotation!r}"
+        )
+    chosen = [_choose(path, n, t, annotation) for n, t in enumerate(tasks)]
     names = _keypoint_order(chosen, keypoint_names)
     allowed = None if allow_outside else [images if images is not None else path.parent]
     classes: set[str] = set()
     items = []
-    for n, (task, results, origin) in enumerate(chosen):
-        item = _read_task(path, n, task, results, origin, images, names, allowed)
+    for n, (task, results, origin, pick) in enumerate(chosen):
+        item = _read_task(path, n, task, results, origin, pick, images, names, allowed)
         if origin is None and not results and _submitted(task):
             item["negative"] = True  # a submitted annotation with no regions: "nothing here"
         classes.update(r["label"] for r in item["annotations"])
+        for other in item.get("labelstudio_others", []):
+            classes.update(r["label"] for r in other["annotations"])
         items.append(item)
     return sorted(classes, key=natural_key), items
 
@@ -133,7 +152,8 @@ def _submitted(task: dict) -> bool:
     )
 
 
-def _choose(path: Path, n: int, task) -> tuple[dict, list, dict | None]:
+def _choose(path: Path, n: int, task, which) -> tuple[dict, list, dict | None, dict | None]:
+    """``(task, result list, prediction or None, the entry chosen)`` for one task."""
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise FormatError(path, f"task #{n} has no 'data' object; is this a Label Studio file?")
     done = [
@@ -142,11 +162,33 @@ def _choose(path: Path, n: int, task) -> tuple[dict, list, dict | None]:
         if isinstance(a, dict) and not a.get("was_cancelled")
     ]
     if done:
-        return task, list(done[-1].get("result") or []), None
+        pick = done[-1]
+        if which == "first":
+            pick = done[0]
+        elif which == "ground_truth":
+            pick = next((a for a in reversed(done) if a.get("ground_truth")), done[-1])
+        elif isinstance(which, int):
+            pick = next((a for a in reversed(done) if _annotator(a) == which), done[-1])
+        return task, list(pick.get("result") or []), None, pick
     preds = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
     if preds:
-        return task, list(preds[-1].get("result") or []), preds[-1]
-    return task, [], None
+        return task, list(preds[-1].get("result") or []), preds[-1], preds[-1]
+    return task, [], None, None
+
+
+def _annotator(annotation: dict):
+    who = annotation.get("completed_by")
+    return who.get("id") if isinstance(who, dict) else who
+
+
+def _others(task: dict, chosen: dict | None):
+    """Every annotation and prediction of ``task`` besides ``chosen``, with its kind."""
+    for a in task.get("annotations") or task.get("completions") or []:
+        if isinstance(a, dict) and a is not chosen and not a.get("was_cancelled"):
+            yield a, None
+    for p in task.get("predictions") or []:
+        if isinstance(p, dict) and p is not chosen:
+            yield p, "prediction"
 
 
 def _keypoint_order(chosen, given: Sequence[str] | None) -> list[str] | None:
@@ -155,9 +197,10 @@ def _keypoint_order(chosen, given: Sequence[str] | None) -> list[str] | None:
     # A name can ask for any slot ("kp30000000"): only names within the limits count, the
     # others are left out with an issue where they are used (_read_task).
     seen: dict[str, None] = {}
-    for _, results, _ in chosen:
+    for _, results, _, _ in chosen:
         for r in results:
-            if isinstance(r, dict) and _GEOMETRY.get(r.get("type")) == "kp":
+            # a keypoint without a parent is an object of its own class, not a body point
+            if isinstance(r, dict) and _GEOMETRY.get(r.get("type")) == "kp" and r.get("parentID"):
                 for name in _labels_of(r):
                     if len(seen) >= limits.MAX_KEYPOINTS or label_problem(name):
                         continue
@@ -230,7 +273,7 @@ def _image_candidates(value: str, base: Path, images: Path | None):
     yield base / upload
 
 
-def _read_task(path, n, task, results, origin, images, names, allowed) -> dict:
+def _read_task(path, n, task, results, origin, pick, images, names, allowed) -> dict:
     issues: list[str] = []
     data = task["data"]
     value = _image_value(data)
@@ -255,7 +298,25 @@ def _read_task(path, n, task, results, origin, images, names, allowed) -> dict:
     if not (w and h) and results:
         issues.append(f"task #{n}: regions not read because the image size is unknown")
         return item
+    item["annotations"] = _task_records(n, results, origin, w, h, names, issues)
+    if isinstance(task.get("id"), int) and not isinstance(task.get("id"), bool):
+        item["labelstudio_id"] = task["id"]
+    others = []
+    for entry, kind in _others(task, pick):
+        recs = _task_records(n, list(entry.get("result") or []), entry if kind else None, w, h,
+                             names, issues)  # fmt: skip
+        other = {"kind": kind or "annotation", "annotations": recs}
+        for k in ("id", "completed_by", "model_version", "ground_truth", "updated_at"):
+            if entry.get(k) is not None:
+                other[k] = entry[k]
+        others.append(json_safe(other))
+    if others:
+        item["labelstudio_others"] = others  # every other annotation / prediction, kept
+    return item
 
+
+def _task_records(n, results, origin, w, h, names, issues) -> list[dict]:
+    """Records of one annotation's (or prediction's) ``result`` list."""
     regions: dict[str, dict] = {}  # geometry and labels may come as separate results per id
     keypoints: list[dict] = []
     for j, r in enumerate(results):
@@ -294,7 +355,16 @@ def _read_task(path, n, task, results, origin, images, names, allowed) -> dict:
         label = (_labels_of(kp) or ["?"])[0]
         where = f"task #{n} keypoint {label!r}"
         if parent not in records:
-            issues.append(f"{where}: no parentID linking it to a box in this task; left out")
+            v = kp.get("value") or {}
+            try:  # a keypoint on its own is an object: a point set labelled with its class
+                x, y = float(v["x"]) * w / 100.0, float(v["y"]) * h / 100.0
+            except (KeyError, TypeError, ValueError):
+                issues.append(f"{where}: value has no numeric x/y; left out")
+                continue
+            rid = str(kp.get("id", f"kp{len(records)}"))
+            records[rid] = {"label": label, "keypoints": [[x, y, 2]], "shape": "points",
+                            "bbox": point_box([[x, y]], w, h)}  # fmt: skip
+            _score_source(records[rid], kp, origin, default_source)
             continue
         idx = keypoint_index(label, names)
         if idx is None or idx >= limits.MAX_KEYPOINTS:
@@ -317,11 +387,12 @@ def _read_task(path, n, task, results, origin, images, names, allowed) -> dict:
         vis = (kp.get("nblabel") or {}).get("v", 2) if isinstance(kp.get("nblabel"), dict) else 2
         slots[idx] = [x, y, vis]
 
+    out = []
     for rid, raw in records.items():
         rec = make_record(raw, w, h, f"task #{n} region {rid} ({raw['label']})", issues)
         if rec is not None:
-            item["annotations"].append(rec)
-    return item
+            out.append(rec)
+    return out
 
 
 def _region_record(reg: dict, w: int, h: int, where: str, issues: list[str]) -> dict | None:
@@ -343,15 +414,21 @@ def _region_record(reg: dict, w: int, h: int, where: str, issues: list[str]) -> 
         return None
     angle = float(v.get("rotation") or 0.0)
     if angle % 360:
-        # Label Studio rotates a box about its top-left corner; nblabel boxes are axis-aligned,
-        # so keep the rotated box's envelope and say so.
-        a = math.radians(angle)
-        corners = [(0, 0), (bw, 0), (bw, bh), (0, bh)]
-        xs = [x + cx * math.cos(a) - cy * math.sin(a) for cx, cy in corners]
-        ys = [y + cx * math.sin(a) + cy * math.cos(a) for cx, cy in corners]
-        issues.append(f"{where}: box rotated by {angle:g} degrees stored as its upright envelope")
-        return {"label": labels[0], "bbox": [min(xs), min(ys), max(xs), max(ys)]}
+        # Label Studio turns a box about its top-left corner (x, y); records, like CVAT, keep
+        # the box before rotation and turn it about its centre, which is the same shape
+        cx, cy = _rotate(x, y, bw / 2, bh / 2, angle)
+        return {
+            "label": labels[0],
+            "bbox": [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2],
+            "rotation": angle % 360,
+        }
     return {"label": labels[0], "bbox": [x, y, x + bw, y + bh]}
+
+
+def _rotate(x: float, y: float, dx: float, dy: float, angle: float) -> tuple[float, float]:
+    """``(x, y) + (dx, dy)`` turned clockwise by ``angle`` degrees (image y points down)."""
+    a = math.radians(angle)
+    return x + dx * math.cos(a) - dy * math.sin(a), y + dx * math.sin(a) + dy * math.cos(a)
 
 
 def _score_source(raw: dict, result: dict, origin: dict | None, default_source: str) -> None:
@@ -384,7 +461,11 @@ def write_labelstudio(
     Rows with status ``verified`` (or, without a status, objects by ``"human"``) become an
     ``annotation``; other rows with objects become one ``prediction`` whose ``model_version``
     is the most common source and whose ``score`` is the least confident object's. Unlabeled
-    rows are written as tasks without results, ready to be labeled in Label Studio.
+    rows are written as tasks without results, ready to be labeled in Label Studio. Every
+    task has an ``id`` (the imported one, from ``labelstudio_id``, else the next free
+    number), as Label Studio's converter needs; the annotations and predictions an import
+    kept in ``labelstudio_others`` are written before the row's own, which comes last.
+    Rotated boxes (a record's ``rotation``) are written with Label Studio's ``rotation``.
 
     Args:
         rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations`` (and
@@ -410,6 +491,7 @@ def write_labelstudio(
     prepared = prepare_rows(rows, classes)
     root = Path(image_root).expanduser().resolve() if image_root is not None else None
     tasks = []
+    ids: set[int] = set()
     for n, row in enumerate(prepared):
         image = Path(row["image"]).resolve()
         if root is not None:
@@ -423,10 +505,20 @@ def write_labelstudio(
             ref = url_prefix + quote(os.fsencode(rel))  # bytes: names need not be UTF-8
         else:
             ref = image.as_posix()
-        task = {"data": {"image": ref, "nblabel_key": json_safe(row["key"])}}
+        # Label Studio's converter needs task ids; an imported task keeps its own
+        tid = row.get("labelstudio_id")
+        if not isinstance(tid, int) or isinstance(tid, bool) or tid in ids:
+            tid = max(ids, default=0) + 1
+        ids.add(tid)
+        task = {"id": tid, "data": {"image": ref, "nblabel_key": json_safe(row["key"])}}
+        for m, other in enumerate(row.get("labelstudio_others") or []):
+            entry = _other_entry(other, f"n{n}o{m}", row, classes, keypoint_names)
+            if entry is not None:
+                group = "predictions" if other.get("kind") == "prediction" else "annotations"
+                task.setdefault(group, []).append(entry)
         records = row["annotations"]
         if not records and row.get("status") == "verified":
-            task["annotations"] = [{"result": []}]  # a person said "nothing here"
+            task.setdefault("annotations", []).append({"result": []})  # "nothing here"
         if records:
             result = []
             for j, rec in enumerate(records):
@@ -434,18 +526,37 @@ def write_labelstudio(
             status = row.get("status")
             human = all((r.get("source") or "human") == "human" for r in records)
             if status == "verified" or (status is None and human):
-                task["annotations"] = [{"result": result}]
+                # last, so that reading it back ("latest") picks the same annotation
+                task.setdefault("annotations", []).append({"result": result})
             else:
                 sources = [r.get("source") or "human" for r in records]
                 scores = [r["score"] for r in records if r.get("score") is not None]
                 pred = {"model_version": max(set(sources), key=sources.count), "result": result}
                 if scores:
                     pred["score"] = min(scores)
-                task["predictions"] = [pred]
+                task.setdefault("predictions", []).append(pred)
         tasks.append(task)
     out = Path(path).expanduser()
     write_atomic(out, json_text(tasks, indent=1))
     return out
+
+
+def _other_entry(other, rid: str, row: dict, classes, kp_names) -> dict | None:
+    """An annotation / prediction kept from the import (``labelstudio_others``), as written."""
+    if not isinstance(other, dict):
+        return None
+    result = []
+    for j, rec in enumerate(other.get("annotations") or []):
+        try:
+            rec = normalize_record(rec, width=row["width"], height=row["height"], classes=classes)
+        except AnnotationError as e:
+            raise ValueError(f"row {row['key']!r} labelstudio_others: {e}") from None
+        result += _regions(rec, f"{rid}r{j}", row["width"], row["height"], kp_names)
+    entry: dict = {"result": result}
+    for k in ("id", "completed_by", "model_version", "ground_truth", "updated_at"):
+        if other.get(k) is not None:
+            entry[k] = other[k]
+    return entry
 
 
 def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
@@ -464,18 +575,22 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
         }
         region = {**base, "from_name": POLY, "type": "polygonlabels", "value": value}
     else:
+        angle = float(rec.get("rotation") or 0.0) % 360
+        # the top-left corner of the turned box is Label Studio's pivot (see _region_record)
+        bw, bh = x2 - x1, y2 - y1
+        px, py = _rotate((x1 + x2) / 2, (y1 + y2) / 2, -bw / 2, -bh / 2, angle)
         value = {
-            "x": x1 * 100.0 / w,
-            "y": y1 * 100.0 / h,
-            "width": (x2 - x1) * 100.0 / w,
-            "height": (y2 - y1) * 100.0 / h,
-            "rotation": 0,
+            "x": px * 100.0 / w,
+            "y": py * 100.0 / h,
+            "width": bw * 100.0 / w,
+            "height": bh * 100.0 / h,
+            "rotation": angle,
             "rectanglelabels": [rec["label"]],
         }
         region = {**base, "from_name": RECT, "type": "rectanglelabels", "value": value}
     if rec.get("score") is not None:
         region["score"] = float(rec["score"])
-    meta = {"source": rec.get("source") or "human", **json_safe(extras(rec))}
+    meta = {"source": rec.get("source") or "human", **json_safe(extras(rec, ("rotation",)))}
     region["nblabel"] = meta
     out = [region]
     if rec.get("keypoints"):
