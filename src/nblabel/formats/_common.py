@@ -361,7 +361,7 @@ def json_text(data: Any, **options) -> str:
     the path still opens the same file.
 
     Example:
-        >>> json_text({"file_name": "caf\udce9.jpg"})
+        >>> json_text({"file_name": os.fsdecode(b"caf\\xe9.jpg")})
         '{"file_name": "caf\\\\udce9.jpg"}'
     """
     text = json.dumps(json_safe(data), ensure_ascii=False, **options)
@@ -379,7 +379,7 @@ def xml_name(name: str) -> str:
     :func:`name_variants` gives the reader the original name back.
 
     Example:
-        >>> xml_name("caf\udce9.jpg")
+        >>> xml_name(os.fsdecode(b"caf\\xe9.jpg"))
         'caf%E9.jpg'
     """
     return re.sub("[\udc80-\udcff]", lambda m: f"%{ord(m.group()) - 0xDC00:02X}", name)
