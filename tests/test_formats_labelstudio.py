@@ -124,3 +124,36 @@ def test_a_keypoint_without_a_parent_is_a_point_object(tmp_path):
     (rec,) = item["annotations"]
     assert classes == ["nest"] and rec["shape"] == "points"
     assert rec["keypoints"] == [[100.0, 50.0, 2]] and not item["issues"]
+
+
+def test_brush_masks_are_kept_pixel_for_pixel_both_ways(tmp_path):
+    import numpy as np
+    from pycocotools import mask as mask_utils
+
+    from nblabel.formats import read_coco, write_coco
+    from nblabel.formats._masks import brush_rle
+
+    Image.new("RGB", (53, 37)).save(tmp_path / "a.png")
+    m = np.zeros((37, 53), np.uint8)
+    m[5:20, 3:30] = 1
+    m[25:35, 40:50] = 1  # two parts
+    brush = {"id": "b", "type": "brushlabels", "original_width": 53, "original_height": 37,
+             "value": {"format": "rle", "rle": brush_rle(m), "brushlabels": ["blob"]}}  # fmt: skip
+    (tmp_path / "t.json").write_text(
+        json.dumps([{"data": {"image": "a.png"}, "annotations": [{"result": [brush]}]}])
+    )
+    classes, (item,) = read_labelstudio(tmp_path / "t.json")
+    (rec,) = item["annotations"]
+    assert rec["bbox"] == [3.0, 5.0, 50.0, 35.0] and not item["issues"]
+    assert np.array_equal(
+        mask_utils.decode(rec["mask"] | {"counts": rec["mask"]["counts"].encode()}), m
+    )
+
+    # through COCO and back to Label Studio: the same pixels all the way
+    coco = write_coco([item], classes, tmp_path / "c.json")
+    _, (via,) = read_coco(coco)
+    out = write_labelstudio([via], classes, tmp_path / "back.json")
+    (region,) = json.loads(out.read_text())[0]["annotations"][0]["result"]
+    assert region["type"] == "brushlabels"
+    _, (again,) = read_labelstudio(out, tmp_path)
+    assert again["annotations"][0]["mask"]["counts"] == rec["mask"]["counts"]

@@ -240,3 +240,109 @@ def bridge_parts(parts: Sequence[Sequence[Sequence[float]]]) -> list[list[float]
 
     walk(0)
     return out
+
+
+def mask_counts(mask) -> list[int]:
+    """COCO run lengths of a binary ``h x w`` mask (column by column, background first)."""
+    import numpy as np
+
+    flat = np.asarray(mask, dtype=np.uint8).T.reshape(-1) > 0
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate([[0], edges, [flat.size]])
+    counts = np.diff(bounds).tolist()
+    return ([0] + counts) if flat.size and flat[0] else counts
+
+
+def mask_record(mask) -> dict | None:
+    """``mask``, ``points`` and ``bbox`` of a record for a binary ``h x w`` mask."""
+    h, w = mask.shape
+    counts = mask_counts(mask)
+    if not rle_area(counts):
+        return None
+    points = mask_outline(mask)
+    out = {
+        "mask": {"size": [h, w], "counts": encode_counts(counts), "outline": outline_tag(points)},
+        "bbox": rle_box(counts, h),
+    }
+    if points and len(points) >= 3:
+        out["points"] = points
+    return out
+
+
+# -- Label Studio brush masks ---------------------------------------------------------------------
+# Label Studio stores a brush mask as its RGBA pixels (row by row, each channel 0 or 255),
+# packed with thi.ng's rle-pack: a 32-bit value count, a 5-bit word size - 1, four 4-bit
+# run-length field sizes - 1, then chunks of [1 bit repeat?][2 bits size index][run - 1]
+# followed by one word (a repeat) or run words (literals).
+
+
+class _Bits:
+    def __init__(self, data: bytes):
+        import numpy as np
+
+        self.bits = np.unpackbits(np.frombuffer(bytes(data), dtype=np.uint8))
+        self.pos = 0
+
+    def read(self, n: int) -> int:
+        if self.pos + n > self.bits.size:
+            raise ValueError("brush RLE ends early")
+        value = 0
+        for b in self.bits[self.pos : self.pos + n].tolist():
+            value = (value << 1) | b
+        self.pos += n
+        return value
+
+
+def brush_mask(rle: Sequence[int], height: int, width: int):
+    """The binary ``height x width`` mask of a Label Studio brush RLE; ``ValueError`` if bad.
+
+    The size is checked against the image and the limits before anything is decoded.
+    """
+    import numpy as np
+
+    problem = limits.mask_problem(height, width)
+    if problem:
+        raise ValueError(problem)
+    if not all(isinstance(v, int) and 0 <= v < 256 for v in rle):
+        raise ValueError("brush RLE must be a list of bytes (0..255)")
+    bits = _Bits(bytes(rle))
+    num = bits.read(32)
+    if num != height * width * 4:
+        raise ValueError(f"brush RLE holds {num} values, not 4 x {width}x{height}")
+    word = bits.read(5) + 1
+    sizes = [bits.read(4) + 1 for _ in range(4)]
+    out = np.zeros(num, dtype=np.uint8)
+    i = 0
+    while i < num:
+        repeat = bits.read(1)
+        j = min(num, i + 1 + bits.read(sizes[bits.read(2)]))
+        if repeat:
+            out[i:j] = bits.read(word) & 0xFF
+        else:
+            for k in range(i, j):
+                out[k] = bits.read(word) & 0xFF
+        i = j
+    return (out.reshape(height, width, 4)[:, :, 3] > 0).astype(np.uint8)
+
+
+def brush_rle(mask) -> list[int]:
+    """Label Studio's brush RLE of a binary mask (runs only; what Label Studio decodes)."""
+    import numpy as np
+
+    values = np.repeat((np.asarray(mask) > 0).astype(np.uint8).reshape(-1) * 255, 4)
+    sizes = (3, 6, 10, 16)
+    out: list[str] = [format(values.size, "032b"), format(8 - 1, "05b")]
+    out += [format(s - 1, "04b") for s in sizes]
+    edges = np.flatnonzero(values[1:] != values[:-1]) + 1
+    bounds = np.concatenate([[0], edges, [values.size]]).tolist()
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        value, n = int(values[a]), b - a
+        while n:
+            take = min(n, 1 << sizes[-1])
+            index = next(k for k, s in enumerate(sizes) if take <= 1 << s)
+            out.append("1" + format(index, "02b") + format(take - 1, f"0{sizes[index]}b"))
+            out.append(format(value, "08b"))
+            n -= take
+    text = "".join(out)
+    text += "0" * (-len(text) % 8)
+    return [int(text[k : k + 8], 2) for k in range(0, len(text), 8)]

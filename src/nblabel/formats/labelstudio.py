@@ -45,9 +45,18 @@ from ._common import (
     real_size,
 )
 from ._common import keypoint_names as _keypoint_names
+from ._masks import (
+    brush_mask,
+    brush_rle,
+    decode_counts,
+    exact_mask,
+    mask_record,
+    one_outline,
+    rle_mask,
+)
 from .limits import check_file_size, label_problem
 
-RECT, POLY, KP = "label", "polygon", "keypoint"  # control tag names in label_config()
+RECT, POLY, KP, BRUSH = "label", "polygon", "keypoint", "brush"  # label_config()'s tags
 _GEOMETRY = {
     "rectanglelabels": "rect",
     "rectangle": "rect",
@@ -55,8 +64,10 @@ _GEOMETRY = {
     "polygon": "poly",
     "keypointlabels": "kp",
     "keypoint": "kp",
+    "brushlabels": "brush",
+    "brush": "brush",
 }
-_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "labels")
+_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels", "labels")
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -79,7 +90,7 @@ def read_labelstudio(
     the task id in ``labelstudio_id``, so :func:`write_labelstudio` writes them back.
     Rotated boxes keep their ``rotation`` (degrees clockwise about the box centre, as in
     CVAT) with ``bbox`` the box before rotation; a keypoint without a ``parentID`` is a point
-    set of its own class.
+    set of its own class; a brush mask is kept pixel for pixel as the record's ``mask``.
 
     Args:
         json_path: the JSON file (a list of tasks, or one task).
@@ -403,6 +414,20 @@ def _region_record(reg: dict, w: int, h: int, where: str, issues: list[str]) -> 
     if len(labels) > 1:
         issues.append(f"{where}: region has labels {labels}; kept the first")
     v = reg["result"].get("value") or {}
+    if reg["kind"] == "brush":
+        # kept exactly, as a COCO RLE of the same pixels (see _masks), outlined for display
+        if v.get("format", "rle") != "rle" or not isinstance(v.get("rle"), list):
+            issues.append(f"{where}: brush mask not in Label Studio's 'rle' format; left out")
+            return None
+        try:
+            rec = mask_record(brush_mask(v["rle"], h, w))
+        except ValueError as e:
+            issues.append(f"{where}: {e}; brush mask left out")
+            return None
+        if rec is None:
+            issues.append(f"{where}: brush mask is empty; left out")
+            return None
+        return {"label": labels[0], **rec}
     try:
         if reg["kind"] == "poly":
             pts = [[float(p[0]) * w / 100.0, float(p[1]) * h / 100.0] for p in v["points"]]
@@ -465,7 +490,9 @@ def write_labelstudio(
     task has an ``id`` (the imported one, from ``labelstudio_id``, else the next free
     number), as Label Studio's converter needs; the annotations and predictions an import
     kept in ``labelstudio_others`` are written before the row's own, which comes last.
-    Rotated boxes (a record's ``rotation``) are written with Label Studio's ``rotation``.
+    Rotated boxes (a record's ``rotation``) are written with Label Studio's ``rotation``,
+    objects with a mask as brush masks of the same pixels (``label_config(..., masks=True)``),
+    objects of several parts as one polygon through all of them.
 
     Args:
         rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations`` (and
@@ -568,9 +595,15 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
         "original_height": h,
         "image_rotation": 0,
     }
-    if rec.get("points"):
+    mask = exact_mask(rec)
+    if mask is not None and mask["size"] == [h, w]:
+        pixels = rle_mask(decode_counts(mask["counts"]), h, w)
+        value = {"format": "rle", "rle": brush_rle(pixels), "brushlabels": [rec["label"]]}
+        region = {**base, "from_name": BRUSH, "type": "brushlabels", "value": value}
+    elif rec.get("points"):
+        # all parts of the object in one outline, so Label Studio's box is the object's
         value = {
-            "points": [[x * 100.0 / w, y * 100.0 / h] for x, y in rec["points"]],
+            "points": [[x * 100.0 / w, y * 100.0 / h] for x, y in one_outline(rec)],
             "polygonlabels": [rec["label"]],
         }
         region = {**base, "from_name": POLY, "type": "polygonlabels", "value": value}
@@ -590,7 +623,8 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
         region = {**base, "from_name": RECT, "type": "rectanglelabels", "value": value}
     if rec.get("score") is not None:
         region["score"] = float(rec["score"])
-    meta = {"source": rec.get("source") or "human", **json_safe(extras(rec, ("rotation",)))}
+    kept = ("rotation", "mask", "parts") if "brush" in region["type"] else ("rotation",)
+    meta = {"source": rec.get("source") or "human", **json_safe(extras(rec, kept))}
     region["nblabel"] = meta
     out = [region]
     if rec.get("keypoints"):
@@ -617,10 +651,13 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
     return out
 
 
-def label_config(classes: Sequence[str], keypoint_names: Sequence[str] | None = None) -> str:
+def label_config(
+    classes: Sequence[str], keypoint_names: Sequence[str] | None = None, *, masks: bool = False
+) -> str:
     """Label Studio labeling interface (XML) matching :func:`write_labelstudio`'s regions.
 
     Paste it into the project's Settings > Labeling Interface > Code before importing.
+    ``masks=True`` adds the ``BrushLabels`` that objects with a mask are written as.
 
     Example:
         >>> print(label_config(["raccoon"]))  # doctest: +NORMALIZE_WHITESPACE
@@ -637,7 +674,8 @@ def label_config(classes: Sequence[str], keypoint_names: Sequence[str] | None = 
     classes = check_classes(classes)
     view = ET.Element("View")
     ET.SubElement(view, "Image", name="image", value="$image")
-    for tag, name in (("RectangleLabels", RECT), ("PolygonLabels", POLY)):
+    tags = [("RectangleLabels", RECT), ("PolygonLabels", POLY)]
+    for tag, name in tags + ([("BrushLabels", BRUSH)] if masks else []):
         ctl = ET.SubElement(view, tag, name=name, toName="image")
         for c in classes:
             ET.SubElement(ctl, "Label", value=c)
