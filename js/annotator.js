@@ -123,6 +123,32 @@ function render({ model, el }) {
     fileName, statusBadge, countsLine,
   ]);
 
+  // Video rows: a strip of the frames (colour = status, a mark where a track jumped or a
+  // point was flagged), a slider, and "propagate to the next N frames".
+  const frameSlider = h("input", { type: "range", min: "0", max: "0", step: "1", testid: "frame-slider", class: "nbl-frame-slider", title: "Frame (, and .)" });
+  frameSlider.addEventListener("change", () => {
+    const m = (model.get("strip") || [])[Number(frameSlider.value)];
+    if (m) request("goto", { index: m.index });
+  });
+  const frameLabel = h("span", { class: "nbl-frame-label", testid: "frame-label" });
+  const frameCells = h("div", { class: "nbl-frames", testid: "frame-strip" });
+  frameCells.addEventListener("click", (e) => {
+    const cell = e.target.closest("[data-index]");
+    if (cell) request("goto", { index: Number(cell.dataset.index) });
+  });
+  const propagateN = h("input", { type: "number", min: "1", value: "5", testid: "propagate-n", class: "nbl-index", title: "Frames to propagate to" });
+  const stripBar = h("div", { class: "nbl-bar nbl-strip", testid: "video-bar", hidden: "" }, [
+    button("◀ frame", "prev-frame", "Previous frame (,)", () => request("step_frame", { delta: -1 })),
+    frameSlider, frameLabel,
+    button("frame ▶", "next-frame", "Next frame (.)", () => request("step_frame", { delta: 1 })),
+    button("Next flagged", "next-flagged", "Next frame where a track jumped or a point was flagged (j)", () => request("next_flagged")),
+    h("span", { class: "nbl-group" }, [
+      button("Propagate", "propagate", "Copy the selected object (or all) to the next N frames (t)", () => propagateSelected()),
+      h("span", { text: "to next" }), propagateN, h("span", { text: "frames" }),
+    ]),
+  ]);
+  const stripBox = h("div", { class: "nbl-strip-box", hidden: "" }, [stripBar, frameCells]);
+
   const selectionLine = h("div", { class: "nbl-line", testid: "selection" });
   const messageLine = h("div", { class: "nbl-line nbl-message", testid: "message", "aria-live": "polite" });
   const busyLine = h("div", { class: "nbl-line nbl-busy", testid: "busy" });
@@ -141,7 +167,7 @@ function render({ model, el }) {
   // instead of inserting, cutting or running cells.
   const root = h("div", {
     class: "nbl-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", testid: "annotator",
-  }, [toolbar, nav, stage, selectionLine, busyLine, messageLine, errorsBox, help]);
+  }, [toolbar, nav, stripBox, stage, selectionLine, busyLine, messageLine, errorsBox, help]);
   root.classList.add("lm-suppress-shortcuts");
   el.append(root);
 
@@ -155,6 +181,9 @@ function render({ model, el }) {
     const i = classes().indexOf(label);
     return i < 0 ? "#888888" : PALETTE[i % PALETTE.length];
   };
+  // an object of a track keeps its track's colour on every frame; others take their class's
+  const tracked = (a) => Number.isInteger(a.track);
+  const colorOf = (a) => (tracked(a) ? PALETTE[(a.track - 1 + PALETTE.length) % PALETTE.length] : color(a.label));
   const hidden = (a) => isPrediction(a) && model.get("hide_below") && a.score < S.threshold;
   const regions = () => model.get("regions") || [];
   const skeletonOf = (a) => skeletonFor(a, [skeleton(), ...Object.values(model.get("skeletons") || {})]);
@@ -230,6 +259,7 @@ function render({ model, el }) {
     statusBadge.dataset.status = m.status || "";
     refreshSlots();
     syncRegions();
+    syncStrip();
     adoptRemote();
     draw();
   }
@@ -385,7 +415,7 @@ function render({ model, el }) {
 
   function paintObject(a, isSel) {
     const pred = isPrediction(a);
-    const c = color(a.label);
+    const c = colorOf(a);
     ctx.save();
     ctx.globalAlpha = pred && a.score < S.threshold ? 0.3 : 1;
     ctx.strokeStyle = c;
@@ -532,7 +562,9 @@ function render({ model, el }) {
   }
 
   function paintTag(a, c) {
-    const text = isPrediction(a) ? `${a.label} ${Number(a.score).toFixed(2)}` : a.label;
+    let text = isPrediction(a) ? `${a.label} ${Number(a.score).toFixed(2)}` : a.label;
+    if (tracked(a)) text = `#${a.track} ${text}${a.interpolated ? " ~" : ""}`;
+    if (a.flagged_points && a.flagged_points.length) text += ` ⚑ ${a.flagged_points.join(", ")}`;
     // a polygon's tag sits on its topmost vertex, not on the corner of its (invisible) box
     const anchor = shapeOf(a) === "polygon"
       ? a.points.reduce((best, p) => (p[1] < best[1] ? p : best), a.points[0])
@@ -998,6 +1030,34 @@ function render({ model, el }) {
 
   // Python refuses to verify an image with nothing on screen unless `empty` says the person
   // meant it ("Nothing here", e): Enter is a notebook habit, a verified empty image is a claim.
+  function syncStrip() {
+    const strip = model.get("strip") || [];
+    stripBox.hidden = !strip.length;
+    stripBar.hidden = !strip.length;
+    if (!strip.length) return;
+    const here = strip.findIndex((m) => m.index === meta().index);
+    frameSlider.max = String(strip.length - 1);
+    if (here >= 0) frameSlider.value = String(here);
+    frameLabel.textContent = here >= 0 ? `frame ${strip[here].frame} (${here + 1}/${strip.length})` : "";
+    const cells = strip.map((m, j) => {
+      const marks = m.flagged.length ? ` · flagged: ${m.flagged.join(", ")}` : m.jump ? " · a track jumped" : "";
+      const cell = h("span", {
+        class: "nbl-frame", testid: "frame-cell", "data-index": m.index, "data-status": m.status,
+        title: `frame ${m.frame} · ${m.status} · ${m.objects} object${m.objects === 1 ? "" : "s"}${marks}`,
+      });
+      if (m.flagged.length || m.jump) cell.classList.add("nbl-frame-flag");
+      if (j === here) cell.classList.add("nbl-frame-here");
+      return cell;
+    });
+    frameCells.replaceChildren(...cells);
+  }
+
+  function propagateSelected() {
+    const n = Math.max(1, Math.floor(Number(propagateN.value) || 5));
+    const a = selected();
+    request("propagate", { n, track: a && tracked(a) ? a.track : null });
+  }
+
   function submit(empty = false) {
     S.drawing = null;
     request("submit", { annotations: clone(S.anns), empty });
@@ -1072,6 +1132,10 @@ function render({ model, el }) {
     if (tools[key]) return setTool(tools[key]), true;
     switch (key) {
       case "n": case "ArrowRight": request("step", { delta: 1 }); return true;
+      case ".": request("step_frame", { delta: 1 }); return true;
+      case ",": request("step_frame", { delta: -1 }); return true;
+      case "j": request("next_flagged"); return true;
+      case "t": propagateSelected(); return true;
       case "p": case "ArrowLeft": request("step", { delta: -1 }); return true;
       case "u": request("next_status", { status: "unlabeled" }); return true;
       case "r": request("next_status", { status: "review" }); return true;
@@ -1157,6 +1221,7 @@ function render({ model, el }) {
     ["change:skeletons", draw],
     ["change:regions", () => { syncRegions(); draw(); }],
     ["change:show_regions", syncControls],
+    ["change:strip", syncStrip],
   ];
   for (const [name, fn] of listeners) model.on(name, fn);
   const observer = new ResizeObserver(() => resize());

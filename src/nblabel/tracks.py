@@ -322,7 +322,13 @@ def tracks_table(ds):
 
 # -- a person's correction ------------------------------------------------------------------
 def annotate_frame(
-    ds, key, records: Sequence[dict], *, seconds: float = 0.0, end_deleted: bool = True
+    ds,
+    key,
+    records: Sequence[dict],
+    *,
+    seconds: float = 0.0,
+    end_deleted: bool = True,
+    **options,
 ) -> dict:
     """Write a person's objects for one video frame and carry the change along the track.
 
@@ -338,6 +344,7 @@ def annotate_frame(
         records: the objects as the person left them (``track`` ids kept from the row).
         seconds: time spent, added to the row.
         end_deleted: end the tracks whose object was deleted (``False`` only removes it).
+        **options: passed to ``ds.annotate`` (``status``, ``kind``, ``count_edit``).
 
     Returns:
         ``{"tracks": [ids on the frame], "ended": [ids], "interpolated": rows rewritten}``.
@@ -380,7 +387,7 @@ def annotate_frame(
         r.pop(PROPAGATED, None)
         r.pop(FLAGGED_POINTS, None)
         r["source"] = HUMAN
-    ds.annotate(key, recs, seconds=seconds)
+    ds.annotate(key, recs, seconds=seconds, **options)
     ended = sorted({b[TRACK] for b in before} - used)
     if end_deleted:
         for tid in ended:
@@ -935,3 +942,47 @@ def _format(fmt: str) -> str:
     if f not in FORMATS:
         raise ValueError(f"unknown track format {fmt!r}; use one of {list(FORMATS)}")
     return f
+
+
+# -- what a frame strip shows ----------------------------------------------------------------
+def is_video(ds) -> bool:
+    """True for a dataset made from a video (rows with a ``frame`` column)."""
+    df = ds.df
+    return "frame" in df.columns and bool(df["frame"].notna().any())
+
+
+def frame_marks(ds, *, jump_iou: float = 0.3) -> list[dict]:
+    """One entry per frame, in frame order, for a frame strip: ``key``, ``frame``,
+    ``status``, ``objects``, ``tracks`` (ids on it), ``flagged`` (names of flagged points)
+    and ``jump`` (a track's box overlaps its box on the previous frame by less than
+    ``jump_iou``: the model may have swapped two objects there).
+
+    Example:
+        >>> [m["frame"] for m in frame_marks(ds) if m["jump"] or m["flagged"]]  # doctest: +SKIP
+        [12, 31]
+    """
+    out = []
+    last: dict[int, list[float]] = {}
+    for key, frame in video_frames(ds):
+        anns = ds.df.at[key, "annotations"] or []
+        flagged, jump, ids = [], False, []
+        for a in anns:
+            tid = a.get(TRACK)
+            flagged += list(a.get(FLAGGED_POINTS) or [])
+            if isinstance(tid, int):
+                ids.append(tid)
+                if tid in last and iou(last[tid], a["bbox"]) < jump_iou:
+                    jump = True
+                last[tid] = a["bbox"]
+        out.append(
+            {
+                "key": key,
+                "frame": int(frame),
+                "status": ds.df.at[key, "status"],
+                "objects": len(anns),
+                "tracks": ids,
+                "flagged": flagged,
+                "jump": jump,
+            }
+        )
+    return out

@@ -24,6 +24,7 @@ import traitlets
 
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names
+from ..tracks import annotate_frame, frame_marks, is_video, propagate
 from .codecs import (
     builtin_skeletons,
     clean_records,
@@ -156,6 +157,8 @@ class Annotator(anywidget.AnyWidget):
     show_regions = traitlets.Bool(True).tag(sync=True)
     # browser -> Python: one request per finished gesture or command, numbered by ``seq``
     request = traitlets.Dict().tag(sync=True)
+    # video rows only: one entry per frame for the frame strip (see nblabel.tracks.frame_marks)
+    strip = traitlets.List().tag(sync=True)
 
     def __init__(
         self,
@@ -222,6 +225,7 @@ class Annotator(anywidget.AnyWidget):
         self._displays: list = []  # display handles of the cells showing this widget
         self._in_request = False  # handling a browser request (it prefetches at the end)
         self._shown = False  # an image went on screen during the current request
+        self._video = is_video(ds)  # frames of a video: edits go through nblabel.tracks
 
         # weak: the Dataset must not keep a closed or forgotten widget alive
         ds.on_change(self._on_ds_change, weak=True)
@@ -344,6 +348,53 @@ class Annotator(anywidget.AnyWidget):
         self.message = (
             f"Submitted the last image.{note} {self._keys[waiting]} is still {state}; here it is."
         )
+
+    def propagate(self, n: int = 5, track: int | None = None) -> int:
+        """Copy the objects of the frame on screen (only ``track`` when given) onto the next
+        ``n`` frames of a video dataset; frames a person verified are left as they are.
+
+        Returns:
+            The number of frames written.
+
+        Example:
+            >>> ann.propagate(10)  # doctest: +SKIP
+            10
+        """
+        if not self._video:
+            raise ValueError("propagate needs video frames: build the dataset with from_video")
+        written = propagate(self.ds, self.key, int(n), None if track is None else [int(track)])
+        what = "its objects" if track is None else f"track {track}"
+        self.message = f"Copied {what} to {written} frame{'s' if written != 1 else ''}."
+        self._push_current()
+        return written
+
+    def next_flagged(self) -> bool:
+        """Show the next frame (in frame order, wrapping) where a track jumped or a point was
+        flagged (see :func:`nblabel.tracks.flag_points`); says so when there is none."""
+        marks = frame_marks(self.ds) if self._video else []
+        order = [m["key"] for m in marks]
+        here = order.index(self.key) if self.key in order else -1
+        for step in range(1, len(order)):
+            m = marks[(here + step) % len(order)]
+            if m["jump"] or m["flagged"]:
+                self._show(self._position(m["key"]))
+                why = f"points {', '.join(m['flagged'])}" if m["flagged"] else "a track jumped"
+                self.message = f"Frame {m['frame']}: {why}."
+                return True
+        self.message = "No frame with a jumping track or a flagged point."
+        return False
+
+    def _step_frame(self, delta: int) -> None:
+        """Previous/next frame in frame order (the row order of a video, unless sorted)."""
+        order = [m["key"] for m in frame_marks(self.ds)] if self._video else []
+        if self.key not in order:
+            self._step(delta)
+            return
+        j = order.index(self.key) + delta
+        if not 0 <= j < len(order):
+            self.message = "This is the last frame." if delta > 0 else "This is the first frame."
+            return
+        self._show(self._position(order[j]))
 
     def _first_waiting(self) -> int | None:
         """Row position of the first image still waiting for a person: in review first,
@@ -510,6 +561,13 @@ class Annotator(anywidget.AnyWidget):
             self._show(max(0, min(len(self._keys) - 1, index)))
         elif action == "step":
             self._step(int(req.get("delta", 1)))
+        elif action == "step_frame":
+            self._step_frame(int(req.get("delta", 1)))
+        elif action == "propagate":
+            track = req.get("track")
+            self.propagate(int(req.get("n") or 5), None if track is None else int(track))
+        elif action == "next_flagged":
+            self.next_flagged()
         elif action == "next_status":
             self.next_with_status(str(req.get("status")))
         elif action == "undo":
@@ -560,9 +618,16 @@ class Annotator(anywidget.AnyWidget):
         seconds = min(now - self._clock.get(key, now), IDLE_CAP_S)
         self._writer = threading.get_ident()
         try:
-            self.ds.annotate(
-                key, list(records), source="human", status=status, kind=kind, seconds=seconds
-            )
+            if self._video:
+                # a keyframe of each track: the frames around it are interpolated again and
+                # a deleted object's track ends here
+                annotate_frame(
+                    self.ds, key, list(records), seconds=seconds, status=status, kind=kind
+                )
+            else:
+                self.ds.annotate(
+                    key, list(records), source="human", status=status, kind=kind, seconds=seconds
+                )
         finally:
             self._writer = None
         self._clock[key] = now
@@ -713,6 +778,23 @@ class Annotator(anywidget.AnyWidget):
         }
         self.annotations = clean_records(row["annotations"])
         self.regions = regions
+        if self._video:
+            self._push_strip()
+
+    def _push_strip(self) -> None:
+        position = {k: i for i, k in enumerate(self._keys)}
+        self.strip = [
+            {
+                "index": position[m["key"]],
+                "frame": m["frame"],
+                "status": m["status"],
+                "objects": m["objects"],
+                "flagged": m["flagged"],
+                "jump": m["jump"],
+            }
+            for m in frame_marks(self.ds)
+            if m["key"] in position
+        ]
 
     # -- Dataset notifications -----------------------------------------------------------
     def _on_ds_change(self, key) -> None:
@@ -727,6 +809,8 @@ class Annotator(anywidget.AnyWidget):
                         # reloads the picture too when the row now points at another file
                         slot = self._load_slot(self._index)
                         self._push_current(slot=slot)
+                elif self._video:
+                    self._push_strip()  # another frame changed: its mark on the strip
                 self._update_counts()
             except Exception:
                 self._report(f"refreshing after a change to {key!r} failed")
