@@ -123,3 +123,19 @@ def test_yolo_names_with_gaps_say_how_to_renumber(tmp_path):
     (root / "data.yaml").write_text("train: images\nval: images\nnames: [a]\n")
     (item,) = read_yolo(root)[1]  # a class id 'nan' is one bad line, not a failed import
     assert len(item["annotations"]) == 1 and "class id nan" in item["issues"][0]
+
+
+def test_yolo_pose_and_detect_exports_keep_outlines_and_points_for_the_way_back(tmp_path):
+    Image.new("RGB", (100, 80)).save(tmp_path / "p.png")
+    pose = {"label": "p", "bbox": [10.0, 10.0, 50.0, 70.0],
+            "points": [[10.0, 10.0], [50.0, 10.0], [30.0, 70.0]],
+            "keypoints": [[20.0, 20.0, 2], [40.0, 20.0, 2]]}  # fmt: skip
+    row = {"key": "p", "image": str(tmp_path / "p.png"), "width": 100, "height": 80,
+           "annotations": [pose], "status": "verified"}  # fmt: skip
+    for task in ("pose", "detect"):
+        data = write_yolo([row], ["p"], tmp_path / task, task=task, val_fraction=0)
+        _, (back,) = read_yolo(data.parent)
+        (rec,) = back["annotations"]
+        assert rec["points"] == pose["points"], task
+        got = [v for k in rec["keypoints"] for v in k[:2]]
+        assert got == pytest.approx([20.0, 20.0, 40.0, 20.0], abs=1e-3), task

@@ -392,8 +392,8 @@ def _read_item(
             continue
         if objects is not None and isinstance(objects[k], dict):
             for key_, value in objects[k].items():
-                if key_ not in ("label", "bbox", "points", "keypoints"):
-                    raw[key_] = value
+                if key_ not in ("label", "bbox", "points", "keypoints") or key_ not in raw:
+                    raw[key_] = value  # the line's own geometry wins over the sidecar
         rec = make_record(raw, w, h, where, issues)
         if rec is not None:
             item["annotations"].append(rec)
@@ -586,7 +586,7 @@ def write_yolo(
                 "link": img_rel,
                 "width": row["width"],
                 "height": row["height"],
-                "objects": [_object_meta(r) for r in objects],
+                "objects": [_object_meta(r, task) for r in objects],
             }
             if crowd:
                 written[lbl_rel]["crowd"] = crowd
@@ -672,9 +672,15 @@ def _is_crowd(rec: dict) -> bool:
     return str(rec.get("iscrowd", 0)).lower() not in ("0", "false", "", "none")
 
 
-def _object_meta(rec: dict) -> dict:
+def _object_meta(rec: dict, task: str) -> dict:
     meta = {"score": rec.get("score"), "source": rec.get("source")}
     meta.update(json_safe(extras(rec)))
+    # what this task's lines cannot hold (a pose line has no outline, a detect line neither
+    # outline nor points) rides in the sidecar, so reading the export back loses nothing
+    if rec.get("points") and task != "segment":
+        meta["points"] = json_safe(rec["points"])
+    if rec.get("keypoints") and task != "pose":
+        meta["keypoints"] = json_safe(rec["keypoints"])
     return meta
 
 
