@@ -177,3 +177,23 @@ def test_a_yaml_alias_bomb_in_names_is_refused(tmp_path):
     (root / "data.yaml").write_text(bomb)
     with pytest.raises(FormatError, match="names must be class names"):
         read_yolo(root)
+
+
+def test_the_largest_mask_allowed_costs_under_the_bounds_too(tmp_path):
+    # 8000 x 8000 = 64 Mpx, at the limit: decoded once, traced for display at a coarser step
+    h = w = 8000
+    counts = encode_counts([1000, h * w // 2, h * w - 1000 - h * w // 2])
+    data = {
+        "images": [{"id": 1, "file_name": "gone.png", "width": w, "height": h}],
+        "categories": [{"id": 1, "name": "x"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+                         "segmentation": {"size": [h, w], "counts": counts}}],
+    }  # fmt: skip
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(data))
+    assert path.stat().st_size < 300
+    got = _measured(f"read_coco({str(path)!r})")
+    _bounded(got)
+    (rec,) = got["items"][0]["annotations"]
+    assert rec["bbox"] == [0.0, 0.0, 4001.0, 8000.0]  # from the runs, exactly
+    assert rec["mask"]["counts"] == counts

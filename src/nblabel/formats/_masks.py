@@ -17,9 +17,13 @@ Boxes are never derived from either; a record keeps the box its source gave.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 
 from . import limits
+
+#: Pixels of a mask traced at full resolution for its display outline (see mask_outlines).
+DISPLAY_PIXELS = 4_000_000
 
 
 def decode_counts(s: str) -> list[int]:
@@ -128,7 +132,7 @@ def rle_mask(counts: Sequence[int], h: int, w: int):
 
     values = (np.arange(len(counts)) % 2).astype(np.uint8)
     flat = np.repeat(values, np.asarray(counts, dtype=np.int64))
-    return np.ascontiguousarray(flat.reshape((w, h)).T)  # COCO stores column by column
+    return flat.reshape((w, h)).T  # COCO stores column by column (a view: no second copy)
 
 
 def mask_outlines(mask) -> list[list[list[float]]]:
@@ -144,10 +148,18 @@ def mask_outlines(mask) -> list[list[list[float]]]:
 
     if not mask.any():
         return []
-    big = np.kron(mask.astype(np.uint8), np.ones((2, 2), np.uint8))
+    # An outline is for display: a mask above DISPLAY_PIXELS is traced every f-th pixel, so
+    # the largest allowed mask costs tens of megabytes here, not four times its size.
+    f = max(1, math.ceil(math.sqrt(mask.size / DISPLAY_PIXELS)))
+    small = np.ascontiguousarray(mask[::f, ::f], dtype=np.uint8)
+    big = np.kron(small, np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     contours = sorted((c for c in contours if len(c) >= 3), key=cv2.contourArea, reverse=True)
-    return [[[float((x + 1) // 2), float((y + 1) // 2)] for x, y in c[:, 0, :]] for c in contours]
+    h, w = mask.shape
+    return [
+        [[float(min(w, (x + 1) // 2 * f)), float(min(h, (y + 1) // 2 * f))] for x, y in c[:, 0, :]]
+        for c in contours
+    ]
 
 
 def mask_outline(mask) -> list[list[float]] | None:
