@@ -2,8 +2,14 @@
 
 The loop reads the Dataset and writes predictions back; it never owns data. Corrections are
 counted from the Dataset's change notifications, so they can come from the widget, a script
-or another thread. Retraining and re-predicting run in one background thread so the kernel
-keeps serving the widget while a model trains.
+or another thread. Every piece of model work (auto-labeling, retraining and re-predicting)
+is a job of one background worker, so two never overlap, the kernel keeps serving the widget
+while a model trains, and each job's result or error comes back through its future.
+
+What the loop knows about an image lives in the journal, in the row's ``evidence`` column:
+the prediction the model wrote and why it was routed (``prediction``), and once a person
+verified the image, how that prediction compared with the result (``grade``). A restarted
+kernel picks all of it up with :meth:`nblabel.Dataset.open`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from ..images import ImageError, load_rgb
@@ -25,7 +33,22 @@ from .report import EffortCosts, effort_report, plot_report
 from .routing import REVIEW, is_held_out, review_order, route
 
 HUMAN = "human"
-HOOKS = ("on_correction", "on_retrain_start", "on_retrain_end", "on_autolabel_progress")
+HOOKS = (
+    "on_correction",
+    "on_retrain_start",
+    "on_retrain_end",
+    "on_autolabel_progress",
+    "on_state",
+    "on_error",
+)
+# The phases of :attr:`AutoLabeler.state`: what the worker does now.
+IDLE, WAITING, TRAINING, PREDICTING, AUTOLABEL = (
+    "idle",
+    "waiting",
+    "training",
+    "predicting",
+    "autolabel",
+)
 MODEL_STATUSES = ("predicted", "review", "auto")
 # Verified images re-predicted to grade a model version; more adds little to the estimate.
 MAX_EVAL_IMAGES = 200
@@ -125,28 +148,28 @@ class AutoLabeler:
         self._lock = threading.RLock()
         self._model_lock = threading.RLock()  # one predict/fit at a time on the model
         self._hooks: dict[str, list[Callable]] = {h: [] for h in HOOKS}
+        # One worker runs every job in submission order: an auto-labeling run and a retrain
+        # never overlap, so the version that wrote a row is the version the summary names.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-loop")
+        self._jobs: list[tuple[str, Future]] = []
+        self._worker: int | None = None  # thread id of the worker while it runs a job
+        self._retrain_queued = False  # at most one retrain waits; it takes every correction
+        self._stop = threading.Event()  # asks the running auto-labeling job to stop
         self._since = 0  # verified corrections since the last retrain started
         self._n_corrections = 0
         self._n_retrains = 0
-        self._busy = False
-        self._thread: threading.Thread | None = None
-        self._idle = threading.Event()
-        self._idle.set()
         self._trigger_t: float | None = None
-        self._phase = "idle"
+        self._phase = IDLE
         self._progress = 0.0
         self._message = ""
         self._last_metrics: dict | None = None
-        # what this labeler predicted, by key: (version, records)
-        self._preds: dict[Any, tuple[str, list]] = {}
-        # predictions of verified held-out images, by key: (version, records)
+        # predictions of verified held-out images, by key: (version, records); a cache
         self._evals: dict[Any, tuple[str, list]] = {}
         self._general_preds: dict[Any, list] = {}
-        self._reasons: dict[Any, str] = {}
-        self._ui: dict | None = None
-        self._ui_at = 0.0
-        self._shown_from: float | None = None  # the display threshold the widget was given
-        # prequential grades: each verified image's prediction before the person's correction
+        self._view = None  # the LoopView of widget(), once built
+        self._total = self._done = 0  # images in the running prediction job, and done
+        # prequential grades, from the journal: each verified image's prediction before the
+        # person's correction, compared with the result
         self._grades: dict[Any, Grade] = _stored_grades(ds.df)
 
         df = ds.df
@@ -171,37 +194,50 @@ class AutoLabeler:
         """The loop at a glance.
 
         Keys: ``corrections_until_retrain``, ``corrections`` (counted so far), ``retrains``,
-        ``training`` (bool), ``phase`` (``idle``, ``training``, ``predicting``, ``autolabel``),
-        ``progress`` (0..1 of the phase), ``message``, ``version``, ``counts`` (images per
-        status), ``evidence`` (held-out precision and whether auto-accept is allowed),
-        ``errors``.
+        ``busy`` (a job runs or waits), ``training`` (bool), ``phase`` (``idle``, ``waiting``
+        when a job is queued, ``training``, ``predicting``, ``autolabel``), ``progress``
+        (0..1 of the phase), ``message``, ``version``, ``counts`` (images per status),
+        ``evidence`` / ``guarantee`` (what the reviewed images prove),
+        ``display_threshold`` and ``errors``.
         """
         with self._lock:
+            busy = self._busy_locked()
+            phase, progress, message = self._phase, self._progress, self._message
+            if busy and phase == IDLE:  # between two jobs, or one submitted and not started
+                phase, message = WAITING, f"{self._queued_name()} starts next"
             st = {
                 "corrections_until_retrain": max(self.retrain_every - self._since, 0),
                 "corrections": self._n_corrections,
                 "retrains": self._n_retrains,
-                "training": self._phase == "training",
-                "busy": self._busy,
-                "phase": self._phase,
-                "progress": self._progress,
-                "message": self._message,
+                "training": phase == TRAINING,
+                "busy": busy,
+                "phase": phase,
+                "progress": progress,
+                "message": message,
             }
         st["version"] = self.version if _has_version(self.model) else None
         st["counts"] = _counts(self.ds)
-        st["evidence"] = self.evidence().as_dict()
-        st["guarantee"] = self.guarantee().as_dict()
+        g = self.guarantee()
+        st["evidence"] = st["guarantee"] = g.as_dict()
         st["display_threshold"] = self.display_threshold()
         st["errors"] = len(self.errors)
         return st
 
+    def _busy_locked(self) -> bool:
+        self._jobs = [(n, f) for n, f in self._jobs if not f.done()]
+        return bool(self._jobs)
+
+    def _queued_name(self) -> str:
+        names = [n for n, f in self._jobs if not f.done()]
+        return names[0] if names else "nothing"
+
     # -- prequential evidence ----------------------------------------------------------------
-    def _keep_grade(self, key, g: Grade) -> None:
+    def _keep_grade(self, key, g: Grade, prediction: dict | None) -> None:
         with self._lock:
             self._grades[key] = g
         # in the journal, so the evidence survives a restart (the write notifies this
         # listener again; the key is counted already, so that returns at once)
-        self.ds.update(key, evidence=g.as_dict())
+        self.ds.update(key, evidence={"prediction": prediction, "grade": g.as_dict()})
 
     def grades(self) -> list[Grade]:
         """Every reviewed image's grade: its prediction before correction against the result.
@@ -262,6 +298,17 @@ class AutoLabeler:
         ``version``)."""
         return self._register("on_autolabel_progress", fn, remove)
 
+    def on_state(self, fn: Callable, remove: bool = False) -> Callable:
+        """Call ``fn(ended)`` whenever the loop's phase, progress or counts may have changed
+        (from the thread that changed them; read :attr:`state` for the news). ``ended`` is
+        True when a job has just finished, so a display should show it now."""
+        return self._register("on_state", fn, remove)
+
+    def on_error(self, fn: Callable, remove: bool = False) -> Callable:
+        """Call ``fn(entry)`` with each error the loop records (``where``, ``error``,
+        ``traceback``, ``time``; the same entries as :attr:`errors`)."""
+        return self._register("on_error", fn, remove)
+
     def _register(self, name: str, fn: Callable, remove: bool) -> Callable:
         if not remove and not callable(fn):
             raise TypeError(f"{name} needs a callable, got {fn!r}")
@@ -285,27 +332,29 @@ class AutoLabeler:
 
     def _record_error(self, where: str, exc: BaseException) -> None:
         """Keep an error where the user will see it: ``labeler.errors``, a warning and the
-        widget's output area. Never raised into the thread that hit it (a hook's bug must
-        not stop a write or a retrain) and never silent."""
+        ``on_error`` hooks (the widget shows them). Never raised into the thread that hit it
+        (a hook's bug must not stop a write or a retrain) and never silent."""
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         entry = {"time": time.time(), "where": where, "error": repr(exc), "traceback": tb}
         with self._lock:
             self.errors.append(entry)
+            fns = list(self._hooks["on_error"])
         warnings.warn(f"nblabel: {where} failed: {exc!r}", RuntimeWarning, stacklevel=3)
-        ui = self._ui
-        if ui is not None:
-            with contextlib.suppress(Exception):
-                ui["errors"].append_stderr(f"{where} failed:\n{tb}")
-                ui["errors"].layout.display = None
-        self._refresh_ui(force=True)
+        for fn in fns:  # not through _emit: a failing error hook must not recurse
+            try:
+                fn(entry)
+            except Exception as e:
+                warnings.warn(f"nblabel: on_error hook failed: {e!r}", RuntimeWarning, stacklevel=2)
+        self._emit("on_state", False)
 
     # -- corrections -----------------------------------------------------------------------
     def _on_change(self, key) -> None:
-        """Dataset listener: count an image the first time a person verifies it."""
+        """Dataset listener: count an image the first time a person verifies it, and grade
+        the prediction it had before the correction (kept in its ``evidence`` column)."""
         try:
-            df = self.ds.df
-            if df.at[key, "status"] != "verified" or df.at[key, "source"] != HUMAN:
-                self._refresh_ui()
+            row = self.ds.row(key)  # a copy taken under the Dataset's lock
+            if row["status"] != "verified" or row["source"] != HUMAN:
+                self._emit("on_state", False)
                 return
             with self._lock:
                 if key in self._counted:
@@ -313,32 +362,58 @@ class AutoLabeler:
                 self._counted.add(key)
                 self._since += 1
                 self._n_corrections += 1
-                pred = self._preds.get(key)
-            # A held-out image corrected from this version's prediction grades that version.
-            if pred is not None and pred[0] == self.version and self._evaluable(key):
-                with self._lock:
-                    self._evals[key] = pred
+            pred = _prediction_of(row.get("evidence"))
             if pred is not None:
-                self._keep_grade(key, grade(pred[1], df.at[key, "annotations"] or [], pred[0]))
+                final = row["annotations"] or []
+                self._keep_grade(key, grade(pred["records"], final, pred["version"]), pred)
         except Exception as e:  # the write is durable already; do not break the writer
             self._record_error("counting a correction", e)
             return
         self._emit("on_correction", key)
         self._maybe_start()
-        self._refresh_ui(force=True)
+        self._emit("on_state", False)
+
+    # -- the worker --------------------------------------------------------------------------
+    def _submit(self, name: str, fn: Callable[[], Any]) -> Future:
+        """Queue ``fn`` on the worker; its future carries the result or the error."""
+
+        def job():
+            self._worker = threading.get_ident()
+            try:
+                return fn()
+            finally:
+                self._worker = None
+                self._set_phase(IDLE, 0.0, "")
+
+        with self._lock:
+            fut = self._executor.submit(job)
+            self._jobs.append((name, fut))
+        fut.add_done_callback(lambda _: self._emit("on_state", True))
+        self._emit("on_state", False)
+        return fut
 
     def _maybe_start(self) -> None:
         with self._lock:
-            if self._busy or self._since < self.retrain_every:
+            if self._retrain_queued or self._since < self.retrain_every:
                 return
-            self._busy = True
-            self._since = 0  # corrections from now on count toward the next retrain
+            # one retrain waits at most: it starts when the running job ends and trains on
+            # every image verified by then, so none waits behind more than one cycle
+            self._retrain_queued = True
             self._trigger_t = time.perf_counter()
-            self._idle.clear()
-            self._thread = threading.Thread(
-                target=self._background, name="nblabel-retrain", daemon=True
-            )
-            self._thread.start()
+            self._submit(TRAINING, self._retrain_job)
+
+    def _retrain_job(self) -> None:
+        with self._lock:
+            self._retrain_queued = False
+            self._since = 0  # corrections from now on count toward the next retrain
+        try:
+            if self.trainable:
+                self._retrain_cycle()
+            else:
+                self._reroute_cycle()
+        except BaseException as e:  # noqa: BLE001 - the worker must say why, then go on
+            self._record_error("background retrain", e)
+            raise
 
     def retrain(self, wait: bool = False) -> None:
         """Start a retrain (or, for a model without ``fit``, a re-routing) now.
@@ -346,44 +421,38 @@ class AutoLabeler:
         Useful after reopening a dataset that already has verified images.
         """
         with self._lock:
-            if not self._busy:
-                self._since = max(self._since, self.retrain_every)
+            self._since = max(self._since, self.retrain_every)
         self._maybe_start()
         if wait:
             self.wait()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until background work ends; returns False on timeout.
+        """Block until the worker has nothing left to do; returns False on timeout.
 
         Example:
             >>> labeler.wait()  # doctest: +SKIP
             True
         """
-        return self._idle.wait(timeout)
+        if self._worker == threading.get_ident():
+            return False  # a hook running on the worker would wait for itself
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [f for _, f in self._jobs if not f.done()]
+            if not pending:
+                return True
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            _, not_done = wait_futures(pending, timeout=left)
+            if not_done and deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def close(self) -> None:
-        """Stop listening to the Dataset (background work in progress finishes)."""
+        """Stop listening to the Dataset; queued jobs are dropped, a running one finishes."""
         self.ds.on_change(self._on_change, remove=True)
-
-    def _background(self) -> None:
-        while True:
-            try:
-                if self.trainable:
-                    self._retrain_cycle()
-                else:
-                    self._reroute_cycle()
-            except BaseException as e:  # noqa: BLE001 - a dead thread must still say why
-                self._record_error("background retrain", e)
-            with self._lock:
-                if self._since >= self.retrain_every:
-                    self._since = 0
-                    self._trigger_t = time.perf_counter()
-                    continue
-                self._busy = False
-                self._phase, self._progress, self._message = "idle", 0.0, ""
-                self._idle.set()
-            self._refresh_ui(force=True)
-            return
+        with self._lock:
+            for _, f in self._jobs:
+                f.cancel()
+            self._retrain_queued = False
 
     def _retrain_cycle(self) -> None:
         ds, model = self.ds, self.model
@@ -398,7 +467,7 @@ class AutoLabeler:
             "n_holdout": len(held),
             "version_before": self.version if _has_version(model) else None,
         }
-        self._set_phase("training", 0.0, f"training on {len(train)} images")
+        self._set_phase(TRAINING, 0.0, f"training on {len(train)} images")
         self._emit("on_retrain_start", info)
         metrics: dict[str, Any] = dict(info)
         t0 = time.perf_counter()
@@ -410,7 +479,7 @@ class AutoLabeler:
                 )
 
             def fit_progress(fraction=0.0, message="", *_, **__):
-                self._set_phase("training", float(fraction), str(message or ""))
+                self._set_phase(TRAINING, float(fraction), str(message or ""))
 
             kwargs: dict[str, Any] = {}
             if takes_keys:
@@ -421,9 +490,7 @@ class AutoLabeler:
                 model.fit(ds, **kwargs)
             with self._lock:
                 self._n_retrains += 1
-                # predictions of older versions grade nothing now
-                self._evals.clear()
-                self._preds.clear()
+                self._evals.clear()  # re-predictions of older versions are stale now
             metrics["train_seconds"] = time.perf_counter() - t0
             metrics["version"] = self.version
             metrics["fit_metrics"] = getattr(model, "fit_metrics_", None)
@@ -436,7 +503,7 @@ class AutoLabeler:
                     first.append(time.perf_counter() - trigger)
 
             done = self._predict_rows(
-                self._repredict_keys(), phase="predicting", on_write=first_write
+                self._repredict_keys(), phase=PREDICTING, on_write=first_write
             )
             metrics["predict_seconds"] = time.perf_counter() - t1
             metrics["first_prediction_seconds"] = first[0] if first else None
@@ -455,7 +522,7 @@ class AutoLabeler:
     def _reroute_cycle(self) -> None:
         """For a model that cannot learn: new verified images are new evidence, so route the
         predictions already written again (no inference, except to grade the model)."""
-        self._set_phase("predicting", 0.0, "re-routing with new evidence")
+        self._set_phase(PREDICTING, 0.0, "re-routing with new evidence")
         self.reroute()
 
     # -- evidence ----------------------------------------------------------------------------
@@ -488,7 +555,8 @@ class AutoLabeler:
                 for k, recs in preds.items():
                     self._evals[k] = (version, recs)
             for k, recs in preds.items():
-                self._keep_grade(k, grade(recs, df.at[k, "annotations"] or [], version))
+                g = grade(recs, df.at[k, "annotations"] or [], version)
+                self._keep_grade(k, g, {"version": version, "records": recs, "reason": None})
 
     def evidence(self) -> Guarantee:
         """What the reviewed images prove: the auto-accept threshold and its guarantee.
@@ -537,19 +605,58 @@ class AutoLabeler:
             >>> labeler.autolabel(limit=120)["written"]  # doctest: +SKIP
             120
         """
-        if self._busy:
-            print("nblabel: waiting for the background retrain to finish before auto-labeling")
-            self.wait()
         n = check_count(len(self.ds), limit)
-        df = self.ds.df
         if keys is None:
-            order = list(df.index)
+            order = list(self.ds.keys())
         else:
+            if isinstance(keys, (str, bytes)):
+                raise TypeError(f"keys must be a list of row keys, got the string {keys!r}")
             order = list(keys)
-            missing = [k for k in order if k not in df.index]
+            known = set(self.ds.keys())
+            missing = [k for k in order if k not in known]
             if missing:
                 raise KeyError(f"keys not in the dataset: {missing[:5]}")
         selected = order[:n]
+        if self._worker == threading.get_ident():  # called from a hook on the worker
+            return self._autolabel_job(selected)
+        with self._lock:
+            if self._busy_locked():
+                print(f"nblabel: auto-labeling starts when the {self._queued_name()} job ends")
+        self._stop.clear()
+        fut = self._submit(AUTOLABEL, lambda: self._autolabel_job(selected))
+        pbar = None
+        try:
+            while True:
+                try:
+                    result = fut.result(timeout=0.2)
+                except TimeoutError:
+                    pass  # still running: show its progress
+                else:
+                    self._emit("on_state", True)  # the caller sees the finished state at once
+                    return result
+                if progress and pbar is None and self._phase == AUTOLABEL and self._total:
+                    from tqdm.auto import tqdm
+
+                    pbar = tqdm(total=self._total, desc=f"auto-label {self.version}", unit="img")
+                if pbar is not None:
+                    pbar.n = self._done
+                    pbar.refresh()
+        except KeyboardInterrupt:
+            self._stop.set()  # the worker stops after the batch it is writing
+            print(
+                "nblabel: auto-labeling interrupted; the images written so far are kept. "
+                "Call autolabel() again to resume."
+            )
+            raise
+        finally:
+            if pbar is not None:
+                pbar.n = self._done
+                pbar.close()
+
+    def _autolabel_job(self, selected: list) -> dict:
+        """The worker's side of :meth:`autolabel`: choose what to predict now (rows may have
+        changed while the job waited), predict it and summarise."""
+        df = _snapshot(self.ds)
         version = self.version
         summary: dict[str, Any] = {
             "version": version,
@@ -576,111 +683,118 @@ class AutoLabeler:
             else:
                 todo.append(k)
         t0 = time.perf_counter()
-        self._set_phase("autolabel", 0.0, f"auto-labeling {len(todo)} images")
-        try:
-            self._refresh_evidence()
-            done = self._predict_rows(todo, phase="autolabel", bar=progress)
-        except KeyboardInterrupt:
-            print(
-                "nblabel: auto-labeling interrupted; the images written so far are kept. "
-                "Call autolabel() again to resume."
-            )
-            raise
-        finally:
-            self._set_phase("idle", 0.0, "")
+        self._set_phase(AUTOLABEL, 0.0, f"auto-labeling {len(todo)} images")
+        self._refresh_evidence()
+        done = self._predict_rows(todo, phase=AUTOLABEL, stoppable=True)
         summary.update(written=done["written"], auto=done["auto"], review=done["review"])
         summary["unreadable"].update(done["unreadable"])
+        summary["stopped"] = done["stopped"]
         summary["seconds"] = time.perf_counter() - t0
         return summary
 
     def _repredict_keys(self) -> list:
-        df = self.ds.df
-        return [
+        """Rows a new version predicts again, the ones a person will open next first: the
+        review queue in its order, then rows no model has routed, then auto-accepted ones."""
+        df = _snapshot(self.ds)
+        todo = [
             k
             for k, st, src in zip(df.index, df["status"], df["source"])
             if st != "verified" and src != HUMAN and _readable(df, k)
         ]
+        rank = {k: i for i, k in enumerate(review_order(df).index)}
+        tier = {"review": 0, "auto": 2}
+        pos = {k: i for i, k in enumerate(todo)}
+        return sorted(todo, key=lambda k: (tier.get(df.at[k, "status"], 1), rank.get(k, 0), pos[k]))
 
     def _predict_rows(
-        self, keys: list, *, phase: str, bar: bool = False, on_write: Callable | None = None
+        self,
+        keys: list,
+        *,
+        phase: str,
+        on_write: Callable | None = None,
+        stoppable: bool = False,
     ) -> dict:
         """Predict ``keys`` in batches, route each image and write each batch."""
-        out = {"written": 0, "auto": 0, "review": 0, "unreadable": {}}
+        out = {"written": 0, "auto": 0, "review": 0, "unreadable": {}, "stopped": False}
         self._add_classes(getattr(self.model, "classes", None))
         total = len(keys)
-        pbar = None
-        if bar and total:
-            from tqdm.auto import tqdm
-
-            pbar = tqdm(total=total, desc=f"auto-label {self.version}", unit="img")
-        try:
-            done = 0
-            for start in range(0, total, self.batch):
-                chunk = keys[start : start + self.batch]
-                preds, bad = self._predict_safe(chunk)
-                out["unreadable"].update(bad)
-                for k, problem in bad.items():
-                    self._mark_unreadable(k, problem)
-                others = self._general_for(list(preds)) if self.general is not None else {}
-                version = self.version
-                threshold, allowed = self._accept_rule()
-                writes = []
-                for k, recs in preds.items():
-                    status, reason = route(recs, threshold, allowed, other=others.get(k))
-                    writes.append((k, recs, status, reason))
-                written = self._write(writes, version)
-                if written and on_write is not None:
-                    on_write()
-                for _, _, status, _ in written:
-                    out["written"] += 1
-                    out["auto" if status == "auto" else "review"] += 1
-                done += len(chunk)
-                if pbar is not None:
-                    pbar.update(len(chunk))
-                self._set_phase(phase, done / total, f"{done}/{total} images")
-                self._emit(
-                    "on_autolabel_progress",
-                    {"phase": phase, "done": done, "total": total, "version": version},
-                )
-        finally:
-            if pbar is not None:
-                pbar.close()
+        with self._lock:
+            self._total, self._done = total, 0
+        self._set_phase(phase, 0.0, f"0/{total} images")
+        done = 0
+        for start in range(0, total, self.batch):
+            if stoppable and self._stop.is_set():
+                out["stopped"] = True
+                break
+            chunk = keys[start : start + self.batch]
+            preds, bad = self._predict_safe(chunk)
+            out["unreadable"].update(bad)
+            for k, problem in bad.items():
+                self._mark_unreadable(k, problem)
+            others = self._general_for(list(preds)) if self.general is not None else {}
+            version = self.version
+            threshold, allowed = self._accept_rule()
+            writes = []
+            for k, recs in preds.items():
+                status, reason = route(recs, threshold, allowed, other=others.get(k))
+                writes.append((k, recs, status, reason))
+            written = self._write(writes, version)
+            if written and on_write is not None:
+                on_write()
+            for _, _, status, _ in written:
+                out["written"] += 1
+                out["auto" if status == "auto" else "review"] += 1
+            done += len(chunk)
+            with self._lock:
+                self._done = done
+            self._set_phase(phase, done / total, f"{done}/{total} images")
+            self._emit(
+                "on_autolabel_progress",
+                {"phase": phase, "done": done, "total": total, "version": version},
+            )
         return out
 
     def _write(self, writes: list, version: str) -> list:
         """Write predictions unless a person touched the row meanwhile; returns what was
         written. ``skip_human`` makes the Dataset check and write in one step, so a correction
-        made in the widget at the same moment is never replaced by a prediction."""
+        made in the widget at the same moment is never replaced by a prediction. What was
+        predicted and why it was routed go into the row's ``evidence``: the grade made when a
+        person verifies the image compares against it, also after a restart."""
         ds = self.ds
         labels = {r["label"] for _, recs, _, _ in writes for r in recs}
         if labels - set(ds.classes):
             ds.add_classes(sorted(labels - set(ds.classes)))
-        written = ds.annotate_many(
-            [
-                (
-                    k,
-                    recs,
-                    {
-                        "source": version,
-                        "status": status,
-                        "confidence": image_confidence(recs),
-                        "kind": "predict",
-                        "skip_human": True,
-                    },
-                )
-                for k, recs, status, _ in writes
-            ]
-        )
-        written = set(written or ())
-        kept = [w for w in writes if w[0] in written]
-        with self._lock:
+        # under the Dataset's lock, so a person's verify cannot fall between the rows and
+        # their evidence (it would be graded against the previous prediction)
+        with _dataset_lock(ds):
+            written = ds.annotate_many(
+                [
+                    (
+                        k,
+                        recs,
+                        {
+                            "source": version,
+                            "status": status,
+                            "confidence": image_confidence(recs),
+                            "kind": "predict",
+                            "skip_human": True,
+                        },
+                    )
+                    for k, recs, status, _ in writes
+                ]
+            )
+            written = set(written or ())
+            kept = [w for w in writes if w[0] in written]
             for k, recs, _, reason in kept:
-                self._preds[k] = (version, recs)
-                if reason is None:
-                    self._reasons.pop(k, None)
-                else:
-                    self._reasons[k] = reason
+                self._keep_prediction(k, version, recs, reason)
         return kept
+
+    def _keep_prediction(self, key, version: str, recs: list, reason: str | None) -> None:
+        previous = self.ds.row(key).get("evidence")
+        entry = {"prediction": {"version": version, "records": recs, "reason": reason}}
+        if isinstance(previous, dict) and previous.get("grade"):
+            entry["grade"] = previous["grade"]  # an earlier review of this image stays
+        self.ds.update(key, evidence=entry)
 
     def _predict_safe(self, keys: list) -> tuple[dict, dict]:
         """``({key: records}, {key: problem})`` from one ``predict`` call for the batch.
@@ -782,17 +896,16 @@ class AutoLabeler:
                     )
                 )
         written = []
-        for start in range(0, len(changes), max(self.batch, 64)):
-            written += ds.annotate_many(changes[start : start + max(self.batch, 64)]) or []
-            self._set_phase(
-                self._phase, min(1.0, (start + 64) / max(1, len(changes))), "re-routing"
-            )
-        with self._lock:
-            for k, reason in reasons.items():
-                if reason is None:
-                    self._reasons.pop(k, None)
-                else:
-                    self._reasons[k] = reason
+        step = max(self.batch, 64)
+        for start in range(0, len(changes), step):
+            chunk = changes[start : start + step]
+            with _dataset_lock(ds):
+                done = set(ds.annotate_many(chunk) or [])
+                for k, anns, opt in chunk:
+                    if k in done:
+                        self._keep_prediction(k, opt["source"], anns, reasons.get(k))
+            written += done
+            self._set_phase(self._phase, min(1.0, (start + step) / len(changes)), "re-routing")
         return len(written)
 
     def review_queue(self):
@@ -801,9 +914,14 @@ class AutoLabeler:
         Example:
             >>> labeler.review_queue()[["confidence", "reason"]].head()  # doctest: +SKIP
         """
-        with self._lock:
-            reasons = dict(self._reasons)
-        return review_order(self.ds.df, reasons)
+        df = _snapshot(self.ds)
+        reasons = {}
+        if "evidence" in df.columns:
+            for k, ev in zip(df.index, df["evidence"]):
+                pred = _prediction_of(ev)
+                if pred is not None and pred.get("reason"):
+                    reasons[k] = pred["reason"]
+        return review_order(df, reasons)
 
     # -- report ------------------------------------------------------------------------------
     def report(self, plot: bool = True):
@@ -825,44 +943,27 @@ class AutoLabeler:
             self.figure = plot_report(rep, events)
         return rep
 
-    # -- widget ------------------------------------------------------------------------------
+    # -- widgets -----------------------------------------------------------------------------
     def widget(self, **annotator_options):
-        """The Annotator with a status bar for the loop and an area for hook errors.
-
-        The Annotator opens on the hardest image of the review queue. The status bar is
-        refreshed from the background thread while a retrain runs.
+        """The Annotator with the loop's status bar and an area for errors
+        (:class:`nblabel.widgets.loop_view.LoopView`), opened on the hardest image of the
+        review queue, hiding predictions below :meth:`display_threshold`.
 
         Example:
             >>> labeler.widget()  # doctest: +SKIP
         """
-        import ipywidgets as W
+        from ..widgets.loop_view import LoopView
 
-        ui = self._ui or self._build_status(W)
-        parts = [ui["bar"]]
         self._add_classes(getattr(self.model, "classes", None))  # offered in the widget
-        try:
-            from ..widgets.annotator import Annotator
-        except ImportError as e:  # a broken front-end must not hide the loop's state
-            parts.append(W.Label(f"Annotator unavailable: {e}"))
-        else:
-            queue = self.review_queue()
-            if len(queue) and "start" not in annotator_options:
-                annotator_options["start"] = queue.index[0]
-            # predictions scored below the cost-aware threshold are hidden until the person
-            # moves the slider; the loop moves it as the evidence changes, unless they did
-            annotator_options.setdefault("threshold", self.display_threshold())
-            annotator_options.setdefault("hide_below", True)
-            self._shown_from = annotator_options["threshold"]
-            ui["annotator"] = Annotator(self.ds, **annotator_options)
-            parts.append(ui["annotator"])
-        parts.append(ui["errors"])
-        self._refresh_ui(force=True)
-        return W.VBox(parts)
+        if self._view is not None:
+            self._view.close()  # a widget built again replaces the old one
+        self._view = LoopView(self, **annotator_options)
+        return self._view
 
     @property
     def annotator(self):
         """The Annotator shown by :meth:`widget` (``None`` until the widget is built)."""
-        return (self._ui or {}).get("annotator")
+        return getattr(self._view, "annotator", None)
 
     def review_grid(self, **options):
         """The review queue as pages of thumbnails, hardest first; clicking one opens it in
@@ -875,61 +976,10 @@ class AutoLabeler:
 
         return ReviewGrid(self.ds, annotator=self.annotator, **options)
 
-    def _build_status(self, W) -> dict:
-        # Plain Labels, not HTML: version strings and messages come from files and models.
-        ui = {
-            "version": W.Label(layout=W.Layout(margin="0 12px 0 0")),
-            "counts": W.Label(layout=W.Layout(margin="0 12px 0 0")),
-            "next": W.Label(layout=W.Layout(margin="0 12px 0 0")),
-            "phase": W.Label(layout=W.Layout(margin="0 12px 0 0")),
-            "shown": W.Label(layout=W.Layout(margin="0 12px 0 0")),
-            "progress": W.FloatProgress(min=0.0, max=1.0, layout=W.Layout(width="160px")),
-            "errors": W.Output(layout=W.Layout(display="none", border="1px solid #c44e52")),
-        }
-        for e in self.errors:
-            ui["errors"].append_stderr(f"{e['where']} failed:\n{e['traceback']}")
-            ui["errors"].layout.display = None
-        ui["bar"] = W.HBox(
-            [ui["version"], ui["counts"], ui["next"], ui["shown"], ui["phase"], ui["progress"]]
-        )
-        self._ui = ui
-        return ui
-
     def _set_phase(self, phase: str, progress: float, message: str) -> None:
         with self._lock:
             self._phase, self._progress, self._message = phase, progress, message
-        self._refresh_ui()
-
-    def _refresh_ui(self, force: bool = False) -> None:
-        ui = self._ui
-        if ui is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._ui_at < 0.25:
-            return  # bulk writes: a few refreshes a second are plenty
-        self._ui_at = now
-        try:
-            st = self.state
-            c = st["counts"]
-            ui["version"].value = f"model: {st['version'] or 'not trained'}"
-            ui["counts"].value = (
-                f"auto {c.get('auto', 0)} | review {c.get('review', 0)} | "
-                f"verified {c.get('verified', 0)}"
-            )
-            ui["next"].value = f"retrain in {st['corrections_until_retrain']} corrections"
-            ui["shown"].value = f"showing scores >= {st['display_threshold']:.2f}"
-            ann = ui.get("annotator")
-            if ann is not None and ann.threshold == self._shown_from:
-                ann.threshold = self._shown_from = st["display_threshold"]
-            ui["phase"].value = (
-                st["phase"] if not st["message"] else f"{st['phase']}: {st['message']}"
-            )
-            ui["progress"].value = float(st["progress"])
-            ui["progress"].bar_style = "info" if st["busy"] else ""
-        except Exception as e:  # a display problem must never stop the loop
-            warnings.warn(
-                f"nblabel: status bar refresh failed: {e!r}", RuntimeWarning, stacklevel=2
-            )
+        self._emit("on_state", False)
 
     def __repr__(self) -> str:
         st = self.state
@@ -947,10 +997,35 @@ def _stored_grades(df) -> dict:
         return {}
     out = {}
     for key, value in df["evidence"].items():
-        if isinstance(value, dict) and "correct" in value:
+        if not isinstance(value, dict):
+            continue
+        g = value.get("grade") if "grade" in value else value  # older journals: the grade
+        if isinstance(g, dict) and "correct" in g:
             with contextlib.suppress(KeyError, TypeError, ValueError):
-                out[key] = Grade.from_dict(value)
+                out[key] = Grade.from_dict(g)
     return out
+
+
+def _prediction_of(evidence) -> dict | None:
+    """The stored prediction (``version``, ``records``, ``reason``) of an evidence cell."""
+    if isinstance(evidence, dict):
+        pred = evidence.get("prediction")
+        if isinstance(pred, dict) and isinstance(pred.get("records"), list):
+            return pred
+    return None
+
+
+def _dataset_lock(ds):
+    """The Dataset's own lock, so a read or a write plus its evidence is one step."""
+    lock = getattr(ds, "_lock", None)
+    return lock if lock is not None else contextlib.nullcontext()
+
+
+def _snapshot(ds):
+    """A copy of the Dataset's table taken under its lock: the loop's reads never see a row
+    half-way through another thread's write."""
+    with _dataset_lock(ds):
+        return ds.df.copy()
 
 
 def _check_int(name: str, value, low: int) -> None:

@@ -346,7 +346,7 @@ class SetupPanel(W.VBox):
                 self.labeler = labeler
                 stage = "opening the labeler"
                 view = labeler.widget()
-                self.annotator = _find_annotator(view)
+                self.annotator = view.annotator
                 self.result_box.children = (view,)
                 self._say(
                     f"Label about {s['retrain_every']} images in the editor below and press "
@@ -425,12 +425,9 @@ class SetupPanel(W.VBox):
             labeler.on_autolabel_progress(hook, remove=True)
 
     def _open_annotator(self, labeler) -> None:
-        from .annotator import Annotator
-
-        queue = labeler.review_queue()
-        start = queue.index[0] if len(queue) else None  # hardest image first
-        self.annotator = Annotator(self.ds, start=start)
-        self.result_box.children = (self.annotator,)
+        view = labeler.widget()  # opens on the review queue's hardest image
+        self.annotator = view.annotator
+        self.result_box.children = (view,)
         s = self.summary or {}
         text = (
             f"Auto-labeled {s.get('written', 0)} of {s.get('selected', 0)} images with "
@@ -562,19 +559,6 @@ def describe_error(stage: str, exc: BaseException) -> str:
 def _caption(text: str) -> W.Label:
     # the same width as the inputs' description column, so rows line up
     return W.Label(text, layout=W.Layout(width="124px"))
-
-
-def _find_annotator(widget) -> Any:
-    """The Annotator inside a labeler's view (a box of status bar, editor, error area)."""
-    from .annotator import Annotator
-
-    stack = [widget]
-    while stack:
-        w = stack.pop()
-        if isinstance(w, Annotator):
-            return w
-        stack.extend(getattr(w, "children", ()))
-    return None
 
 
 def setup_panel(ds, weights=None, face_model=None, plate_model=None) -> SetupPanel:
