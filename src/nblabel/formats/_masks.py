@@ -341,14 +341,16 @@ def brush_rle(mask) -> list[int]:
     """Label Studio's brush RLE of a binary mask (runs only; what Label Studio decodes)."""
     import numpy as np
 
-    values = np.repeat((np.asarray(mask) > 0).astype(np.uint8).reshape(-1) * 255, 4)
+    # the RGBA values repeat each pixel 4 times, so their runs are the pixels' runs x 4
+    pixels = (np.asarray(mask) > 0).reshape(-1)
     sizes = (3, 6, 10, 16)
-    out: list[str] = [format(values.size, "032b"), format(8 - 1, "05b")]
+    out: list[str] = [format(pixels.size * 4, "032b"), format(8 - 1, "05b")]
     out += [format(s - 1, "04b") for s in sizes]
-    edges = np.flatnonzero(values[1:] != values[:-1]) + 1
-    bounds = np.concatenate([[0], edges, [values.size]]).tolist()
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        value, n = int(values[a]), b - a
+    edges = np.flatnonzero(pixels[1:] != pixels[:-1]) + 1
+    bounds = (np.concatenate([[0], edges, [pixels.size]]) * 4).tolist()
+    values = [255 if pixels[a // 4] else 0 for a in bounds[:-1]]
+    for a, b, value in zip(bounds[:-1], bounds[1:], values):
+        n = b - a
         while n:
             take = min(n, 1 << sizes[-1])
             index = next(k for k, s in enumerate(sizes) if take <= 1 << s)
