@@ -197,3 +197,26 @@ def test_the_largest_mask_allowed_costs_under_the_bounds_too(tmp_path):
     (rec,) = got["items"][0]["annotations"]
     assert rec["bbox"] == [0.0, 0.0, 4001.0, 8000.0]  # from the runs, exactly
     assert rec["mask"]["counts"] == counts
+
+
+def test_a_label_studio_brush_of_64_mpx_costs_under_the_bounds(tmp_path):
+    # a brush filling an 8000 x 8000 image: Label Studio's RLE of 256 M values in runs of 65536
+    h = w = 8000
+    bits = format(h * w * 4, "032b") + format(7, "05b") + format(15, "04b") * 4
+    runs, rest = divmod(h * w * 4, 1 << 16)
+    bits += ("1" + "00" + format((1 << 16) - 1, "016b") + format(255, "08b")) * runs
+    if rest:
+        bits += "1" + "00" + format(rest - 1, "016b") + format(255, "08b")
+    bits += "0" * (-len(bits) % 8)
+    rle = [int(bits[k : k + 8], 2) for k in range(0, len(bits), 8)]
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    brush = {"id": "b", "type": "brushlabels", "original_width": w, "original_height": h,
+             "value": {"format": "rle", "rle": rle, "brushlabels": ["sky"]}}  # fmt: skip
+    path = tmp_path / "t.json"
+    path.write_text(
+        json.dumps([{"data": {"image": "gone.png"}, "annotations": [{"result": [brush]}]}])
+    )
+    got = _measured(f"read_labelstudio({str(path)!r})")
+    _bounded(got)
+    (rec,) = got["items"][0]["annotations"]
+    assert rec["bbox"] == [0.0, 0.0, 8000.0, 8000.0] and rec["mask"]["size"] == [h, w]

@@ -323,18 +323,22 @@ def brush_mask(rle: Sequence[int], height: int, width: int):
         raise ValueError(f"brush RLE holds {num} values, not 4 x {width}x{height}")
     word = bits.read(5) + 1
     sizes = [bits.read(4) + 1 for _ in range(4)]
-    out = np.zeros(num, dtype=np.uint8)
+    # only the alpha channel (every 4th value) is kept: value k = 4 p + 3 is pixel p's, so a
+    # run of values [i, j) covers the pixels [i // 4, j // 4)
+    alpha = np.zeros(height * width, dtype=np.uint8)
     i = 0
     while i < num:
         repeat = bits.read(1)
         j = min(num, i + 1 + bits.read(sizes[bits.read(2)]))
         if repeat:
-            out[i:j] = bits.read(word) & 0xFF
+            alpha[i // 4 : j // 4] = bits.read(word) > 0
         else:
             for k in range(i, j):
-                out[k] = bits.read(word) & 0xFF
+                value = bits.read(word)
+                if k % 4 == 3:
+                    alpha[k // 4] = value > 0
         i = j
-    return (out.reshape(height, width, 4)[:, :, 3] > 0).astype(np.uint8)
+    return alpha.reshape(height, width)
 
 
 def brush_rle(mask) -> list[int]:
