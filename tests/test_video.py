@@ -97,3 +97,24 @@ def test_dataset_from_video_has_frame_and_timestamp_columns(clip, tmp_path):
     again = nbl.Dataset.open(db)
     assert again.df.loc[key, "frame"] == 10
     assert again.df.loc[key, "timestamp"] == pytest.approx(1.0)
+
+
+def test_compose_clip_puts_each_crop_where_its_truth_says(raccoon_dir, tmp_path):
+    import cv2
+
+    from nblabel.video import compose_clip
+
+    photo = load_rgb(sorted((raccoon_dir / "images").glob("*.jpg"))[0])
+    bg = cv2.resize(photo, SIZE)
+    sprite = np.full((30, 40, 3), (250, 20, 20), np.uint8)  # a red card on a real photo
+    path_xy = np.array([[10, 20], [60, 30], [140, 50]])  # the last leaves the picture
+    truth = compose_clip(tmp_path / "card.avi", bg, [sprite], [path_xy], fps=FPS)
+
+    assert truth[1] == [(0, [60.0, 30.0, 100.0, 60.0])]
+    assert truth[2] == [(0, [140.0, 50.0, 160.0, 80.0])]  # clipped to the 160 px width
+    frames = extract_frames(tmp_path / "card.avi", every=1, out_dir=tmp_path / "f", progress=False)
+    rgb = load_rgb(frames[1]["image"]).astype(float)
+    inside = rgb[35:55, 65:95].mean((0, 1))
+    assert inside[0] > 200 and inside[1] < 80  # the card is where the truth box is
+    with pytest.raises(ValueError, match="1 sprites but 2 paths"):
+        compose_clip(tmp_path / "x.avi", bg, [sprite], [path_xy, path_xy])
