@@ -148,7 +148,7 @@ def effort(preds: dict, truth: dict) -> None:
         seconds += costs.seconds("submit")
         final[key] = fix.final
     n_boxes = sum(map(len, truth.values()))
-    by_hand = n_boxes * costs.box + len(truth) * costs.accept
+    by_hand = costs.by_hand(n_boxes, len(truth))
     f = label_f1(final, truth)
     print(f"effort to finish coco128 from the General AI's boxes ({costs.describe()}):")
     for kind, n in sorted(kinds.items()):

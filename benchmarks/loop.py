@@ -1,7 +1,8 @@
 """The whole Custom AI loop on the 200 raccoon images, with a simulated annotator.
 
-The annotator works through the images the way a person does in the widget: the review
-queue first (hardest first), then images nothing has predicted yet; on each it fixes the
+The annotator works through the images the way a person does in the widget: after each
+submit the Annotator goes on to the next image in dataset order that still needs a person
+(auto-accepted and verified ones are skipped), wrapping to the review queue; on each it fixes the
 model's objects towards the Pascal VOC ground truth (delete false boxes, move boxes with IoU
 below 0.9, relabel, draw missing ones) and submits. Auto-accepted images are not touched.
 Every 10 verified images the AutoLabeler retrains CustomAI in the background and re-predicts
@@ -56,20 +57,40 @@ SHARED = Path(os.environ.get("NBLABEL_SHARED", ROOT.parent / "shared"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import nblabel as nbl  # noqa: E402
+from nblabel.columns import DONE_STATUSES  # noqa: E402
 from nblabel.loop import AutoLabeler  # noqa: E402
 from nblabel.loop.evidence import grade  # noqa: E402
 from nblabel.loop.report import EffortCosts, effort_report  # noqa: E402
+from nblabel.loop.routing import match_boxes  # noqa: E402
 from nblabel.loop.simulate import apply_fix, label_f1, plan_fix  # noqa: E402
 
 
-def next_image(ds, lab):
-    """The review queue's head, else the first image nothing has labeled yet."""
-    q = lab.review_queue()
-    if len(q):
-        return q.index[0]
-    df = ds.df
-    todo = df.index[df["status"].isin(["unlabeled", "predicted"])]
-    return todo[0] if len(todo) else None
+def next_image(ds, after):
+    """Where the Annotator goes after a submit: the next image in dataset order that still
+    needs a person (verified and auto-accepted ones are skipped), else the first one waiting
+    (review, then predicted, then unlabeled); ``None`` when every image is done."""
+    statuses = ds.df["status"]
+    keys = list(statuses.index)
+    start = keys.index(after) + 1 if after is not None else 0
+    for k in keys[start:]:
+        if statuses[k] not in DONE_STATUSES:
+            return k
+    for status in ("review", "predicted", "unlabeled"):
+        waiting = statuses.index[statuses == status]
+        if len(waiting):
+            return waiting[0]
+    return None
+
+
+def _tally_draws(draws: dict, status: str, preds: list, shown: list, truth: list) -> None:
+    """Count the true boxes the annotator must draw on an image, by why they are missing."""
+    if status == "unlabeled":
+        draws["not predicted yet"] += len(truth)
+        return
+    found_shown = {j for _, j, _ in match_boxes(shown, truth, min_iou=0.3, same_label=False)}
+    found_any = {j for _, j, _ in match_boxes(preds, truth, min_iou=0.3, same_label=False)}
+    draws["hidden below the display threshold"] += len(found_any - found_shown)
+    draws["missed"] += len(truth) - len(found_any | found_shown)
 
 
 def run_loop(items, args, base, title: str) -> dict:
@@ -119,10 +140,12 @@ def run_loop(items, args, base, title: str) -> dict:
         )
         t0 = time.perf_counter()
         done = 0
+        draws = {"not predicted yet": 0, "hidden below the display threshold": 0, "missed": 0}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the from-scratch notice, once
+            key = None
             while True:
-                key = next_image(ds, lab)
+                key = next_image(ds, key)
                 if key is None:
                     if lab.state["busy"]:
                         lab.wait()
@@ -133,7 +156,9 @@ def run_loop(items, args, base, title: str) -> dict:
                 # the widget hides what scores below the loop's display threshold: the person
                 # neither sees nor deletes those, and submitting drops them
                 shown_from = lab.display_threshold()
-                preds = [r for r in preds if (r.get("score") or 1.0) >= shown_from]
+                shown = [r for r in preds if (r.get("score") or 1.0) >= shown_from]
+                _tally_draws(draws, row["status"], preds, shown, truth[key])
+                preds = shown
                 fix = plan_fix(preds, truth[key])
                 seconds = apply_fix(ds, key, fix, costs)
                 done += 1
@@ -155,7 +180,7 @@ def run_loop(items, args, base, title: str) -> dict:
         rep = effort_report(ds.events(), ds.df, costs)
         human = rep.loc["actions"]
         n_boxes = sum(len(r) for r in truth.values())
-        by_hand = n_boxes * costs.box
+        by_hand = costs.by_hand(n_boxes, len(truth))
         with_model = float(rep.loc[("effort", "with model"), "seconds"])
         final = {k: list(a or []) for k, a in ds.df["annotations"].items()}
         f1 = label_f1(final, truth)
@@ -178,10 +203,14 @@ def run_loop(items, args, base, title: str) -> dict:
                 f"{k} {int(n)} ({costs.seconds(k) * n:.0f} s)" for k, n in human["count"].items()
             ),
         )
+        print(
+            "boxes drawn, by why: "
+            + ", ".join(f"{why} {n} ({n * costs.box:.0f} s)" for why, n in draws.items())
+        )
         print(f"seconds-equivalent with the loop : {with_model:7.0f} s ({costs.describe()})")
         print(
             f"labeling every box by hand       : {by_hand:7.0f} s ({n_boxes} boxes x "
-            f"{costs.box:g} s)"
+            f"{costs.box:g} s + {len(truth)} submits x {costs.accept:g} s)"
         )
         saved = (by_hand - with_model) / by_hand
         print(f"saved                            : {by_hand - with_model:7.0f} s ({saved:+.0%})")

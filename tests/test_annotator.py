@@ -563,6 +563,16 @@ def test_check_class_names():
         check_class_names([""], ["person"])
 
 
+def test_submit_goes_on_to_the_next_image_that_needs_a_person(ds):
+    ds.annotate("raccoon-2", [BOX])  # verified
+    ds.annotate("raccoon-3", [dict(BOX, score=0.9, source="m@1")], source="m@1", status="auto")
+    w = Annotator(ds)
+    w.submit([BOX])  # raccoon-1
+    assert w.key == "raccoon-4"  # the verified and the auto-accepted image are skipped
+    w.goto(1)
+    assert w.key == "raccoon-2"  # stepping still shows every image
+
+
 def test_submitting_the_last_image_goes_on_to_one_still_waiting(ds):
     ds.annotate("raccoon-3", [dict(BOX, score=0.4, source="yolo@1")], source="yolo@1",
                 status="review")  # fmt: skip

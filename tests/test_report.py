@@ -119,10 +119,12 @@ def test_effort_report_from_a_session(small):
 
     n_objects = sum(len(truth[k]) for k in keys)
     eff = rep.loc["effort"]
-    assert eff.loc["by hand", "seconds"] == n_objects * 7.0
+    # by hand: every object drawn and every labeled image (5 verified, 1 auto) submitted
+    by_hand = n_objects * 7.0 + 6 * 1.0
+    assert eff.loc["by hand", "seconds"] == by_hand
     with_model = expected + 7.0 * len(truth[keys[4]])
     assert eff.loc["with model", "seconds"] == pytest.approx(with_model)
-    assert eff.loc["saved", "seconds"] == pytest.approx(n_objects * 7.0 - with_model)
+    assert eff.loc["saved", "seconds"] == pytest.approx(by_hand - with_model)
     assert eff.loc["measured", "seconds"] == pytest.approx(expected)
     assert "box 7 s, correction 3 s, accept 1 s" in eff.loc["with model", "note"]
 

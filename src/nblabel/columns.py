@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 STATUSES = ("unlabeled", "predicted", "review", "auto", "verified")
+# Images nobody needs to look at: a person verified them, or the loop auto-accepted them.
+DONE_STATUSES = ("auto", "verified")
 CORE_COLUMNS = (
     "image",
     "width",

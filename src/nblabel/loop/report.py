@@ -47,6 +47,16 @@ class EffortCosts:
             return self.box * max(int(n_objects or 0), 0)
         return 0.0
 
+    def by_hand(self, n_objects: int, n_images: int) -> float:
+        """Seconds to label without a model: draw every object, submit every image (the
+        same submit click the loop's reviews cost, so both sides count it).
+
+        Example:
+            >>> EffortCosts().by_hand(n_objects=217, n_images=200)
+            1719.0
+        """
+        return n_objects * self.box + n_images * self.accept
+
     def describe(self) -> str:
         return (
             f"model: box {self.box:g} s, correction {self.correction:g} s, accept {self.accept:g} s"
@@ -123,17 +133,18 @@ def effort_report(events: pd.DataFrame, df: pd.DataFrame, costs: EffortCosts | N
                 )
             )
 
-    # effort: by hand means drawing every object of every labeled image
+    # effort: by hand means drawing every object of every labeled image and submitting it
     labeled = df[df["status"].isin(["auto", "verified"])] if len(df) else df
     n_objects = int(sum(_n_objects(a) for a in labeled["annotations"])) if len(labeled) else 0
-    by_hand = n_objects * costs.box
+    by_hand = costs.by_hand(n_objects, len(labeled))
     rows.append(
         (
             "effort",
             "by hand",
             n_objects,
             by_hand,
-            f"drawing all {n_objects} objects at {costs.box:g} s each",
+            f"drawing all {n_objects} objects at {costs.box:g} s each and submitting "
+            f"{len(labeled)} images at {costs.accept:g} s",
         )
     )
     rows.append(("effort", "with model", n_actions, est_total, costs.describe()))

@@ -22,6 +22,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..columns import DONE_STATUSES, STATUSES
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names
 from ..tracks import annotate_frame, frame_marks, is_video, propagate
@@ -37,7 +38,6 @@ from .codecs import (
 STATIC = Path(__file__).resolve().parent.parent / "static"
 TOOLS = ("box", "polygon", "keypoints", "auto")
 EDIT_KINDS = ("added", "moved", "resized", "deleted", "relabelled", "accepted", "rejected")
-STATUSES = ("unlabeled", "predicted", "review", "auto", "verified")
 # Time on one image beyond this between two edits is counted as this: a user who leaves for
 # lunch with the widget open has not spent an hour on that image.
 IDLE_CAP_S = 300.0
@@ -313,8 +313,9 @@ class Annotator(anywidget.AnyWidget):
 
     def submit(self, records: Sequence[dict] | None = None) -> None:
         """Mark the image on screen verified (with ``records``, default its current objects)
-        and move to the next image; after the last one, to the first image still waiting
-        (in review, predicted, then unlabeled).
+        and move to the next image that still needs a person (verified and auto-accepted
+        ones are skipped); after the last one, to the first image still waiting (in review,
+        predicted, then unlabeled).
 
         What is verified is what the person saw and kept: with "hide below" on, predictions
         scored under the threshold were not on screen, so they are left out rather than
@@ -332,8 +333,9 @@ class Annotator(anywidget.AnyWidget):
             if dropped
             else ""
         )
-        if self._index + 1 < len(self._keys):
-            self._show(self._index + 1)
+        ahead = self._next_waiting(self._index)
+        if ahead is not None:
+            self._show(ahead)
             self.message = f"Submitted {key}.{note}" if note else ""
             return
         waiting = self._first_waiting()
@@ -395,6 +397,15 @@ class Annotator(anywidget.AnyWidget):
             self.message = "This is the last frame." if delta > 0 else "This is the first frame."
             return
         self._show(self._position(order[j]))
+
+    def _next_waiting(self, index: int) -> int | None:
+        """Row position of the first image after ``index`` that a person has yet to see
+        through: a loop's auto-accepted rows and verified rows need nobody."""
+        statuses = self.ds.df["status"].to_numpy()
+        for i in range(index + 1, len(statuses)):
+            if statuses[i] not in DONE_STATUSES:
+                return i
+        return None
 
     def _first_waiting(self) -> int | None:
         """Row position of the first image still waiting for a person: in review first,
