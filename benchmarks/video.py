@@ -29,7 +29,18 @@ Prints per strategy: human seconds, frames looked at, per-frame box IoU against 
 (mean, 5th percentile) or keypoint error in pixels (mean, 95th percentile), and the tracks'
 identity switches against the truth.
 
-Usage: python benchmarks/video.py [--frames 60] [--keyframes 5 10 20]
+Measured with the defaults (60 frames; boxes: 108 true boxes):
+
+- boxes: by hand 756 s; model only 0 s, IoU mean 0.879 (p5 0.577), 1 ID switch; keyframes
+  every 5: 49 s (16 frames looked at), IoU 0.933 (p5 0.851), 0 switches; every 10: 37 s,
+  IoU 0.903 (p5 0.848); every 20: 15 s, IoU 0.835 (p5 0.624).
+- keypoints (``--point-threshold 6``): by hand 1320 s; model only 4.05 px mean (p95 8.73);
+  keyframes every 5: 330 s, 1.15 px (p95 3.04); every 10: 232 s, 1.91 px (4.86); every
+  20: 119 s, 2.64 px (5.55). Most of the model's error is a steady offset from the
+  reference, which the smoother cannot see; the keyframes remove it.
+
+Usage: python benchmarks/video.py [--frames 60] [--keyframes 5 10 20] [--point-threshold 6]
+       [--skip-boxes]
 """
 
 from __future__ import annotations
