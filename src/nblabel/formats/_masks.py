@@ -255,14 +255,31 @@ def bridge_parts(parts: Sequence[Sequence[Sequence[float]]]) -> list[list[float]
 
 
 def mask_counts(mask) -> list[int]:
-    """COCO run lengths of a binary ``h x w`` mask (column by column, background first)."""
+    """COCO run lengths of a binary ``h x w`` mask (column by column, background first).
+
+    Counted over blocks of columns, so a large mask needs no full-size temporary copies.
+    """
     import numpy as np
 
-    flat = np.asarray(mask, dtype=np.uint8).T.reshape(-1) > 0
-    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    bounds = np.concatenate([[0], edges, [flat.size]])
-    counts = np.diff(bounds).tolist()
-    return ([0] + counts) if flat.size and flat[0] else counts
+    mask = np.asarray(mask)
+    h, w = mask.shape
+    step = max(1, DISPLAY_PIXELS // max(h, 1))
+    counts: list[int] = []
+    current, run = 0, 0  # the value being counted and its length so far
+    for c0 in range(0, w, step):
+        flat = (mask[:, c0 : c0 + step].T.reshape(-1) > 0).view(np.uint8)
+        edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+        starts = np.concatenate([[0], edges]).tolist()
+        ends = [*edges.tolist(), flat.size]
+        for a, b in zip(starts, ends):
+            value = int(flat[a])
+            if value == current:
+                run += b - a
+            else:
+                counts.append(run)
+                current, run = value, b - a
+    counts.append(run)
+    return counts
 
 
 def mask_record(mask) -> dict | None:
