@@ -231,3 +231,41 @@ def test_merging_two_tracks_of_one_object_and_refusing_two_on_one_frame(ds, clip
     assert len(ds.tracks()) == 2 and ds.tracks().set_index("track").loc[a, "n_frames"] == T
     with pytest.raises(ValueError, match=f"tracks {a} and {b} are both on frame 0"):
         merge_tracks(ds, a, b)
+
+
+def test_a_face_detector_s_points_on_a_moving_face_one_track_and_a_named_bad_point(
+    shared_dir, yunet_path, tmp_path
+):
+    """zidane.jpg's grey-haired man moves on a curve; YuNet labels every frame. One track
+    holds the face throughout, and a nose point pushed off on one frame is the one named."""
+    import os
+
+    import cv2
+    import ultralytics
+
+    z = load_rgb(os.path.join(os.path.dirname(ultralytics.__file__), "assets", "zidane.jpg"))
+    sprite = np.ascontiguousarray(z[40:360, 820:1140])
+    bg = cv2.resize(
+        load_rgb(shared_dir / "datasets" / "coco128" / "images" / "000000000009.jpg"), (720, 400)
+    )
+    n = 30
+    t = np.arange(n, dtype=float)
+    path_xy = np.stack([40 + 6 * t + 20 * np.sin(t / 6), 20 + 15 * np.sin(t / 5)], -1)
+    compose_clip(tmp_path / "face.mp4", bg, [sprite], [path_xy], fps=10)
+    ds = nbl.Dataset.from_video(
+        tmp_path / "face.mp4", every=1, db=tmp_path / "f.db", classes=["face"], progress=False
+    )
+    ai = nbl.GeneralAI("face points", weights=yunet_path)
+    keys = list(ds.df.sort_values("frame").index)
+    preds = ai.predict([ds.path(k) for k in keys])
+    assert all(len(p) == 1 for p in preds)  # the face is found on every frame
+    preds[15][0]["keypoints"][2][0] += 30  # the nose point jumps sideways on frame 15
+    ds.annotate_many([(k, p, {"source": ai.version}) for k, p in zip(keys, preds)])
+
+    assert link_tracks(ds) == 1
+    assert ds.tracks().loc[0, "n_frames"] == n
+
+    flagged = flag_points(ds, threshold=8.0, fps=10)
+    assert (15, "nose_tip") in set(zip(flagged["frame"], flagged["point"]))
+    assert len(flagged) <= 3  # the real jitter of the detector stays below the threshold
+    assert ds.df.loc[keys[15], "status"] == "review"
