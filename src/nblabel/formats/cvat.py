@@ -149,9 +149,9 @@ def _check_root(root: ET.Element, path: Path) -> None:
     if root.find("track") is not None:
         raise FormatError(
             path,
-            "holds <track> elements: this is 'CVAT for video 1.1'. nblabel reads 'CVAT for "
-            "images 1.1'; export the task in that format (CVAT turns tracks into per-frame "
-            "shapes)",
+            "holds <track> elements: this is 'CVAT for video 1.1'. Read it into a video "
+            "dataset with nblabel.tracks.import_tracks(ds, path, 'cvat') (ds from "
+            "Dataset.from_video), or export the task as 'CVAT for images 1.1'",
         )
 
 
