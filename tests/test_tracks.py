@@ -269,3 +269,32 @@ def test_a_face_detector_s_points_on_a_moving_face_one_track_and_a_named_bad_poi
     assert (15, "nose_tip") in set(zip(flagged["frame"], flagged["point"]))
     assert len(flagged) <= 3  # the real jitter of the detector stays below the threshold
     assert ds.df.loc[keys[15], "status"] == "review"
+
+
+def test_smoothing_stores_the_tracks_it_links_and_follows_given_ids(ds):
+    from nblabel.models.smoothing import smooth_dataset
+
+    keys = list(ds.df.sort_values("frame").index)
+    rng = np.random.default_rng(5)
+    centers = [np.stack([40 + 4.0 * np.arange(T), 60 + 0 * np.arange(T)], -1), None]
+    centers[1] = centers[0] + [0, 100]
+    writes = []
+    for t, key in enumerate(keys):
+        recs = [dict(face(c[t], 1.0, rng), score=0.9, source=DETECTOR) for c in centers]
+        writes.append((key, recs, {"source": DETECTOR}))
+    ds.annotate_many(writes)
+
+    smooth_dataset(ds, fps=10)
+    table = ds.tracks()
+    assert len(table) == 2 and table["n_frames"].tolist() == [T, T]
+
+    # a person says the second face is track 7 from frame 10 on: smoothing keeps that split
+    writes = []
+    for key in keys[10:]:
+        anns = ds.row(key)["annotations"]
+        top = min(range(2), key=lambda i: anns[i]["bbox"][1])
+        anns[1 - top] = dict(anns[1 - top], track=7)
+        writes.append((key, anns, {"source": DETECTOR}))
+    ds.annotate_many(writes)
+    smooth_dataset(ds, fps=10)
+    assert sorted(ds.tracks()["n_frames"]) == [10, T - 10, T]

@@ -308,7 +308,9 @@ def smooth_dataset(
     - smoothed objects keep their label, box and score; their ``source`` gains ``"+kalman"``;
     - an object a track misses for at most ``max_gap`` frames is added to those rows with a
       box interpolated from its neighbours, its lower score, and ``"interpolated": True``;
-    - rows with a flagged (jumping) keypoint get status ``review`` when ``review`` is true.
+    - rows with a flagged (jumping) keypoint get status ``review`` when ``review`` is true;
+    - every smoothed object stores its ``track`` id (see :mod:`nblabel.tracks`); when all
+      objects already carry one, those ids link the frames instead of box IoU.
 
     Args:
         ds: a :class:`nblabel.Dataset`.
@@ -358,13 +360,35 @@ def smooth_dataset(
             if not kps or (labels is not None and rec.get("label") not in labels):
                 continue
             dets.setdefault(int(g), []).append((key, i, rec))
-    tracks = _link(dets, iou_threshold, max_gap)
+    found = [rec for group in dets.values() for _, _, rec in group]
+    if found and all(isinstance(rec.get("track"), int) for rec in found):
+        # the objects carry track ids (nblabel.tracks, a person's merges): those decide
+        by_id: dict[int, list[tuple]] = {}
+        for t in sorted(dets):
+            for key, i, rec in dets[t]:
+                by_id.setdefault(rec["track"], []).append((t, key, i, rec))
+        tracks = [by_id[tid] for tid in sorted(by_id)]
+    else:
+        tracks = _link(dets, iou_threshold, max_gap)
+    next_id = 1 + max(
+        (
+            a["track"]
+            for anns in df["annotations"]
+            for a in anns or []
+            if isinstance(a.get("track"), int)
+        ),
+        default=0,
+    )
 
     changes: dict = {}  # key -> {object index: new record}, plus added records
     stats: dict = {}
     status_of = df["status"].to_dict()
     key_at = dict(zip(grid.tolist(), keys))
     for track in tracks:
+        # the link is stored: each smoothed object keeps (or gets) its track's id
+        tid = next((r["track"] for *_, r in track if isinstance(r.get("track"), int)), None)
+        if tid is None:
+            tid, next_id = next_id, next_id + 1
         t0, t1 = track[0][0], track[-1][0]
         n_kp = len(track[0][3]["keypoints"])
         arr = np.full((t1 - t0 + 1, n_kp, 3), np.nan)
@@ -389,7 +413,7 @@ def smooth_dataset(
             st = stats.setdefault(key, {"objects": 0, "filled": 0, "flagged": 0})
             if t in present:
                 _, i, rec = present[t]
-                new = dict(rec, keypoints=kps, source=_suffixed(rec.get("source")))
+                new = dict(rec, keypoints=kps, source=_suffixed(rec.get("source")), track=tid)
                 was_missing = arr[row_t, :, 2] <= options.get("min_conf", 0.0)
                 st["filled"] += int(np.sum(was_missing & (smoothed[row_t, :, 2] > 0)))
                 changes.setdefault(key, {})[i] = new
@@ -411,6 +435,7 @@ def smooth_dataset(
                     "score": min(scores) if scores else None,
                     "source": _suffixed(a.get("source")),
                     "interpolated": True,
+                    "track": tid,
                 }
                 vis = [p for p in kps if p[2] > 0]
                 if len(vis) >= 2:
