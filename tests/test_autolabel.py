@@ -330,3 +330,38 @@ def test_a_labeler_nobody_holds_stops_listening(folder, tmp_path):
     gc.collect()
     ds.annotate("raccoon-2", box)
     assert counted == ["raccoon-1"]
+
+
+def test_an_image_is_judged_and_auto_accepted_as_a_person_would_see_it(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(30), db=tmp_path / "h.db")
+
+    class WithJunk(BrightModel):
+        # every image also gets a faint box: the widget hides it (below the display threshold)
+        def predict(self, images):
+            junk = {"label": "raccoon", "bbox": [0, 0, 8, 8], "score": 0.05}
+            return [recs + [dict(junk)] for recs in super().predict(images)]
+
+    lab = AutoLabeler(ds, WithJunk(), target_accuracy=0.5, min_verified_for_auto=3,
+                      retrain_every=6)  # fmt: skip
+    assert lab.display_threshold() == pytest.approx(0.25)
+    lab.autolabel(progress=False)
+    df = ds.df
+    # the row keeps every object the model found, and the confidence of those on screen
+    assert all(a[-1]["score"] == 0.05 for a in df["annotations"])
+    for recs, conf in zip(df["annotations"], df["confidence"]):
+        on_screen = [a["score"] for a in recs if a["score"] >= 0.25]
+        if on_screen:
+            assert conf == pytest.approx(min(on_screen))
+    keys = list(df[df["confidence"] >= 0.3].sort_values("confidence").index[:6])
+    for k in keys:  # a person keeps the one box on screen and submits
+        seen = [a for a in ds.df.at[k, "annotations"] if a["score"] >= 0.25]
+        ds.annotate(k, [{"label": a["label"], "bbox": a["bbox"]} for a in seen], kind="submit")
+    # right as shown: the hidden faint box is neither an error nor the image's confidence
+    assert [g.correct for g in lab.grades()] == [True] * 6
+    assert min(g.confidence for g in lab.grades()) > 0.25
+    assert lab.wait(60) and lab.errors == []
+    auto = ds.df[ds.df["status"] == "auto"]
+    assert len(auto)
+    for recs in auto["annotations"]:  # accepted as a submit would keep them: no faint box
+        assert [a["score"] >= 0.25 for a in recs] == [True]
+    assert ds.row(auto.index[0])["evidence"]["prediction"]["records"][-1]["score"] == 0.05

@@ -28,7 +28,7 @@ from typing import Any
 from ..images import ImageError, load_rgb
 from ..records import check_class_names, image_confidence
 from .counts import check_count
-from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
+from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee, shown
 from .report import EffortCosts, effort_report, plot_report
 from .routing import REVIEW, is_held_out, review_order, route
 
@@ -365,13 +365,23 @@ class AutoLabeler:
             pred = _prediction_of(row.get("evidence"))
             if pred is not None:
                 final = row["annotations"] or []
-                self._keep_grade(key, grade(pred["records"], final, pred["version"]), pred)
+                g = grade(pred["records"], final, pred["version"], self._seen_from(pred))
+                self._keep_grade(key, g, pred)
         except Exception as e:  # the write is durable already; do not break the writer
             self._record_error("counting a correction", e)
             return
         self._emit("on_correction", key)
         self._maybe_start()
         self._emit("on_state", False)
+
+    def _seen_from(self, pred: dict) -> float:
+        """The score from which predictions were on screen when a person reviewed an image:
+        the loop's widget's threshold when it hides below it, else the display threshold
+        in force when the prediction was written."""
+        ann = self.annotator
+        if ann is not None:
+            return float(ann.threshold) if ann.hide_below else 0.0
+        return float(pred.get("shown_from") or 0.0)
 
     # -- the worker --------------------------------------------------------------------------
     def _submit(self, name: str, fn: Callable[[], Any]) -> Future:
@@ -544,7 +554,10 @@ class AutoLabeler:
             todo = [
                 k
                 for k in keys
-                if _readable(df, k) and (k not in self._evals or self._evals[k][0] != version)
+                if _readable(df, k)
+                and (k not in self._evals or self._evals[k][0] != version)
+                # graded already from this version's prediction before the correction
+                and not (k in self._grades and self._grades[k].version == version)
             ]
             have = sum(1 for v, _ in self._evals.values() if v == version)
         todo = todo[: max(0, MAX_EVAL_IMAGES - have)]
@@ -554,9 +567,11 @@ class AutoLabeler:
             with self._lock:
                 for k, recs in preds.items():
                     self._evals[k] = (version, recs)
+            shown_from = self.display_threshold()
             for k, recs in preds.items():
-                g = grade(recs, df.at[k, "annotations"] or [], version)
-                self._keep_grade(k, g, {"version": version, "records": recs, "reason": None})
+                g = grade(recs, df.at[k, "annotations"] or [], version, shown_from)
+                pred = {"version": version, "records": recs, "reason": None}
+                self._keep_grade(k, g, {**pred, "shown_from": shown_from})
 
     def evidence(self) -> Guarantee:
         """What the reviewed images prove: the auto-accept threshold and its guarantee.
@@ -733,15 +748,11 @@ class AutoLabeler:
                 self._mark_unreadable(k, problem)
             others = self._general_for(list(preds)) if self.general is not None else {}
             version = self.version
-            threshold, allowed = self._accept_rule()
-            writes = []
-            for k, recs in preds.items():
-                status, reason = route(recs, threshold, allowed, other=others.get(k))
-                writes.append((k, recs, status, reason))
+            writes = self._routed(preds, others)
             written = self._write(writes, version)
             if written and on_write is not None:
                 on_write()
-            for _, _, status, _ in written:
+            for _, _, status, *_ in written:
                 out["written"] += 1
                 out["auto" if status == "auto" else "review"] += 1
             done += len(chunk)
@@ -754,6 +765,20 @@ class AutoLabeler:
             )
         return out
 
+    def _routed(self, preds: dict, others: dict) -> list:
+        """``(key, records to write, status, reason, full prediction)`` for predicted images. An image is judged by
+        what a person would see of it: predictions below the display threshold are hidden
+        in the widget, so they neither lower its confidence nor stay in it when it is
+        auto-accepted (exactly as submitting it would drop them)."""
+        threshold, allowed = self._accept_rule()
+        shown_from = self.display_threshold()
+        out = []
+        for k, recs in preds.items():
+            visible = shown(recs, shown_from)
+            status, reason = route(visible, threshold, allowed, other=others.get(k))
+            out.append((k, visible if status == "auto" else recs, status, reason, recs))
+        return out
+
     def _write(self, writes: list, version: str) -> list:
         """Write predictions unless a person touched the row meanwhile; returns what was
         written. ``skip_human`` makes the Dataset check and write in one step, so a correction
@@ -761,9 +786,12 @@ class AutoLabeler:
         predicted and why it was routed go into the row's ``evidence``: the grade made when a
         person verifies the image compares against it, also after a restart."""
         ds = self.ds
-        labels = {r["label"] for _, recs, _, _ in writes for r in recs}
+        labels = {r["label"] for _, recs, *_ in writes for r in recs}
         if labels - set(ds.classes):
             ds.add_classes(sorted(labels - set(ds.classes)))
+        # the confidence of an image is that of what is on screen, so the review queue
+        # sorts by what a person will see
+        shown_from = self.display_threshold()
         # under the Dataset's lock, so a person's verify cannot fall between the rows and
         # their evidence (it would be graded against the previous prediction)
         with _dataset_lock(ds):
@@ -775,23 +803,26 @@ class AutoLabeler:
                         {
                             "source": version,
                             "status": status,
-                            "confidence": image_confidence(recs),
+                            "confidence": image_confidence(shown(recs, shown_from)),
                             "kind": "predict",
                             "skip_human": True,
                         },
                     )
-                    for k, recs, status, _ in writes
+                    for k, recs, status, *_ in writes
                 ]
             )
             written = set(written or ())
             kept = [w for w in writes if w[0] in written]
-            for k, recs, _, reason in kept:
-                self._keep_prediction(k, version, recs, reason)
+            for k, _, _, reason, full in kept:
+                self._keep_prediction(k, version, full, reason, shown_from)
         return kept
 
-    def _keep_prediction(self, key, version: str, recs: list, reason: str | None) -> None:
+    def _keep_prediction(
+        self, key, version: str, recs: list, reason: str | None, shown_from: float = 0.0
+    ) -> None:
         previous = self.ds.row(key).get("evidence")
-        entry = {"prediction": {"version": version, "records": recs, "reason": reason}}
+        pred = {"version": version, "records": recs, "reason": reason, "shown_from": shown_from}
+        entry = {"prediction": pred}
         if isinstance(previous, dict) and previous.get("grade"):
             entry["grade"] = previous["grade"]  # an earlier review of this image stays
         self.ds.update(key, evidence=entry)
@@ -870,26 +901,28 @@ class AutoLabeler:
         """
         ds = self.ds
         self._refresh_evidence()  # grade the model on images verified since the last look
-        threshold, allowed = self._accept_rule()
-        df = ds.df
-        rows = [
-            (k, a, src)
-            for k, a, st, src in zip(df.index, df["annotations"], df["status"], df["source"])
-            if st in ("review", "auto") and src not in (HUMAN, None)
-        ]
-        others = self._general_for([k for k, _, _ in rows]) if self.general is not None else {}
+        df = _snapshot(ds)
+        ev = df["evidence"] if "evidence" in df.columns else {}
+        rows = {}
+        for k, a, st, src in zip(df.index, df["annotations"], df["status"], df["source"]):
+            if st in ("review", "auto") and src not in (HUMAN, None):
+                pred = _prediction_of(ev.get(k)) if len(ev) else None
+                # the full prediction (an auto row holds only what was on screen)
+                rows[k] = (pred["records"] if pred else a or [], src)
+        others = self._general_for(list(rows)) if self.general is not None else {}
+        routed = self._routed({k: recs for k, (recs, _) in rows.items()}, others)
         changes, reasons = [], {}
-        for k, anns, src in rows:
-            status, reasons[k] = route(anns or [], threshold, allowed, other=others.get(k))
+        for k, recs, status, reason, _ in routed:
+            reasons[k] = reason
             if status != df.at[k, "status"]:
                 changes.append(
                     (
                         k,
-                        anns or [],
+                        recs,
                         {
-                            "source": src,
+                            "source": rows[k][1],
                             "status": status,
-                            "confidence": image_confidence(anns or []),
+                            "confidence": image_confidence(shown(recs, self.display_threshold())),
                             "kind": "route",
                             "skip_human": True,
                         },
@@ -901,9 +934,11 @@ class AutoLabeler:
             chunk = changes[start : start + step]
             with _dataset_lock(ds):
                 done = set(ds.annotate_many(chunk) or [])
-                for k, anns, opt in chunk:
+                shown_from = self.display_threshold()
+                for k, _, opt in chunk:
                     if k in done:
-                        self._keep_prediction(k, opt["source"], anns, reasons.get(k))
+                        full = rows[k][0]
+                        self._keep_prediction(k, opt["source"], full, reasons.get(k), shown_from)
             written += done
             self._set_phase(self._phase, min(1.0, (start + step) / len(changes)), "re-routing")
         return len(written)

@@ -79,8 +79,26 @@ class Grade:
         )
 
 
-def grade(pred: Sequence[dict], final: Sequence[dict], version: str) -> Grade:
+def shown(records: Sequence[dict], shown_from: float = 0.0) -> list[dict]:
+    """The objects a person sees when predictions scored below ``shown_from`` are hidden
+    (objects without a score, a person's own, are always shown).
+
+    Example:
+        >>> [r["score"] for r in shown([{"score": 0.2}, {"score": 0.7}], 0.5)]
+        [0.7]
+    """
+    return [r for r in records if r.get("score") is None or r["score"] >= shown_from]
+
+
+def grade(
+    pred: Sequence[dict], final: Sequence[dict], version: str, shown_from: float = 0.0
+) -> Grade:
     """Compare a prediction with what the person kept.
+
+    The image is right when what was on screen (the objects scored at least ``shown_from``)
+    matches the person's result one to one; its confidence is that of the objects on
+    screen. Every object's score and hit is kept, hidden ones too, so the display threshold
+    can learn what hiding them costs.
 
     Example:
         >>> p = [{"label": "cat", "bbox": [0, 0, 10, 10], "score": 0.9}]
@@ -88,14 +106,19 @@ def grade(pred: Sequence[dict], final: Sequence[dict], version: str) -> Grade:
         True
         >>> grade(p, [], "v1").correct
         False
+        >>> extra = p + [{"label": "cat", "bbox": [50, 50, 60, 60], "score": 0.2}]
+        >>> grade(extra, [{"label": "cat", "bbox": [0, 0, 10, 11]}], "v1", shown_from=0.3).correct
+        True
     """
     matches = match_boxes(pred, final, min_iou=MATCH_IOU)
     hit = {i for i, _, _ in matches}
     scores = tuple(float(r.get("score") if r.get("score") is not None else 1.0) for r in pred)
+    on_screen = shown(pred, shown_from)
+    right = len(match_boxes(on_screen, final, min_iou=MATCH_IOU)) == len(on_screen) == len(final)
     return Grade(
         version=str(version),
-        confidence=image_confidence(list(pred)) if pred else None,
-        correct=len(matches) == len(pred) == len(final),
+        confidence=image_confidence(on_screen) if on_screen else None,
+        correct=right,
         scores=scores,
         hits=tuple(i in hit for i in range(len(pred))),
         n_true=len(final),
