@@ -225,6 +225,17 @@ def run_loop(items, args, base, title: str) -> dict:
             f"wrong auto-accepted images expected {expected:.1f} (bound {bound:.1f}), "
             f"measured {wrong}; display threshold {lab.display_threshold():.2f}"
         )
+        print("graded images by confidence (what the accept threshold is proven from):")
+        edges = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
+        grades = lab.grades()
+        for lo, hi in zip(edges, edges[1:]):
+            sel = [x for x in grades if x.confidence is not None and lo <= x.confidence < hi]
+            if sel:
+                right = sum(x.correct for x in sel)
+                print(f"  [{lo:.1f}, {min(hi, 1.0):.1f}): {len(sel):3d} images, {right:3d} right")
+        none = [x for x in grades if x.confidence is None]
+        if none:
+            print(f"  nothing on screen: {len(none)} images, {sum(x.correct for x in none)} right")
         print(
             f"label F1 of the finished dataset vs ground truth: {f1['f1']:.3f} "
             f"(precision {f1['precision']:.3f}, recall {f1['recall']:.3f})"

@@ -75,9 +75,10 @@ class CustomAI:
             task and classes are unchanged), so retraining builds on what was learned.
         verbose: Show ultralytics' training log (off: progress goes to ``progress``).
         time_budget: Seconds of training per fit, checked after each epoch (at least one
-            epoch runs): the first fits on ten images run all ``epochs``, later fits on
-            hundreds of images stop in time so a retrain never falls far behind the person
-            (they start from the previous version, so fewer epochs suffice). ``None``: no cap.
+            epoch runs), so a retrain never falls far behind the person (later fits start
+            from the previous version, so fewer epochs suffice). ``None``: no cap. In the
+            raccoon loop benchmark 18 s saved as much as 30 s (36 % against 37 %) and gave
+            the first prediction 7 s sooner (22.5 s against 29.5 s after the 10th image).
 
     The defaults were chosen by measurement on a 2-core CPU, fine-tuning the COCO YOLOv5n on
     10 raccoon images and scoring 70 others (box F1 at IoU 0.5): body frozen, 30 epochs,
@@ -107,7 +108,7 @@ class CustomAI:
         seed: int = 0,
         warm_start: bool = True,
         verbose: bool = False,
-        time_budget: float | None = 30.0,
+        time_budget: float | None = 18.0,
     ):
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
