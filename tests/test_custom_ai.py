@@ -226,3 +226,10 @@ def test_bad_input_is_refused_with_a_clear_message(labelled, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         nbl.CustomAI(base=tmp_path / "missing.pt", workdir=tmp_path).fit(labelled)
     assert model.version is None and not any(tmp_path.iterdir())  # nothing trained or written
+
+
+def test_a_relative_workdir_is_where_the_user_ran_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = nbl.CustomAI(task="detect", classes=["raccoon"], workdir="runs-here")
+    monkeypatch.chdir("/")
+    assert model._workdir(None) == tmp_path / "runs-here" / "detect"

@@ -135,7 +135,9 @@ class CustomAI:
         self.batch = int(batch)
         self.device = device
         self.conf = float(conf)
-        self.workdir = workdir
+        # resolved now: ultralytics puts a relative project under its own global runs folder,
+        # and a later change of directory must not move the versions
+        self.workdir = None if workdir is None else Path(workdir).expanduser().resolve()
         self.seed = int(seed)
         self.warm_start = warm_start
         self.verbose = verbose
