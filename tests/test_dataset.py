@@ -290,3 +290,16 @@ def test_model_writes_with_skip_human_never_replace_a_person(small_folder, db):
     assert written == ["raccoon-3"]
     assert ds.row("raccoon-1")["source"] == "human" and ds.row("raccoon-2")["source"] == "human"
     assert ds.row("raccoon-3")["source"] == "m@2"
+
+
+def test_a_write_sets_other_columns_in_the_same_step(small_folder, db):
+    ds = nbl.Dataset.from_folder(small_folder, db=db, classes=["raccoon"])
+    key = ds.keys()[0]
+    box = [{"label": "raccoon", "bbox": [1, 1, 50, 50], "score": 0.9}]
+    ds.annotate_many([(key, box, {"source": "m@1", "columns": {"evidence": {"why": "a"}}})])
+    assert nbl.Dataset.open(db).row(key)["evidence"] == {"why": "a"}
+    with pytest.raises(ValueError, match="may not set"):
+        ds.annotate_many([(key, box, {"source": "m@1", "columns": {"status": "auto"}})])
+    with pytest.raises(ValueError, match="must be a dict"):
+        ds.annotate_many([(key, box, {"source": "m@1", "columns": ["evidence"]})])
+    assert nbl.Dataset.open(db).row(key)["status"] == "predicted"

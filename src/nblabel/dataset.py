@@ -36,7 +36,16 @@ __all__ = ["CORE_COLUMNS", "HUMAN", "STATUSES", "Dataset", "default_db_path"]
 
 # The options of one annotate() write; anything else is a typo that must not pass silently
 # (a misspelt "source" would otherwise write model output as a person's).
-WRITE_OPTIONS = ("source", "status", "confidence", "seconds", "kind", "count_edit", "skip_human")
+WRITE_OPTIONS = (
+    "source",
+    "status",
+    "confidence",
+    "seconds",
+    "kind",
+    "count_edit",
+    "skip_human",
+    "columns",
+)
 # Columns a write through annotate() owns; update() may not set them.
 _ANNOTATE_ONLY = ("annotations",)
 
@@ -727,6 +736,7 @@ class Dataset:
         write whose options hold ``skip_human=True`` is left out when the row is verified or
         was last written by a person: model output written from a background thread must
         never replace a correction made meanwhile, so the check and the write are one step.
+        ``columns={...}`` sets other (non-core) columns of the row in the same step.
 
         Returns:
             The keys written.
@@ -777,6 +787,8 @@ class Dataset:
                         edits=stored["edits"] + (1 if count_edit else 0),
                         updated=time.time(),
                     )
+                    # other columns set in the same step (a model's evidence beside its rows)
+                    changes.update(opt.get("columns") or {})
                     event = {
                         "kind": opt.get("kind") or ("edit" if human else "predict"),
                         "source": source,
@@ -1027,6 +1039,18 @@ def _check_write(write) -> tuple:
         raise ValueError(f"row {key!r}: source must be a string, got {opt['source']!r}")
     if isinstance(anns, (str, bytes, dict)):
         raise ValueError(f"row {key!r}: records must be a list of dicts, got {type(anns).__name__}")
+    extra = opt.get("columns")
+    if extra is not None:
+        if not isinstance(extra, dict):
+            raise ValueError(f"row {key!r}: columns must be a dict, got {type(extra).__name__}")
+        owned = [c for c in extra if c in CORE_COLUMNS]
+        if owned:
+            raise ValueError(
+                f"row {key!r}: columns may not set {owned}; the write itself sets those"
+            )
+        opt["columns"] = {c: check_value(key, c, v) for c, v in extra.items()}
+        for c, v in opt["columns"].items():
+            _check_json(key, c, v)
     # checked before the write lock is taken; the same checks run again on the values stored
     check_value(key, "confidence", opt.get("confidence"))
     if opt.get("seconds") is not None:

@@ -792,40 +792,39 @@ class AutoLabeler:
         # the confidence of an image is that of what is on screen, so the review queue
         # sorts by what a person will see
         shown_from = self.display_threshold()
-        # under the Dataset's lock, so a person's verify cannot fall between the rows and
-        # their evidence (it would be graded against the previous prediction)
-        with _dataset_lock(ds):
-            written = ds.annotate_many(
-                [
-                    (
-                        k,
-                        recs,
-                        {
-                            "source": version,
-                            "status": status,
-                            "confidence": image_confidence(shown(recs, shown_from)),
-                            "kind": "predict",
-                            "skip_human": True,
+        # the evidence goes in the same transaction as the objects: a person's verify can
+        # never be graded against the prediction before this one
+        written = ds.annotate_many(
+            [
+                (
+                    k,
+                    recs,
+                    {
+                        "source": version,
+                        "status": status,
+                        "confidence": image_confidence(shown(recs, shown_from)),
+                        "kind": "predict",
+                        "skip_human": True,
+                        "columns": {
+                            "evidence": self._evidence(k, version, full, reason, shown_from)
                         },
-                    )
-                    for k, recs, status, *_ in writes
-                ]
-            )
-            written = set(written or ())
-            kept = [w for w in writes if w[0] in written]
-            for k, _, _, reason, full in kept:
-                self._keep_prediction(k, version, full, reason, shown_from)
-        return kept
+                    },
+                )
+                for k, recs, status, reason, full in writes
+            ]
+        )
+        written = set(written or ())
+        return [w for w in writes if w[0] in written]
 
-    def _keep_prediction(
-        self, key, version: str, recs: list, reason: str | None, shown_from: float = 0.0
-    ) -> None:
-        previous = self.ds.row(key).get("evidence")
+    def _evidence(self, key, version: str, recs: list, reason, shown_from: float) -> dict:
+        """The row's ``evidence`` for a new prediction: what it is, why it was routed, the
+        display threshold it was shown with; a grade from an earlier review stays."""
         pred = {"version": version, "records": recs, "reason": reason, "shown_from": shown_from}
         entry = {"prediction": pred}
-        if isinstance(previous, dict) and previous.get("grade"):
-            entry["grade"] = previous["grade"]  # an earlier review of this image stays
-        self.ds.update(key, evidence=entry)
+        g = self._grades.get(key)
+        if g is not None:
+            entry["grade"] = g.as_dict()
+        return entry
 
     def _predict_safe(self, keys: list) -> tuple[dict, dict]:
         """``({key: records}, {key: problem})`` from one ``predict`` call for the batch.
@@ -911,6 +910,7 @@ class AutoLabeler:
                 rows[k] = (pred["records"] if pred else a or [], src)
         others = self._general_for(list(rows)) if self.general is not None else {}
         routed = self._routed({k: recs for k, (recs, _) in rows.items()}, others)
+        shown_from = self.display_threshold()
         changes, reasons = [], {}
         for k, recs, status, reason, _ in routed:
             reasons[k] = reason
@@ -922,9 +922,14 @@ class AutoLabeler:
                         {
                             "source": rows[k][1],
                             "status": status,
-                            "confidence": image_confidence(shown(recs, self.display_threshold())),
+                            "confidence": image_confidence(shown(recs, shown_from)),
                             "kind": "route",
                             "skip_human": True,
+                            "columns": {
+                                "evidence": self._evidence(
+                                    k, rows[k][1], rows[k][0], reason, shown_from
+                                )
+                            },
                         },
                     )
                 )
@@ -932,14 +937,7 @@ class AutoLabeler:
         step = max(self.batch, 64)
         for start in range(0, len(changes), step):
             chunk = changes[start : start + step]
-            with _dataset_lock(ds):
-                done = set(ds.annotate_many(chunk) or [])
-                shown_from = self.display_threshold()
-                for k, _, opt in chunk:
-                    if k in done:
-                        full = rows[k][0]
-                        self._keep_prediction(k, opt["source"], full, reasons.get(k), shown_from)
-            written += done
+            written += ds.annotate_many(chunk) or []
             self._set_phase(self._phase, min(1.0, (start + step) / len(changes)), "re-routing")
         return len(written)
 
