@@ -60,6 +60,7 @@ def test_quickstart_then_label_in_the_annotator(lab, shared_dir, tmp_path):
     assert len(recs) == 1 and close(recs[0]["bbox"], box, tol=3), recs
     wait_for(lambda: lab.eval("annotator.key") != first, what="the next image")
     second = lab.eval("annotator.key")
+    view.painted(str(second))  # the key below must reach the image now on screen
     shot("3-submitted")
 
     page.keyboard.press("Enter")  # the next image is empty: Enter only says how to verify it
