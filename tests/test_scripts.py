@@ -9,7 +9,6 @@ and skip pip. The scripts run for real against a stand-in virtual environment wh
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -48,7 +47,6 @@ def pip_runs(log: Path) -> int:
     return sum("pip install" in line for line in log.read_text().splitlines())
 
 
-@pytest.mark.skipif(shutil.which("sha1sum") is None, reason="setup.sh needs sha1sum")
 def test_run_after_test_does_not_install_again(fake_venv):
     venv, log = fake_venv
     out = setup("test", venv)
