@@ -188,6 +188,18 @@ def image_confidence(records: Sequence[dict]) -> float | None:
     return min(scores) if scores else None
 
 
+def shown(records: Sequence[dict], shown_from: float = 0.0) -> list[dict]:
+    """The objects a person sees when predictions scored below ``shown_from`` are hidden
+    (objects without a score, a person's own, are always shown). The one rule the
+    Annotator's "hide below", the loop's grades and its routing share.
+
+    Example:
+        >>> [r["score"] for r in shown([{"score": 0.2}, {"score": 0.7}], 0.5)]
+        [0.7]
+    """
+    return [r for r in records if r.get("score") is None or r["score"] >= shown_from]
+
+
 def check_class_names(
     names: Iterable[str], known: Sequence[str], *, cutoff: float = 0.8
 ) -> list[str]:

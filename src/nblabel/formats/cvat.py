@@ -104,15 +104,6 @@ def read_cvat(
         check_file_size(path)
         root = parse_xml(path)
         _check_root(root, path)
-    except FormatError as e:
-        if errors == "raise":
-            raise
-        return [], [
-            {"image": "", "width": 0, "height": 0, "annotations": [], "issues": [str(e)],
-             "key": path.stem}
-        ]  # fmt: skip
-
-    try:
         classes = _declared_labels(root, path)
     except FormatError as e:
         if errors == "raise":

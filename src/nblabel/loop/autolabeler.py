@@ -26,9 +26,9 @@ from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from ..images import ImageError, load_rgb
-from ..records import check_class_names, image_confidence
+from ..records import check_class_names, image_confidence, shown
 from .counts import check_count
-from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee, shown
+from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
 from .routing import REVIEW, is_held_out, review_order, route
 

@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from ..records import image_confidence
+from ..records import image_confidence, shown
 from .routing import match_boxes
 
 # Grades the accept threshold is computed from: the most recent ones, so the evidence follows
@@ -77,17 +77,6 @@ class Grade:
             hits=tuple(bool(h) for h in d.get("hits") or ()),
             n_true=int(d.get("n_true") or 0),
         )
-
-
-def shown(records: Sequence[dict], shown_from: float = 0.0) -> list[dict]:
-    """The objects a person sees when predictions scored below ``shown_from`` are hidden
-    (objects without a score, a person's own, are always shown).
-
-    Example:
-        >>> [r["score"] for r in shown([{"score": 0.2}, {"score": 0.7}], 0.5)]
-        [0.7]
-    """
-    return [r for r in records if r.get("score") is None or r["score"] >= shown_from]
 
 
 def grade(

@@ -24,7 +24,7 @@ import traitlets
 
 from ..columns import DONE_STATUSES, STATUSES
 from ..images import ImageError
-from ..records import AnnotationError, check_class_names
+from ..records import AnnotationError, check_class_names, shown
 from ..tracks import annotate_frame, frame_marks, is_video, propagate
 from .codecs import (
     builtin_skeletons,
@@ -421,7 +421,7 @@ class Annotator(anywidget.AnyWidget):
         hides (scored under ``threshold``). Human labels (score None) are always shown."""
         if not self.hide_below:
             return list(records)
-        return [r for r in records if r.get("score") is None or r["score"] >= self.threshold]
+        return shown(records, self.threshold)
 
     def undo(self) -> bool:
         """Undo the last edit on the image on screen. Returns False when there is none."""
