@@ -849,9 +849,11 @@ class Dataset:
                 self._listeners.append(entry)
 
     # -- export -------------------------------------------------------------------------
-    def _export_rows(self) -> list[dict]:
+    def _export_rows(self, extra: Sequence[str] = ()) -> list[dict]:
+        """Rows for a writer; ``extra`` names columns an import kept for its own export
+        (e.g. Label Studio's task ids), passed on where a row has a value."""
         with self._lock:
-            return [
+            rows = [
                 {
                     "key": k,
                     "image": im,
@@ -869,6 +871,14 @@ class Dataset:
                     self._df["status"],
                 )
             ]
+            for col in extra:
+                if col not in self._df.columns:
+                    continue
+                for row, value in zip(rows, self._df[col]):
+                    value = _plain(value)
+                    if value is not None:
+                        row[col] = value
+            return rows
 
     def to_coco(self, path, **options) -> Path:
         """Write a COCO instances JSON file (boxes, polygons, keypoints, scores).
@@ -918,9 +928,9 @@ class Dataset:
     def to_labelstudio(self, path, **options) -> Path:
         """Write a Label Studio import JSON (human labels as annotations, model output as
         predictions with scores)."""
-        from .formats.labelstudio import write_labelstudio
+        from .formats.labelstudio import ROW_COLUMNS, write_labelstudio
 
-        return write_labelstudio(self._export_rows(), self.classes, path, **options)
+        return write_labelstudio(self._export_rows(ROW_COLUMNS), self.classes, path, **options)
 
     # -- internals ----------------------------------------------------------------------
     def _check_key(self, key) -> None:
@@ -1067,6 +1077,18 @@ def _check_json(key, column, value) -> None:
         raise ValueError(
             f"row {key!r}: {column}={value!r} cannot be stored ({e}); nothing was written"
         ) from None
+
+
+def _plain(value):
+    """A DataFrame cell as the value it was written as: ``None`` for a missing one (a column
+    that only some rows have), a Python int for an id pandas widened to float."""
+    if isinstance(value, (list, dict, str)):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()  # a numpy scalar
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _view_row(key, data, problems: list[str]) -> dict:

@@ -67,6 +67,8 @@ _GEOMETRY = {
     "brushlabels": "brush",
     "brush": "brush",
 }
+# Row columns a read keeps for the export: the task id and the annotations that did not win
+ROW_COLUMNS = ("labelstudio_id", "labelstudio_others")
 _LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels", "labels")
 
 
