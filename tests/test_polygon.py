@@ -263,6 +263,6 @@ def test_sam_checkpoint_runs_through_ultralytics(tmp_path, monkeypatch):
     x1, y1, x2, y2 = bbox_of_points(poly)
     assert x1 >= box[0] - slack and y1 >= box[1] - slack
     assert x2 <= box[2] + slack and y2 <= box[3] + slack
-    # "auto" picks up a checkpoint lying in the working folder
-    monkeypatch.chdir(tmp_path)
+    # "auto" picks up a checkpoint in $NBLABEL_WEIGHTS_DIR (never one in the working folder)
+    monkeypatch.setenv("NBLABEL_WEIGHTS_DIR", str(tmp_path))
     assert find_sam_weights() == ckpt.resolve()

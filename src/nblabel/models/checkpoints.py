@@ -17,6 +17,9 @@ module becomes an inert :class:`torch.nn.Module` that only holds its sub-layers 
 refused with :class:`CheckpointError`. Model classes are only ever *re-created* (``__new__``
 and their saved attributes), never *called*: a pickle that calls one with arguments of its
 choosing (which would run the class's ``__init__``) is refused too.
+
+SAM checkpoints are plain state dicts: :func:`load_state_dict` allows tensors and containers
+alone, and :func:`load_sam` builds SAM's network empty and fills in those tensors.
 """
 
 from __future__ import annotations
@@ -309,6 +312,17 @@ class _UltralyticsUnpickler(_AllowListUnpickler):
         return obj if obj is not None else _refuse(module, name)
 
 
+class _WeightsUnpickler(_AllowListUnpickler):
+    """Tensors, dtypes and containers only: all a weights-only checkpoint (a state dict, such
+    as SAM's) holds, so no model class, YOLOv5 stand-in or ultralytics class is allowed."""
+
+    dispatch = _AllowListUnpickler.dispatch
+
+    def find_class(self, module: str, name: str):
+        obj = _data_global(module, name)
+        return obj if obj is not None else _refuse(module, name)
+
+
 def _pickle_module(unpickler: type) -> types.ModuleType:
     # torch.load takes a pickle *module*; these differ from pickle only in their Unpickler
     mod = types.ModuleType(f"nblabel_safe_pickle_{unpickler.__name__}")
@@ -319,6 +333,7 @@ def _pickle_module(unpickler: type) -> types.ModuleType:
 
 _safe_pickle = _pickle_module(_AllowListUnpickler)
 _safe_ultralytics_pickle = _pickle_module(_UltralyticsUnpickler)
+_safe_weights_pickle = _pickle_module(_WeightsUnpickler)
 
 
 def _torch_load_safely(path, pickle_module) -> object:
@@ -420,3 +435,76 @@ def load_ultralytics(path: str | os.PathLike, task: str | None = None):
 
     with safe_loading():
         return YOLO(str(path), task=task)
+
+
+def load_state_dict(path: str | os.PathLike) -> dict:
+    """Unpickle a weights-only checkpoint (``name -> tensor``) with the strictest allow-list.
+
+    SAM checkpoints (``mobile_sam.pt``, ``sam_b.pt``, ``sam2.1_t.pt`` ...) hold a state dict,
+    alone or under ``"model"``: tensors in containers and nothing else, so any class at all
+    in the file is refused before it is built.
+
+    Raises:
+        CheckpointError: the file names a global outside tensors and containers, or is not
+            a state dict.
+
+    Example:
+        >>> sd = load_state_dict("mobile_sam.pt")  # doctest: +SKIP
+        >>> next(iter(sd))  # doctest: +SKIP
+        'image_encoder.patch_embed.seq.0.c.weight'
+    """
+    import torch
+
+    state = _torch_load_safely(path, _safe_weights_pickle)
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(
+            f"{path} is not a state dict of tensors (a SAM checkpoint such as mobile_sam.pt is one)"
+        )
+    return state
+
+
+def _sam_builder(name: str):
+    """ultralytics' builder of the SAM architecture a checkpoint's file name stands for."""
+    from ultralytics.models.sam.build import sam_model_map
+
+    # a renamed file may end in more than one known name; the longest is the most specific
+    matches = [k for k in sam_model_map if name.endswith(k)]
+    if not matches:
+        raise CheckpointError(
+            f"cannot tell which SAM architecture {name!r} holds; name the file like the official "
+            f"checkpoint it came from (one of {', '.join(sorted(sam_model_map))})"
+        )
+    return sam_model_map[max(matches, key=len)]
+
+
+def load_sam(path: str | os.PathLike):
+    """``ultralytics.SAM`` for a SAM checkpoint without running code from it.
+
+    ultralytics builds SAM's network from the file name and unpickles the weights with
+    ``weights_only=False``; here the network is built empty and the weights come from
+    :func:`load_state_dict`, so a hostile ``mobile_sam.pt`` is refused with a
+    :class:`CheckpointError` instead of running its payload.
+
+    Example:
+        >>> sam = load_sam("mobile_sam.pt")  # doctest: +SKIP
+        >>> sam.predict(image, bboxes=[[10, 10, 90, 90]])  # doctest: +SKIP
+    """
+    from ultralytics import SAM
+
+    class _SafeSAM(SAM):
+        def _load(self, weights: str, task=None):
+            builder = _sam_builder(Path(weights).name)
+            state = load_state_dict(weights)  # before building: a refused file costs nothing
+            net = builder(None)  # the architecture alone, untrained
+            try:
+                net.load_state_dict(state)
+            except RuntimeError as e:  # other tensors than the architecture has
+                raise CheckpointError(
+                    f"{weights} does not hold the weights of {Path(weights).name}'s SAM "
+                    f"architecture ({str(e).splitlines()[0]}); check the file name"
+                ) from None
+            self.model = net
+
+    return _SafeSAM(str(Path(path)))

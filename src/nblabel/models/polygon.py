@@ -319,16 +319,20 @@ def _separation(crop: np.ndarray, fg: np.ndarray) -> float:
 def find_sam_weights() -> Path | None:
     """A SAM checkpoint already on this machine, or ``None``; never downloads.
 
-    Looks in the current folder, ``$NBLABEL_WEIGHTS_DIR`` and, when ultralytics is already
-    imported, its weights folder (importing it just to look would cost seconds).
+    Looks in ``$NBLABEL_WEIGHTS_DIR`` and, when ultralytics is already imported, its weights
+    folder (importing it just to look would cost seconds). Never in the current folder: a
+    checkpoint is a pickle, and a file that happens to sit beside a notebook is used only
+    when given as ``sam_weights="./mobile_sam.pt"`` (see :mod:`nblabel.models.weights`).
 
     Example:
         >>> find_sam_weights() is None or find_sam_weights().suffix == ".pt"
         True
     """
-    dirs = [Path.cwd()]
-    if os.environ.get("NBLABEL_WEIGHTS_DIR"):
-        dirs.append(Path(os.environ["NBLABEL_WEIGHTS_DIR"]).expanduser())
+    from .weights import WEIGHTS_DIR_ENV
+
+    dirs = []
+    if os.environ.get(WEIGHTS_DIR_ENV):
+        dirs.append(Path(os.environ[WEIGHTS_DIR_ENV]).expanduser())
     if "ultralytics" in sys.modules:
         try:
             from ultralytics.utils import SETTINGS
@@ -361,9 +365,9 @@ def _sam_model(weights: Path):
     with _SAM_LOCK:
         model = _SAM_CACHE.get(key)
         if model is None:
-            from ultralytics import SAM
+            from .checkpoints import load_sam
 
-            model = SAM(key)
+            model = load_sam(key)  # the allow-list unpickler: a checkpoint cannot run code
             _SAM_CACHE[key] = model
     return model
 
