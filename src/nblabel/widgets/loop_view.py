@@ -5,6 +5,10 @@ The loop (:class:`nblabel.loop.AutoLabeler`) owns no UI: it reports through its 
 and this view listens. Refreshes from the loop's worker thread are throttled to a few a
 second; the text is set on plain Labels, never HTML, since versions and messages come from
 files and models.
+
+A background retrain that fails is said in the status bar itself (``retrain failed: ...``)
+until a later retrain succeeds: the traceback below the Annotator is easy to miss while the
+phase goes back to ``idle``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ import ipywidgets as W
 
 # Bulk writes notify once per row: a few refreshes a second are plenty.
 REFRESH_EVERY = 0.25
+# Where the loop records the failure of its retrain job (``AutoLabeler._retrain_job``).
+RETRAIN_WHERE = "background retrain"
+# Characters of the error kept in the status bar; the whole traceback is in the error area.
+REASON_CHARS = 160
+ERROR_COLOR = "#c44e52"
 
 
 class LoopView(W.VBox):
@@ -46,12 +55,30 @@ class LoopView(W.VBox):
         self.shown = W.Label(**label)
         self.phase = W.Label(**label)
         self.progress = W.FloatProgress(min=0.0, max=1.0, layout=W.Layout(width="160px"))
-        self.bar = W.HBox(
-            [self.version, self.counts, self.next, self.shown, self.phase, self.progress]
+        # the last retrain's failure, until a retrain succeeds ("" while none failed)
+        self.failure = W.Label(
+            layout=W.Layout(display="none", margin="0 12px 0 0"),
+            style={"text_color": ERROR_COLOR},
         )
-        self.errors = W.Output(layout=W.Layout(display="none", border="1px solid #c44e52"))
+        self.bar = W.HBox(
+            [
+                self.version,
+                self.counts,
+                self.next,
+                self.shown,
+                self.phase,
+                self.progress,
+                self.failure,
+            ],
+            # a long phase message (epochs, losses) wraps onto a second line, never clipped
+            layout=W.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        self.errors = W.Output(layout=W.Layout(display="none", border=f"1px solid {ERROR_COLOR}"))
         for entry in labeler.errors:
             self._show_error(entry)
+        last = getattr(labeler, "_last_metrics", None)
+        if last is not None:  # the latest retrain decides whether one failed
+            self._retrain_ended(last)
         self.annotator = None
         self._shown_from: float | None = None
         self._at = 0.0
@@ -75,12 +102,14 @@ class LoopView(W.VBox):
         super().__init__(parts)
         labeler.on_state(self.refresh)
         labeler.on_error(self._show_error)
+        labeler.on_retrain_end(self._retrain_ended)
         self.refresh(force=True)
 
     def close(self) -> None:
         """Stop following the loop and close the widgets."""
         self.labeler.on_state(self.refresh, remove=True)
         self.labeler.on_error(self._show_error, remove=True)
+        self.labeler.on_retrain_end(self._retrain_ended, remove=True)
         super().close()
 
     def refresh(self, force: bool = False) -> None:
@@ -128,6 +157,37 @@ class LoopView(W.VBox):
         with contextlib.suppress(Exception):
             self.errors.append_stderr(f"{entry['where']} failed:\n{entry['traceback']}")
             self.errors.layout.display = None
+        if entry.get("where") == RETRAIN_WHERE:
+            reason = short_reason(entry)
+            self.failure.value = f"retrain failed: {reason} (details below)"
+            self.failure.tooltip = reason
+            self.failure.layout.display = None
+
+    def _retrain_ended(self, metrics: dict) -> None:
+        # a failed cycle ends with ``error`` and is then recorded by _show_error
+        if "error" not in metrics:
+            self.failure.value = ""
+            self.failure.tooltip = None
+            self.failure.layout.display = "none"
 
 
-__all__ = ["LoopView"]
+def short_reason(entry: dict) -> str:
+    r"""The error of a loop error entry in one line: ``Type: message``, shortened.
+
+    Example:
+        >>> tb = "Traceback (most recent call last):\n  ...\nValueError: no verified image\n"
+        >>> short_reason({"traceback": tb, "error": "ValueError('no verified image')"})
+        'ValueError: no verified image'
+    """
+    lines = [ln for ln in str(entry.get("traceback") or "").splitlines() if ln.strip()]
+    # after the last (indented) frame line comes the exception as Python prints it:
+    # "Type: message", the message possibly over several lines
+    frames = [i for i, ln in enumerate(lines) if ln[:1].isspace()]
+    tail = lines[frames[-1] + 1 :] if frames else lines[-1:]
+    text = " ".join(" ".join(tail).split()) or str(entry.get("error") or "unknown error")
+    if len(text) > REASON_CHARS:
+        text = text[: REASON_CHARS - 1].rstrip() + "\u2026"
+    return text
+
+
+__all__ = ["LoopView", "short_reason"]
