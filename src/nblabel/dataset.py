@@ -28,7 +28,15 @@ from typing import Any
 import pandas as pd
 
 from .columns import CORE_COLUMNS, HUMAN, STATUSES, check_value, clean_row
-from .images import ImageError, image_size, is_image_path, load_rgb
+from .images import (
+    ImageError,
+    image_folder,
+    image_size,
+    is_image_path,
+    load_rgb,
+    natural_key,
+    no_images_error,
+)
 from .journal import Journal, decode_key
 from .records import AnnotationError, image_confidence, normalize_record
 
@@ -253,17 +261,25 @@ class Dataset:
 
         Files that are not images by extension are listed in ``ds.import_report`` (not
         silently dropped); image files that cannot be read become rows whose ``issues``
-        column says why, so they can be found and fixed.
+        column says why, so they can be found and fixed. Rows follow the file names in
+        natural order (``img2`` before ``img10``), folder by folder.
+
+        Raises:
+            FileNotFoundError: no such folder (the message shows its absolute path and the
+                working directory).
+            NotADirectoryError: ``folder`` is a file.
+            ValueError: the folder holds no image file (the message lists the extensions
+                looked for). An empty Dataset is made with
+                ``Dataset.from_dataframe(pd.DataFrame({"path": []}), db=...)``.
 
         Example:
             >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
         """
-        root = Path(folder).expanduser()
-        if not root.is_dir():
-            raise NotADirectoryError(f"{root}: not a folder of images")
+        root = image_folder(folder)
         walker = root.rglob("*") if recursive else root.glob("*")
         images, other, odd = [], [], []
-        for p in sorted(walker):
+        # natural order of each path component, so "b/x" stays after every "a/..." file
+        for p in sorted(walker, key=lambda q: [natural_key(n) for n in q.relative_to(root).parts]):
             if p.name.startswith("."):
                 continue
             if p.is_file():
@@ -274,6 +290,10 @@ class Dataset:
                 (images if is_image_path(p) else odd).append(p)
             elif p.is_dir() and is_image_path(p):
                 odd.append(p)
+        if not images:
+            # checked before any journal is made: a wrong folder leaves nothing behind
+            nested = 0 if recursive else sum(1 for q in root.rglob("*") if is_image_path(q))
+            raise no_images_error(root, recursive, other, nested)
         items = []
         for p in images:
             rel = p.relative_to(root).with_suffix("").as_posix()

@@ -10,8 +10,10 @@ decoded, so an import lists them as rows with an issue and nothing decodes them 
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,76 @@ def _bomb_claim(e: Exception) -> str:
 def is_image_path(path: str | os.PathLike) -> bool:
     """True when the file name has an image extension nblabel reads."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders the digits in names by their value: ``img2`` before ``img10``,
+    as file browsers list them (plain string order puts ``img10`` first).
+
+    Example:
+        >>> sorted(["img10.jpg", "img2.jpg", "IMG1.jpg"], key=natural_key)
+        ['IMG1.jpg', 'img2.jpg', 'img10.jpg']
+    """
+    parts = re.split(r"(\d+)", str(name))
+    # (text, number) pairs compare the same types at every position; the name itself
+    # breaks ties ("a01" and "a1") so the order is total and stable across runs
+    key = tuple((p.casefold(), 0) if i % 2 == 0 else ("", int(p)) for i, p in enumerate(parts))
+    return (key, str(name))
+
+
+def image_folder(folder: str | os.PathLike) -> Path:
+    """``folder`` as an existing folder (``~`` expanded), else an error that shows the
+    absolute path it was looked for at and the working directory a relative one is read from.
+
+    Raises:
+        FileNotFoundError: nothing at that path (close names beside it are suggested).
+        NotADirectoryError: a file, not a folder.
+
+    Example:
+        >>> image_folder(".").is_dir()
+        True
+    """
+    root = Path(folder).expanduser()
+    where = Path(os.path.abspath(root))
+    if root.is_dir():
+        return root
+    cwd = os.getcwd()
+    if where.exists() or where.is_symlink():
+        raise NotADirectoryError(
+            f"not a folder: {where} is a file (working directory: {cwd}); pass the folder "
+            "that holds the images"
+        )
+    hint = ""
+    parent = where.parent
+    if parent.is_dir():
+        try:
+            names = [e.name for e in os.scandir(parent) if e.is_dir()]
+        except OSError:
+            names = []
+        close = difflib.get_close_matches(where.name, names, n=3, cutoff=0.6)
+        if close:
+            hint = "; did you mean " + " or ".join(repr(str(parent / c)) for c in close) + "?"
+    else:
+        hint = f"; {parent} does not exist either"
+    raise FileNotFoundError(f"no such folder: {where} (working directory: {cwd}){hint}")
+
+
+def no_images_error(root: Path, recursive: bool, others: list, nested: int) -> ValueError:
+    """The error for a folder without image files: which folder, which extensions were
+    looked for, and what was there instead."""
+    where = Path(os.path.abspath(root))
+    exts = " ".join(sorted(IMAGE_EXTENSIONS))
+    text = f"no images in {where}: looked for files ending in {exts}"
+    if not recursive:
+        text += " directly in it (recursive=False)"
+    if nested:
+        text += f"; {nested} image(s) are in subfolders: pass recursive=True"
+    if others:
+        names = ", ".join(o.name for o in others[:5]) + (" ..." if len(others) > 5 else "")
+        text += f"; found {len(others)} other file(s): {names}"
+    elif not nested:
+        text += "; the folder has no files at all"
+    return ValueError(text)
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
