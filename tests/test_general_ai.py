@@ -286,7 +286,9 @@ def test_segmentation_gives_polygons_in_original_pixels(seg_checkpoint, assets):
 
 def test_segmentation_respects_class_selection(seg_checkpoint, assets):
     def predict(classes=None):
-        ai = GeneralAI("segmentation", classes, weights=seg_checkpoint, conf=LOW, imgsz=SMALL)
+        ai = GeneralAI(
+            "semantic segmentation", classes, weights=seg_checkpoint, conf=LOW, imgsz=SMALL
+        )
         return ai.predict(assets / "bus.jpg")[0]
 
     counts = Counter(r["label"] for r in predict())
@@ -343,7 +345,7 @@ def test_face_points_threshold_is_adjustable(yunet_path, assets):
 
 def test_face_points_default_model_follows_nblabel_yunet(yunet_path, assets, monkeypatch):
     monkeypatch.setenv("NBLABEL_YUNET", str(yunet_path))
-    ai = GeneralAI("faces")
+    ai = GeneralAI("face points")
     assert ai.weights_path_ == yunet_path.resolve()
     assert len(ai.predict(assets / "bus.jpg")[0]) >= 2
 

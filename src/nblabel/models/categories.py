@@ -6,6 +6,7 @@ classes instantly and a typo in a class name fails before any model is loaded.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -124,8 +125,10 @@ CATEGORIES: dict[str, Category] = {
     )
 }
 
-# Other spellings people type; spaces, underscores, dashes and case are normalised first.
-_ALIASES = {
+# Other names people type for a category. They are not accepted as the category (one name
+# per category, the one ``ai.category``, the setup panel and the docs show): each is the
+# "did you mean" of an error. Spaces, underscores, dashes and case are normalised first.
+_SUGGEST = {
     "person": "human",
     "people": "human",
     "humans": "human",
@@ -157,19 +160,41 @@ def get_category(name: str) -> Category:
     """Look up a category by name, accepting ``"Autonomous_Driving"``-style spellings.
 
     Raises:
-        ValueError: unknown category; the message lists the valid names.
+        ValueError: unknown category; the message suggests the closest category (for a
+            class name, the category that has it) and lists the valid names.
 
     Example:
         >>> get_category("autonomous_driving").name
         'autonomous driving'
+        >>> get_category("animals")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown category 'animals' (did you mean 'animal'?); choose one of ...
     """
     if not isinstance(name, str):
         raise ValueError(f"category must be a string, got {name!r}; choose from {list(CATEGORIES)}")
     key = _norm(name)
-    key = _ALIASES.get(key, key)
-    if key not in CATEGORIES:
-        raise ValueError(f"unknown category {name!r}; choose one of {list(CATEGORIES)}")
-    return CATEGORIES[key]
+    if key in CATEGORIES:
+        return CATEGORIES[key]
+    raise ValueError(
+        f"unknown category {name!r}{_did_you_mean(key)}; choose one of {list(CATEGORIES)}"
+    )
+
+
+def _did_you_mean(key: str) -> str:
+    """The closest category to a normalised name that is not one, in parentheses, or ""."""
+    if key in _SUGGEST:
+        return f" (did you mean {_SUGGEST[key]!r}?)"
+    # a class name typed as the category: the smallest category that predicts it
+    singular = key[:-1] if key.endswith("s") else key
+    for cls in (key, singular):
+        having = [c for c in CATEGORIES.values() if cls in c.classes and c.name != ALL]
+        if having:
+            best = min(having, key=lambda c: len(c.classes))
+            return f" ({cls!r} is a class: did you mean category {best.name!r} with classes=[{cls!r}]?)"
+    names = {**{n: n for n in CATEGORIES}, **_SUGGEST}
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.75)
+    return f" (did you mean {names[close[0]]!r}?)" if close else ""
 
 
 def select_classes(category: Category, classes: str | Iterable[str] | None) -> list[str]:
