@@ -388,19 +388,25 @@ def _route_ultralytics_loads() -> None:
     """Make ultralytics' checkpoint loader use the allow-list while this thread is inside
     :func:`safe_loading`; other threads and other code keep ultralytics' own loader."""
     import ultralytics.nn.tasks as tasks
+    import ultralytics.utils.torch_utils as torch_utils
 
+    # tasks loads models (YOLO(path), validation); torch_utils re-reads a trained best.pt to
+    # strip its optimizer state
     with _route_lock:
-        if getattr(tasks.torch_load, "_nblabel_router", False):
-            return
-        original = tasks.torch_load
+        for module in (tasks, torch_utils):
+            if getattr(module.torch_load, "_nblabel_router", False):
+                continue
+            module.torch_load = _router(module.torch_load)
 
-        def torch_load(file, *args, **kwargs):
-            if getattr(_routing, "depth", 0):
-                return _torch_load_safely(file, _safe_ultralytics_pickle)
-            return original(file, *args, **kwargs)
 
-        torch_load._nblabel_router = True
-        tasks.torch_load = torch_load
+def _router(original):
+    def torch_load(file, *args, **kwargs):
+        if getattr(_routing, "depth", 0):
+            return _torch_load_safely(file, _safe_ultralytics_pickle)
+        return original(file, *args, **kwargs)
+
+    torch_load._nblabel_router = True
+    return torch_load
 
 
 @contextmanager

@@ -319,7 +319,7 @@ class CustomAI:
         and the number of frozen layers."""
         import torch
 
-        from .checkpoints import load_ultralytics
+        from .checkpoints import load_ultralytics, safe_loading
 
         model = load_ultralytics(start, task=self.task)
         if freeze is None:
@@ -353,8 +353,21 @@ class CustomAI:
 
         for event in ("on_pretrain_routine_start", "on_train_start", "on_train_epoch_start"):
             model.add_callback(event, limit_threads)
+        # once the last epoch is saved, ultralytics reads best.pt back (to strip it, validate it
+        # and become it); those reads go through the allow-list like every other checkpoint.
+        # Only from then on: before training, ultralytics' AMP check on a GPU loads its own
+        # reference model by name, which is not a file of the user's.
+        reloads = contextlib.ExitStack()
+        guarded: list[bool] = []
+
+        def guard_reloads(trainer) -> None:
+            if trainer.stop and not guarded:
+                guarded.append(True)
+                reloads.enter_context(safe_loading())
+
         model.add_callback("on_train_epoch_end", epoch_end)
         model.add_callback("on_fit_epoch_end", over_budget)
+        model.add_callback("on_fit_epoch_end", guard_reloads)  # after over_budget may stop
 
         train_args = dict(
             data=str(data_yaml),
@@ -383,7 +396,7 @@ class CustomAI:
             train_args["fliplr"] = 0.0  # mirroring swaps left/right points; unknown pairs here
 
         old_threads = torch.get_num_threads()
-        with _quiet_ultralytics(not self.verbose):
+        with _quiet_ultralytics(not self.verbose), reloads:
             try:
                 torch.set_num_threads(n_threads)
                 model.train(**train_args)
