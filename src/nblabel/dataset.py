@@ -34,7 +34,6 @@ from .images import (
     image_size,
     is_image_path,
     load_rgb,
-    natural_key,
     no_images_error,
 )
 from .journal import Journal, decode_key
@@ -275,11 +274,18 @@ class Dataset:
         Example:
             >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
         """
+        from .formats._common import natural_key
+
         root = image_folder(folder)
         walker = root.rglob("*") if recursive else root.glob("*")
         images, other, odd = [], [], []
-        # natural order of each path component, so "b/x" stays after every "a/..." file
-        for p in sorted(walker, key=lambda q: [natural_key(n) for n in q.relative_to(root).parts]):
+
+        def order(q: Path) -> list:
+            # natural order of each path component, so "b/x" stays after every "a/..." file;
+            # the name itself breaks ties ("a01", "a1") so the order never depends on the disk
+            return [(natural_key(n), n) for n in q.relative_to(root).parts]
+
+        for p in sorted(walker, key=order):
             if p.name.startswith("."):
                 continue
             if p.is_file():

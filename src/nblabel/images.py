@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import io
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -72,21 +71,6 @@ def _bomb_claim(e: Exception) -> str:
 def is_image_path(path: str | os.PathLike) -> bool:
     """True when the file name has an image extension nblabel reads."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key that orders the digits in names by their value: ``img2`` before ``img10``,
-    as file browsers list them (plain string order puts ``img10`` first).
-
-    Example:
-        >>> sorted(["img10.jpg", "img2.jpg", "IMG1.jpg"], key=natural_key)
-        ['IMG1.jpg', 'img2.jpg', 'img10.jpg']
-    """
-    parts = re.split(r"(\d+)", str(name))
-    # (text, number) pairs compare the same types at every position; the name itself
-    # breaks ties ("a01" and "a1") so the order is total and stable across runs
-    key = tuple((p.casefold(), 0) if i % 2 == 0 else ("", int(p)) for i, p in enumerate(parts))
-    return (key, str(name))
 
 
 def image_folder(folder: str | os.PathLike) -> Path:
