@@ -517,7 +517,7 @@ def write_labelstudio(
         >>> write_labelstudio(rows, ["raccoon"], "tasks.json", image_root="/data")  # doctest: +SKIP
     """
     classes = check_classes(classes)
-    prepared = prepare_rows(rows, classes)
+    prepared = prepare_rows(_readable(rows), classes)
     root = Path(image_root).expanduser().resolve() if image_root is not None else None
     tasks = []
     ids: set[int] = set()
@@ -568,6 +568,43 @@ def write_labelstudio(
     out = Path(path).expanduser()
     write_atomic(out, json_text(tasks, indent=1))
     return out
+
+
+def _readable(rows: Iterable[dict]) -> list[dict]:
+    """The rows whose image could be read; the others are left out with one warning.
+
+    An image that could not be read has no size (``width``/``height`` 0), and every region
+    of a task is placed in proportion to the size; such a row holds no objects anyway (none
+    can be drawn on it), so one bad file must not stop the rest of the export.
+    """
+    import warnings
+
+    kept, left_out = [], []
+    for i, row in enumerate(rows):
+        sized = _size_known(row.get("width")) and _size_known(row.get("height"))
+        if sized or row.get("annotations") or row.get("labelstudio_others"):
+            # objects without a size are an error that names the row (prepare_rows)
+            kept.append(row)
+        else:
+            left_out.append(f"{row.get('key', i)!r} ({os.fsdecode(row.get('image') or '?')})")
+    if left_out:
+        shown = ", ".join(left_out[:5]) + (
+            f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
+        )
+        warnings.warn(
+            f"Label Studio export: left out {len(left_out)} row(s) whose image could not be "
+            f"read (no image size): {shown}; see ds.df['issues'], fix or replace the file "
+            "and export again",
+            stacklevel=3,
+        )
+    return kept
+
+
+def _size_known(value) -> bool:
+    try:
+        return float(value) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _other_entry(other, rid: str, row: dict, classes, kp_names) -> dict | None:
