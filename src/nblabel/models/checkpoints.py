@@ -455,9 +455,11 @@ def load_state_dict(path: str | os.PathLike) -> dict:
             a state dict.
 
     Example:
-        >>> sd = load_state_dict("mobile_sam.pt")  # doctest: +SKIP
-        >>> next(iter(sd))  # doctest: +SKIP
-        'image_encoder.patch_embed.seq.0.c.weight'
+        >>> import os, tempfile, torch
+        >>> path = os.path.join(tempfile.mkdtemp(), "weights.pt")
+        >>> torch.save({"model": {"conv.weight": torch.ones(2)}}, path)
+        >>> load_state_dict(path)["conv.weight"].tolist()
+        [1.0, 1.0]
     """
     import torch
 
