@@ -79,8 +79,8 @@ class CustomAI:
             from the previous version, so fewer epochs suffice). ``None``: no cap. In the
             raccoon loop benchmark 18 s saved as much as 30 s (36 % against 37 %) and gave
             the first prediction 7 s sooner (22.5 s against 29.5 s after the 10th image).
-        keep_versions: How many versions (``<workdir>/<task>/v<N>/``, about 6 MB each for
-            YOLO11n) stay on disk; after each fit the oldest beyond this number are deleted.
+        keep_versions: How many versions (``<workdir>/<task>/v<N>/``, 5.2 MB each for a
+            nano model) stay on disk; after each fit the oldest beyond this number are deleted.
             Never deleted: the version this model now serves and a version folder holding
             the ``base`` checkpoint. ``None`` keeps every version.
 
