@@ -232,6 +232,44 @@ def select_classes(category: Category, classes: str | Iterable[str] | None) -> l
     return [c for c in category.classes if c in chosen]
 
 
+def category_for(classes: Iterable[str]) -> tuple[str | None, list[str]]:
+    """The category that predicts most of a dataset's ``classes``, and those it predicts.
+
+    Detection categories come first (a dataset of boxes wants boxes), then the one with the
+    most of the classes, then the smallest (``human`` rather than ``all`` for ``person``).
+    ``(None, [])`` when no category predicts any of them: a class only Custom AI can learn.
+
+    Example:
+        >>> category_for(["raccoon", "person"])
+        ('human', ['person'])
+        >>> category_for(["Dog", "cat", "car"])
+        ('animal', ['cat', 'dog'])
+        >>> category_for(["raccoon"])
+        (None, [])
+    """
+    wanted = {_norm(c) for c in classes if isinstance(c, str)}
+    best, best_rank, matched = None, None, []
+    for order, cat in enumerate(CATEGORIES.values()):
+        if cat.name == ALL:
+            continue  # its classes depend on the checkpoint; pick it by hand
+        have = [c for c in cat.classes if _norm(c) in wanted]
+        rank = (cat.task != "detect", -len(have), len(cat.classes), order)
+        if have and (best_rank is None or rank < best_rank):
+            best, best_rank, matched = cat.name, rank, have
+    return best, matched
+
+
+def unpredicted(category: Category, classes: Iterable[str]) -> list[str]:
+    """The names in ``classes`` that ``category`` does not predict, as given.
+
+    Example:
+        >>> unpredicted(get_category("human"), ["raccoon", "Person"])
+        ['raccoon']
+    """
+    known = {_norm(c) for c in category.classes}
+    return [c for c in classes if isinstance(c, str) and _norm(c) not in known]
+
+
 def categories() -> dict[str, list[str]]:
     """Category name -> class list, for menus.
 

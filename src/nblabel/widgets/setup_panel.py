@@ -22,7 +22,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..loop.counts import autolabel_count_range, check_count
-from ..models.categories import CATEGORIES, categories
+from ..models.categories import CATEGORIES, categories, category_for, unpredicted
 
 GENERAL, CUSTOM = "general", "custom"
 TASKS = ("detect", "segment", "pose")
@@ -82,15 +82,20 @@ class SetupPanel(W.VBox):
         self.error_traceback: str | None = None
         self._thread: threading.Thread | None = None
         self._message = ""
+        self._said_error = False  # the message area shows an error (red)
 
         cats = categories()
-        first = "human" if "human" in cats else next(iter(cats))
+        # the dataset's own classes choose: the category that predicts most of them, with
+        # only those selected; none predicted (raccoons) means only Custom AI can learn them
+        matched_category, matched = category_for(ds.classes)
+        first = matched_category or ("human" if "human" in cats else next(iter(cats)))
+        start_ai = CUSTOM if ds.classes and matched_category is None else GENERAL
         wide = W.Layout(width="520px")
         style = {"description_width": "120px"}
 
         self.ai_choice = W.ToggleButtons(
             options=[("General AI", GENERAL), ("Custom AI", CUSTOM)],
-            value=GENERAL,
+            value=start_ai,
             tooltips=[
                 "a pre-trained model labels right away, no manual labels needed",
                 "label about 10 images, a model trains on them and labels the rest",
@@ -105,6 +110,8 @@ class SetupPanel(W.VBox):
             options=cats[first], value=tuple(cats[first]), rows=6, description="classes",
             style=style, layout=wide,
         )  # fmt: skip
+        # which of the dataset's classes the chosen category cannot predict
+        self.classes_note = W.Label(layout=W.Layout(margin="0 0 0 128px"))
         self.weights_input = W.Text(
             value="" if weights is None else str(weights),
             description="weights",
@@ -112,7 +119,13 @@ class SetupPanel(W.VBox):
             layout=wide,
         )
         self.general_box = W.VBox(
-            [self.category_input, self.category_note, self.classes_input, self.weights_input]
+            [
+                self.category_input,
+                self.category_note,
+                self.classes_input,
+                self.classes_note,
+                self.weights_input,
+            ]
         )
         # -- Custom AI
         self.task_input = W.Dropdown(
@@ -126,7 +139,9 @@ class SetupPanel(W.VBox):
             layout=wide,
         )
         self.base_input = W.Text(
-            placeholder="optional: .pt to fine-tune; empty: yolo11n (downloads when online)",
+            # short enough to be read whole in the input (a cut placeholder hides the default)
+            placeholder="empty: yolo11n (downloads when online)",
+            tooltip="optional: a .pt checkpoint to fine-tune",
             description="base checkpoint",
             style=style,
             layout=wide,
@@ -182,6 +197,8 @@ class SetupPanel(W.VBox):
         self.ai_choice.observe(self._on_ai, names="value")
         self.start_button.on_click(lambda _b: self.start())
         self._on_category({"new": first})
+        if matched:
+            self.classes_input.value = tuple(matched)
 
         super().__init__(
             [
@@ -191,7 +208,10 @@ class SetupPanel(W.VBox):
                 self.custom_box,
                 self.preprocess_box,
                 self.count_box,
-                W.HBox([self.start_button, self.progress_bar, self.stage_label]),
+                W.HBox(
+                    [self.start_button, self.progress_bar, self.stage_label],
+                    layout=W.Layout(flex_flow="row wrap", align_items="center"),
+                ),
                 self.message_area,
                 self.result_box,
             ]
@@ -459,6 +479,7 @@ class SetupPanel(W.VBox):
     def _say(self, text: str, error: bool = False) -> None:
         # An output stream is shown as text: nothing the user typed can become markup.
         self._message = text
+        self._said_error = error and bool(text)
         self.message_area.outputs = (
             ({"output_type": "stream", "name": "stderr" if error else "stdout", "text": text},)
             if text
@@ -499,12 +520,31 @@ class SetupPanel(W.VBox):
         self.classes_input.options = options
         self.classes_input.value = tuple(options)  # all selected: the usual choice
         self.category_note.value = f"{spec.task}: {spec.description}"
-        self.weights_input.placeholder = (
-            f"optional: path to a checkpoint; empty uses {spec.weights} "
-            "(the standard name downloads when online)"
+        missing = unpredicted(spec, self.ds.classes)
+        self.classes_note.value = (
+            f"not predicted by {name}: {', '.join(missing)} (Custom AI learns them from your "
+            "labels)"
+            if missing
+            else ""
         )
+        self.classes_note.layout.display = None if self.classes_note.value else "none"
+        # short enough to be read whole in the input; the rest is its tooltip
+        self.weights_input.placeholder = f"empty: {spec.weights} (downloads when online)"
+        self.weights_input.tooltip = "optional: path to a checkpoint (.pt, .onnx)"
+        self._forget_error()
+
+    def _forget_error(self) -> None:
+        """Take down the error on screen once the form changes: it was about settings that
+        are not the ones on screen any more (a start's error stays in ``panel.error``)."""
+        if self.running or not self._said_error:
+            return
+        self._say("")
+        self.progress_bar.bar_style = ""
+        self.progress_bar.value = 0
+        self.stage_label.value = ""
 
     def _on_ai(self, change) -> None:
+        self._forget_error()
         general = change["new"] == GENERAL
         self.general_box.layout.display = None if general else "none"
         self.count_box.layout.display = None if general else "none"
