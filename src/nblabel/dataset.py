@@ -34,6 +34,7 @@ from .images import (
     image_size,
     is_image_path,
     load_rgb,
+    natural_key,
     no_images_error,
 )
 from .journal import Journal, decode_key
@@ -274,8 +275,6 @@ class Dataset:
         Example:
             >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
         """
-        from .formats._common import natural_key
-
         root = image_folder(folder)
         walker = root.rglob("*") if recursive else root.glob("*")
         images, other, odd = [], [], []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,16 @@ def _bomb_claim(e: Exception) -> str:
 def is_image_path(path: str | os.PathLike) -> bool:
     """True when the file name has an image extension nblabel reads."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def natural_key(text: str) -> list:
+    """Sort key that puts ``img-2`` before ``img-10`` (file listings read like a person counts).
+
+    Example:
+        >>> sorted(["img-10", "img-2", "IMG-1"], key=natural_key)
+        ['IMG-1', 'img-2', 'img-10']
+    """
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
 
 
 def image_folder(folder: str | os.PathLike) -> Path:

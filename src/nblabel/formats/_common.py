@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..images import IMAGE_EXTENSIONS, ImageError, image_size
+from ..images import natural_key as natural_key  # the readers' file order
 from ..records import AnnotationError, normalize_record
 from . import limits
 
@@ -51,11 +52,6 @@ class FormatError(ValueError):
         self.problem = problem
         where = f"{self.path}, line {line}" if line else self.path
         super().__init__(f"{where}: {problem}")
-
-
-def natural_key(text: str) -> list:
-    """Sort key that puts ``img-2`` before ``img-10`` (file listings read like a person counts)."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
 
 
 def keypoint_names(count: int, names: Sequence[str] | None = None) -> list[str]:
