@@ -73,6 +73,8 @@ class LoopView(W.VBox):
             # a long phase message (epochs, losses) wraps onto a second line, never clipped
             layout=W.Layout(flex_flow="row wrap", align_items="center"),
         )
+        self.bar.add_class("nbl-loop-bar")
+        self.failure.add_class("nbl-loop-failure")
         self.errors = W.Output(layout=W.Layout(display="none", border=f"1px solid {ERROR_COLOR}"))
         for entry in labeler.errors:
             self._show_error(entry)

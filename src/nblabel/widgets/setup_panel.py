@@ -116,7 +116,8 @@ class SetupPanel(W.VBox):
             value="" if weights is None else str(weights),
             description="weights",
             style=style,
-            layout=wide,
+            # wider than the rest: its hint names the default file, face_detection_yunet.onnx
+            layout=W.Layout(width="600px", max_width="100%"),
         )
         self.general_box = W.VBox(
             [
@@ -191,6 +192,9 @@ class SetupPanel(W.VBox):
             (self.start_button, "nbl-setup-start"),
             (self.message_area, "nbl-setup-message"),
             (self.ai_choice, "nbl-setup-ai"),
+            (self.weights_input, "nbl-setup-weights"),
+            (self.base_input, "nbl-setup-base"),
+            (self.classes_note, "nbl-setup-classes-note"),
         ):
             w.add_class(name)
         self.category_input.observe(self._on_category, names="value")
