@@ -3,15 +3,23 @@
 Each ``<image>`` holds its shapes. What maps onto a record:
 
 - ``<box>``: ``bbox`` (a ``rotation`` other than 0 is kept as the record's ``rotation``);
-- ``<polygon>``: ``points``;
+- ``<polygon>``: ``points``; polygons of one label that share a ``group_id`` are the parts
+  of one object (``parts``, as Datumaro writes a COCO multi-part polygon), and a ``<points>``
+  in the group is its keypoints;
 - ``<points>``: ``keypoints`` (all visible), with ``shape: "points"`` so writers know the
   object is a point set and not a box with keypoints;
+- ``<mask>``: the record's exact ``mask`` (CVAT's ``rle`` runs over the ``width x height``
+  crop at ``left, top``, row by row, starting with background), outlined for display;
+- ``<ellipse>``: a polygon of :data:`ELLIPSE_POINTS` points through it (what every other
+  format can hold), with the ellipse itself in the record's ``ellipse``
+  (``{"cx", "cy", "rx", "ry", "rotation", "outline"}``), written back as an ``<ellipse>``
+  while the polygon is not redrawn;
 - ``<attribute>`` children: the record's ``attributes`` (text, as CVAT writes it), plus
   ``occluded: 1`` for occluded shapes (the key VOC uses for the same flag);
 - ``z_order`` and ``group_id`` (when not 0) stay as record keys of the same name.
 
-Polylines, ellipses, cuboids, masks, skeletons and tags have no record form yet; each one
-is left out with an issue naming it. ``<track>`` elements (CVAT for video) are refused with
+Polylines (a record has no open-line form), cuboids, skeletons and tags have no record form
+yet; each one is left out with an issue naming it. ``<track>`` elements (CVAT for video) are refused with
 what to export instead. CVAT has no score: records written by a model carry ``score`` and
 ``nblabel_source`` XML attributes, which CVAT and Datumaro ignore and :func:`read_cvat`
 restores; their CVAT ``source`` is ``auto``.
@@ -19,12 +27,14 @@ restores; their CVAT ``source`` is ``auto``.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..records import bbox_of_points
 from . import limits
 from ._atomic import write_atomic
 from ._common import (
@@ -38,11 +48,16 @@ from ._common import (
     real_size,
     xml_name,
 )
+from ._masks import exact_parts, outline_tag
+from ._pieces import crop_record, parts_record, record_crop
 from ._xml import parse_xml
 from .limits import check_file_size, label_problem
 
 # Shapes CVAT can hold that a record cannot (yet); reported per object instead of dropped.
-_UNSUPPORTED = ("polyline", "ellipse", "cuboid", "mask", "skeleton", "tag")
+_UNSUPPORTED = ("polyline", "cuboid", "skeleton", "tag")
+_SHAPES = ("box", "polygon", "points", "mask", "ellipse")
+#: Points of the polygon an ``<ellipse>`` is read as (its area is within 0.2 % of the ellipse's).
+ELLIPSE_POINTS = 64
 # CVAT's ``source`` values for shapes a person drew (older versions write none).
 _HUMAN_SOURCES = ("manual", "")
 
@@ -185,7 +200,8 @@ def _read_image(
     stem = _stem(name) if name else f"image-{n}"
     key = f"{subset}/{stem}" if subset and stems.get(stem, 0) > 1 else stem
 
-    grouped: dict[str, list[dict]] = {}
+    grouped: dict[str, list[tuple[str, dict]]] = {}
+    given: set[int] = set()  # records whose box the file gives (nblabel_bbox)
     annotations = []
     for k, shape in enumerate(el, start=1):
         tag = shape.tag
@@ -196,7 +212,7 @@ def _read_image(
                 "form yet; left out"
             )
             continue
-        if tag not in ("box", "polygon", "points"):
+        if tag not in _SHAPES:
             issues.append(f"{where}: unknown element <{tag}>; left out")
             continue
         raw = _shape_record(shape, tag, where, w, h, issues)
@@ -206,9 +222,11 @@ def _read_image(
         if rec is None:
             continue
         annotations.append(rec)
-        if rec.get("group_id") and tag in ("box", "points"):
-            grouped.setdefault(f"{rec['label']}/{rec['group_id']}", []).append(rec)
-    annotations = _merge_pose_groups(annotations, grouped)
+        if shape.get("nblabel_bbox") and "bbox" in raw:
+            given.add(id(rec))
+        if rec.get("group_id") and tag in ("box", "points", "polygon", "mask"):
+            grouped.setdefault(f"{rec['label']}/{rec['group_id']}", []).append((tag, rec))
+    annotations = _merge_groups(annotations, grouped, given)
     item = {
         "image": str(image) if image is not None else "",
         "width": w,
@@ -242,6 +260,17 @@ def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
                     "kept as the record's 'rotation' (written back to CVAT), other formats "
                     "get the unrotated box"
                 )
+        elif tag == "mask":
+            if not (w and h):
+                issues.append(f"{where} ({label}): the image size is unknown; mask left out")
+                return None
+            try:
+                raw.update(_read_mask(shape, w, h))
+            except ValueError as e:
+                issues.append(f"{where} ({label}): {e}; mask left out")
+                return None
+        elif tag == "ellipse":
+            raw.update(_read_ellipse(shape))
         else:
             n_points = (shape.get("points") or "").count(";") + 1
             if n_points > limits.MAX_POLYGON_POINTS:
@@ -282,12 +311,75 @@ def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
             raw["score"] = float(shape.get("score"))
         except ValueError:
             issues.append(f"{where} ({label}): score {shape.get('score')!r} ignored")
+    if shape.get("nblabel_bbox") and tag != "box":
+        try:  # the box the object had where it came from (write_cvat), not its outline's
+            raw["bbox"] = [float(v) for v in shape.get("nblabel_bbox").split(",")]
+        except ValueError:
+            issues.append(f"{where} ({label}): nblabel_bbox {shape.get('nblabel_bbox')!r} ignored")
     if shape.get("nblabel_source"):
         raw["source"] = shape.get("nblabel_source")
     elif (shape.get("source") or "") not in _HUMAN_SOURCES:
         # e.g. "auto" or "semi-auto": CVAT's own record of how the shape was made
         raw["cvat_source"] = shape.get("source")
     return raw
+
+
+def _read_mask(shape: ET.Element, w: int, h: int) -> dict:
+    """Record keys of a ``<mask>``: ``rle`` runs over the crop row by row, background first."""
+    import numpy as np
+
+    left, top, cw, ch = (int(float(shape.get(a))) for a in ("left", "top", "width", "height"))
+    if cw <= 0 or ch <= 0 or limits.mask_problem(ch, cw):
+        raise ValueError(f"mask crop of {cw}x{ch} is empty or too large")
+    counts = [int(c) for c in (shape.get("rle") or "").replace(" ", "").split(",") if c]
+    if any(c < 0 for c in counts) or sum(counts) != cw * ch:
+        raise ValueError(f"rle runs cover {sum(counts)} pixels, not the {cw}x{ch} crop")
+    values = (np.arange(len(counts)) % 2).astype(np.uint8)
+    crop = np.repeat(values, counts).reshape(ch, cw)
+    rec = crop_record(crop, left, top, w, h)
+    if rec is None:
+        raise ValueError("mask is empty")
+    return rec
+
+
+def _read_ellipse(shape: ET.Element) -> dict:
+    cx, cy, rx, ry = (float(shape.get(a)) for a in ("cx", "cy", "rx", "ry"))
+    if not (rx > 0 and ry > 0):
+        raise ValueError("an ellipse needs positive radii")
+    angle = float(shape.get("rotation") or 0.0) % 360
+    a = math.radians(angle)
+    ca, sa = math.cos(a), math.sin(a)
+    pts = []
+    for k in range(ELLIPSE_POINTS):
+        t = 2 * math.pi * k / ELLIPSE_POINTS
+        dx, dy = rx * math.cos(t), ry * math.sin(t)
+        # turned clockwise on screen (image y points down), as CVAT turns boxes and ellipses
+        pts.append([cx + dx * ca - dy * sa, cy + dx * sa + dy * ca])
+    ellipse = {"cx": cx, "cy": cy, "rx": rx, "ry": ry, "rotation": angle}
+    return {
+        "points": pts,
+        "bbox": _ellipse_box(**ellipse),  # the ellipse's own box, not its polygon's
+        "ellipse": {**ellipse, "outline": outline_tag(pts)},
+    }
+
+
+def _ellipse_box(cx: float, cy: float, rx: float, ry: float, rotation: float) -> list[float]:
+    a = math.radians(rotation)
+    ex = math.hypot(rx * math.cos(a), ry * math.sin(a))
+    ey = math.hypot(rx * math.sin(a), ry * math.cos(a))
+    return [cx - ex, cy - ey, cx + ex, cy + ey]
+
+
+def _exact_ellipse(rec: dict) -> dict | None:
+    e = rec.get("ellipse")
+    if not isinstance(e, dict) or not rec.get("points"):
+        return None
+    if e.get("outline") != outline_tag(rec["points"]):
+        return None  # redrawn since the import: the drawing wins
+    try:
+        return {k: float(e.get(k) or 0.0) for k in ("cx", "cy", "rx", "ry", "rotation")}
+    except (TypeError, ValueError):
+        return None
 
 
 def _parse_points(text: str | None) -> list[list[float]]:
@@ -304,18 +396,30 @@ def _flag(text) -> bool:
     return str(text or "").strip().lower() in ("1", "true", "yes")
 
 
-def _merge_pose_groups(annotations: list[dict], grouped: dict) -> list[dict]:
-    # write_cvat writes an object with both a box and keypoints as a <box> and a <points>
-    # that share a group_id; exactly that pair becomes one record again.
+def _merge_groups(annotations: list[dict], grouped: dict, given: set) -> list[dict]:
+    # One object, several CVAT shapes in one group (of one label): the polygons of a
+    # multi-part object, and a <points> with the keypoints of a box, a mask or those polygons.
+    # write_cvat writes objects that way; a group of anything else stays as it is.
+    swap: dict[int, dict] = {}
     drop = set()
-    for recs in grouped.values():
-        boxes = [r for r in recs if r.get("shape") != "points"]
-        sets = [r for r in recs if r.get("shape") == "points"]
-        if len(boxes) == 1 and len(sets) == 1 and boxes[0].get("keypoints") is None:
-            box, kp = boxes[0], sets[0]
-            box["keypoints"] = _restore_visibility(kp)
-            drop.add(id(kp))
-    return [r for r in annotations if id(r) not in drop]
+    for members in grouped.values():
+        polys = [r for tag, r in members if tag == "polygon" and not r.get("ellipse")]
+        boxes = [r for tag, r in members if tag in ("box", "mask")]
+        sets = [r for tag, r in members if tag == "points"]
+        if polys and len(polys) == sum(1 for tag, _ in members if tag == "polygon") and not boxes:
+            owner = parts_record(polys) if len(polys) > 1 else polys[0]
+            if id(polys[0]) in given:
+                owner["bbox"] = polys[0]["bbox"]
+            swap[id(polys[0])] = owner
+            drop.update(id(r) for r in polys[1:])
+        elif len(boxes) == 1 and not polys:
+            owner = boxes[0]
+        else:
+            continue
+        if len(sets) == 1 and owner.get("keypoints") is None:
+            owner["keypoints"] = _restore_visibility(sets[0])
+            drop.add(id(sets[0]))
+    return [swap.get(id(r), r) for r in annotations if id(r) not in drop]
 
 
 def _restore_visibility(points_rec: dict) -> list:
@@ -436,8 +540,38 @@ def _user_attributes(rec: dict) -> list[str]:
 
 def _write_shapes(parent: ET.Element, rec: dict, next_group: int) -> int:
     points_only = rec.get("shape") == "points" and rec.get("keypoints")
-    if rec.get("points"):
+    crop = record_crop(rec)
+    ellipse = _exact_ellipse(rec) if crop is None else None
+    parts = exact_parts(rec) if crop is None and ellipse is None else None
+    pose = rec.get("keypoints") and not points_only and any(k[2] for k in rec["keypoints"])
+    group = int(rec.get("group_id") or 0)
+    if not group and (parts or pose):
+        group, next_group = next_group, next_group + 1  # the shapes of one object, together
+    outline_box = None  # the box CVAT derives from the shape, where it derives one
+    shapes: list[ET.Element] = []
+    if crop is not None:
+        left, top, pixels = crop
+        ch, cw = pixels.shape
+        geometry = {"rle": ", ".join(map(str, _row_runs(pixels))), "left": str(left),
+                    "top": str(top), "width": str(cw), "height": str(ch)}  # fmt: skip
+        el = _shape(parent, "mask", rec, geometry)
+        outline_box = [left, top, left + cw, top + ch]
+    elif ellipse is not None:
+        geometry = {k: _num(ellipse[k]) for k in ("cx", "cy", "rx", "ry")}
+        if ellipse["rotation"] % 360:
+            geometry["rotation"] = _num(ellipse["rotation"])
+        el = _shape(parent, "ellipse", rec, geometry)
+        outline_box = _ellipse_box(**ellipse)
+    elif parts:
+        # one <polygon> per part in one group: how CVAT and Datumaro hold a multi-part object
+        for part in parts:
+            el = _shape(parent, "polygon", rec, {"points": _fmt_points(part)})
+            el.set("group_id", str(group))
+            shapes.append(el)
+        outline_box = bbox_of_points([p for part in parts for p in part])
+    elif rec.get("points"):
         el = _shape(parent, "polygon", rec, {"points": _fmt_points(rec["points"])})
+        outline_box = bbox_of_points(rec["points"])
     elif points_only:
         pts = [k[:2] for k in rec["keypoints"] if k[2]]
         el = _shape(parent, "points", rec, {"points": _fmt_points(pts)})
@@ -447,11 +581,14 @@ def _write_shapes(parent: ET.Element, rec: dict, next_group: int) -> int:
         if rec.get("rotation"):
             geometry["rotation"] = _num(float(rec["rotation"]))
         el = _shape(parent, "box", rec, geometry)
-    if rec.get("keypoints") and not points_only and any(k[2] for k in rec["keypoints"]):
-        group = rec.get("group_id") or next_group
-        if not rec.get("group_id"):
-            next_group += 1
-            el.set("group_id", str(group))
+    shapes = shapes or [el]
+    if outline_box is not None and _num_box(rec["bbox"]) != _num_box(outline_box):
+        # CVAT derives a polygon's or a mask's box from its outline; the record's own box (a
+        # COCO bbox, say) rides along in an attribute CVAT and Datumaro ignore
+        for shown in shapes:
+            shown.set("nblabel_bbox", ",".join(_num_box(rec["bbox"])))
+    if pose:
+        el.set("group_id", str(group))
         # Visible points first at their place, absent ones at (0, 0): CVAT points carry no
         # visibility, so an attribute keeps each slot's flag and the slot order.
         pts = [k[:2] if k[2] else [0.0, 0.0] for k in rec["keypoints"]]
@@ -483,6 +620,22 @@ def _shape(parent: ET.Element, tag: str, rec: dict, geometry: dict) -> ET.Elemen
     for name in _user_attributes(rec):
         ET.SubElement(el, "attribute", {"name": str(name)}).text = str(attrs[name])
     return el
+
+
+def _num_box(box) -> list[str]:
+    return [_num(v) for v in box]
+
+
+def _row_runs(pixels) -> list[int]:
+    """CVAT's mask runs: the crop row by row, alternating background and foreground, starting
+    with a (maybe empty) background run."""
+    import numpy as np
+
+    flat = (np.asarray(pixels).reshape(-1) > 0).astype(np.int8)
+    edges = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], edges, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    return ([0] if flat[0] else []) + runs
 
 
 def _num(v: float) -> str:

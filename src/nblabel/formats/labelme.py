@@ -4,24 +4,30 @@ What maps onto a record:
 
 - ``rectangle`` (two corners): ``bbox``;
 - ``polygon`` (also files from labelme 3, which have no ``shape_type``): ``points``;
+  polygons of one label that share a ``group_id`` (LabelMe's instance id, as its
+  ``labelme2coco`` reads it) are the parts of one object (``parts``);
+- ``mask`` (a PNG of the pixels inside two corners, LabelMe 5): the record's exact ``mask``,
+  outlined for display;
 - ``point`` / ``points``: ``keypoints`` with ``shape: "points"`` (see :mod:`.cvat`);
   points of one label that share a ``group_id`` (LabelMe's instance id) are one object;
 - ``group_id`` and ``description``: record keys of the same name;
 - the shape's ``flags`` and an ``attributes`` dict: the record's ``attributes``.
 
-Circles, lines, line strips and masks have no record form yet; each is left out with an
-issue. LabelMe keeps keys it does not know on a shape when it saves, so ``score`` and
+Circles, lines and line strips have no record form yet; each is left out with an issue. LabelMe keeps keys it does not know on a shape when it saves, so ``score`` and
 ``source`` of model output, and a pose's keypoint slots (``kp_index``, ``visibility``,
 ``kp_count``), travel as extra shape keys and survive editing in LabelMe.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..records import bbox_of_points
 from ._atomic import MANIFEST, folder_export
 from ._common import (
     FormatError,
@@ -35,15 +41,17 @@ from ._common import (
     real_size,
     unique_stem,
 )
+from ._masks import exact_parts
+from ._pieces import crop_record, parts_record, record_crop
 from .limits import check_file_size, keypoint_count_problem
 
 LABELME_VERSION = "5.5.0"  # the file layout written here; labelme warns only on a new major
-_UNSUPPORTED = ("circle", "line", "linestrip", "mask")
+_UNSUPPORTED = ("circle", "line", "linestrip")
 # Shape keys with a meaning in LabelMe (or for a pose's slots); other keys are record extras.
 _SHAPE_KEYS = frozenset(
     {"label", "points", "group_id", "description", "shape_type", "flags", "mask",
      "line_color", "fill_color", "attributes", "score", "source", "kp_index",
-     "visibility", "kp_count"}
+     "visibility", "kp_count", "nblabel_bbox"}
 )  # fmt: skip
 
 
@@ -165,7 +173,7 @@ def _read_one(path: Path, data: dict, images: Path | None, key: str, allowed) ->
             "(labelme_export_json, or File > Save in LabelMe with the image beside the JSON)"
         )
 
-    annotations, grouped = [], {}
+    annotations, grouped, polygons = [], {}, {}
     for n, shape in enumerate(data["shapes"], start=1):
         where = f"{path.name} shape {n}"
         if not isinstance(shape, dict):
@@ -181,6 +189,9 @@ def _read_one(path: Path, data: dict, images: Path | None, key: str, allowed) ->
             grouped.setdefault((rec["label"], rec["group_id"]), []).append(rec)
             continue
         annotations.append(rec)
+        if shape.get("shape_type") in ("polygon", None) and rec.get("group_id") is not None:
+            polygons.setdefault((rec["label"], rec["group_id"]), []).append((rec, shape))
+    annotations = _merge_parts(annotations, polygons)
     annotations = _merge_poses(annotations, grouped, path.name, issues)
     annotations = _merge_point_sets(annotations, w, h, path.name, issues)
     item = {
@@ -214,7 +225,13 @@ def _shape_record(shape: dict, where: str, w: int, h: int, issues: list[str]) ->
         issues.append(f"{where} ({label}): points are not [x, y] numbers; left out")
         return None
     raw: dict = {"label": label}
-    if kind == "rectangle":
+    if kind == "mask":
+        try:
+            raw.update(_read_mask(shape, pts, w, h))
+        except ValueError as e:
+            issues.append(f"{where} ({label}): {e}; mask left out")
+            return None
+    elif kind == "rectangle":
         if len(pts) != 2:
             issues.append(f"{where} ({label}): a rectangle needs 2 corners, got {len(pts)}")
             return None
@@ -252,10 +269,59 @@ def _shape_record(shape: dict, where: str, w: int, h: int, issues: list[str]) ->
     for k in ("kp_index", "visibility", "kp_count"):
         if shape.get(k) is not None:
             raw[k] = shape[k]
+    box = shape.get("nblabel_bbox")
+    if kind in ("polygon", "mask") and isinstance(box, list) and len(box) == 4:
+        raw["bbox"] = box  # the object's own box (write_labelme), not its outline's
     for k, v in shape.items():
         if k not in _SHAPE_KEYS:
             raw[k] = v
     return raw
+
+
+def _read_mask(shape: dict, pts: list, w: int, h: int) -> dict:
+    """Record keys of a LabelMe ``mask`` shape: a PNG of the pixels from corner ``points[0]``
+    to corner ``points[1]`` (both inside), as LabelMe's ``shapes_to_label`` places it."""
+    import numpy as np
+    from PIL import Image
+
+    if not (w and h):
+        raise ValueError("the image size is unknown")
+    if len(pts) != 2 or not isinstance(shape.get("mask"), str):
+        raise ValueError("a mask needs 2 corners and its PNG ('mask')")
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(shape["mask"], validate=True))) as im:
+            if im.width * im.height > w * h:
+                raise ValueError(f"mask PNG of {im.width}x{im.height} is larger than the image")
+            crop = np.asarray(im.convert("L")) > 0
+    except (OSError, ValueError, SyntaxError) as e:
+        raise ValueError(f"'mask' is not a base64 PNG ({e})") from None
+    x1, y1 = (int(v) for v in pts[0])
+    x2, y2 = (int(v) for v in pts[1])
+    if crop.shape != (y2 - y1 + 1, x2 - x1 + 1):
+        raise ValueError(
+            f"mask PNG is {crop.shape[1]}x{crop.shape[0]}, its corners say "
+            f"{x2 - x1 + 1}x{y2 - y1 + 1}"
+        )
+    rec = crop_record(crop.astype(np.uint8), x1, y1, w, h)
+    if rec is None:
+        raise ValueError("mask is empty")
+    return rec
+
+
+def _merge_parts(annotations: list[dict], polygons: dict) -> list[dict]:
+    # LabelMe's instance id: the polygons of one label in one group are one object's parts
+    swap: dict[int, dict] = {}
+    drop: set[int] = set()
+    for members in polygons.values():
+        if len(members) < 2:
+            continue
+        recs = [r for r, _ in members]
+        owner = parts_record(recs)
+        if members[0][1].get("nblabel_bbox"):
+            owner["bbox"] = recs[0]["bbox"]
+        swap[id(recs[0])] = owner
+        drop.update(id(r) for r in recs[1:])
+    return [swap.get(id(r), r) for r in annotations if id(r) not in drop]
 
 
 def _merge_poses(annotations: list[dict], grouped: dict, fname: str, issues: list[str]):
@@ -392,6 +458,23 @@ def write_labelme(
     return out
 
 
+def _png(pixels) -> str:
+    """Base64 PNG of a binary crop, as LabelMe saves a mask shape (0 / 1 bytes)."""
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray((np.asarray(pixels) > 0).astype(np.uint8)).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _keep_box(shape: dict, rec: dict, outline_box: list[float]) -> None:
+    # LabelMe derives a polygon's or a mask's box from its outline; the record's own box (a
+    # COCO bbox, say) rides along in a key LabelMe keeps and other readers ignore
+    if any(abs(float(a) - float(b)) > 1e-3 for a, b in zip(rec["bbox"], outline_box)):
+        shape["nblabel_bbox"] = [float(v) for v in rec["bbox"]]
+
+
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -413,11 +496,32 @@ def _shapes(rec: dict, shapes: list[dict], next_group: int) -> int:
     if rec.get("source") and rec["source"] != "human":
         base["source"] = rec["source"]
     for k, v in rec.items():
-        if k not in _SHAPE_KEYS and k not in ("bbox", "keypoints", "shape", "attributes"):
+        if k not in _SHAPE_KEYS and k not in ("bbox", "keypoints", "shape", "attributes", "parts"):
             base[k] = v
     kps = rec.get("keypoints") or []
+    crop = record_crop(rec)
+    parts = exact_parts(rec) if crop is None else None
+    if crop is not None:
+        left, top, pixels = crop
+        ch, cw = pixels.shape
+        corners = [[left, top], [left + cw - 1, top + ch - 1]]  # both inside, as LabelMe's
+        shape = {**base, "points": corners, "shape_type": "mask", "mask": _png(pixels)}
+        _keep_box(shape, rec, [left, top, left + cw, top + ch])
+        shapes.append(shape)
+        return next_group
+    if parts:
+        # one polygon per part in one group: LabelMe's own way to draw an object of parts
+        if base["group_id"] is None:
+            base["group_id"], next_group = next_group, next_group + 1
+        for part in parts:
+            shape = {**base, "points": part, "shape_type": "polygon"}
+            _keep_box(shape, rec, bbox_of_points([p for q in parts for p in q]))
+            shapes.append(shape)
+        return next_group
     if rec.get("points"):
-        shapes.append({**base, "points": rec["points"], "shape_type": "polygon"})
+        shape = {**base, "points": rec["points"], "shape_type": "polygon"}
+        _keep_box(shape, rec, bbox_of_points(rec["points"]))
+        shapes.append(shape)
         return next_group
     if rec.get("shape") == "points" and kps:
         visible = [k for k in kps if k[2]]
