@@ -101,3 +101,27 @@ def test_the_weights_hint_is_short_enough_to_read_whole(make_ds, category):
     assert CATEGORIES[category].weights in hint and "downloads when online" in hint
     assert len(hint) <= PLACEHOLDER_CHARS
     assert len(panel.base_input.placeholder) <= PLACEHOLDER_CHARS
+
+
+def test_custom_ai_says_in_the_panel_when_it_must_train_from_scratch(
+    make_ds, monkeypatch, tmp_path, shared_dir
+):
+    from nblabel.models import weights as weights_mod
+
+    # no yolo11n.pt anywhere nblabel looks, and no network
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NBLABEL_OFFLINE", "1")
+    monkeypatch.delenv("NBLABEL_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(weights_mod, "_ultralytics_weights_dir", lambda: tmp_path)
+    panel = nbl.setup_panel(make_ds(3, ["raccoon"]))
+    assert panel.ai_choice.value == "custom"
+    with pytest.warns(UserWarning, match="from scratch"):
+        panel.start(wait=True)
+    assert "trains yolo11n.yaml from scratch" in panel.message
+    assert "base checkpoint" in panel.message
+
+    # a COCO detector in the weights folder is the start instead, and the panel names it
+    monkeypatch.setenv("NBLABEL_WEIGHTS_DIR", str(shared_dir / "models"))
+    panel.start(wait=True)
+    assert "from scratch" not in panel.message
+    assert "It fine-tunes yolov5n" in panel.message

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
@@ -375,7 +376,7 @@ class SetupPanel(W.VBox):
                 self._say(
                     f"Label about {s['retrain_every']} images in the editor below and press "
                     f"Enter on each; {type(model).__name__} then trains on them in the "
-                    "background and labels the rest of the images."
+                    "background and labels the rest of the images." + start_note(model)
                 )
             self._stage("done")
         except BaseException as e:  # noqa: BLE001 - a worker thread must report, not die
@@ -600,6 +601,32 @@ def describe_error(stage: str, exc: BaseException) -> str:
     )
 
 
+def start_note(model) -> str:
+    """What a Custom AI's first retrain starts from, as a sentence for the panel: offline
+    without a checkpoint it trains from scratch, which the person must hear where they look
+    (its first versions predict next to nothing).
+
+    Example:
+        >>> start_note(object())
+        ''
+    """
+    where = getattr(model, "_starting_point", None)  # CustomAI's own choice, not a copy
+    classes = list(getattr(model, "classes", None) or [])
+    if where is None:
+        return ""
+    try:
+        start, scratch = where(classes)
+    except Exception:  # the retrain will say what is wrong; the note is only a hint
+        return ""
+    if scratch:
+        return (
+            f" No pre-trained checkpoint is on this machine and none can be downloaded, so it "
+            f"trains {Path(str(start)).name} from scratch: its first versions will find little. "
+            "Give a .pt file as base checkpoint to fine-tune instead."
+        )
+    return f" It fine-tunes {Path(str(start)).name}."
+
+
 def _caption(text: str) -> W.Label:
     # the same width as the inputs' description column, so rows line up
     return W.Label(text, layout=W.Layout(width="124px"))
@@ -627,4 +654,4 @@ def setup_panel(ds, weights=None, face_model=None, plate_model=None) -> SetupPan
     return SetupPanel(ds, weights=weights, face_model=face_model, plate_model=plate_model)
 
 
-__all__ = ["SetupPanel", "describe_error", "parse_class_names", "setup_panel"]
+__all__ = ["SetupPanel", "describe_error", "parse_class_names", "setup_panel", "start_note"]
