@@ -88,3 +88,41 @@ def test_rows_without_a_task_id_get_fresh_ones(shared_dir, tmp_path, folder):
     assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 4
     assert ids[:2] == [1, 2]
     assert len(written[0]["annotations"]) == 2  # the other annotator's kept
+
+
+CONVERTER_FILES = [
+    ("data.json", "label_config.xml"),
+    ("data_polygons.json", "label_config_polygons.xml"),
+    ("data_obb.json", "label_config_obb.xml"),
+    ("data_keypoints.json", "label_config_keypoints.xml"),
+]
+
+
+@pytest.mark.parametrize(("name", "config"), CONVERTER_FILES, ids=[n for n, _ in CONVERTER_FILES])
+def test_label_studio_converter_reads_the_export_as_it_reads_the_source(
+    shared_dir, tmp_path, name, config
+):
+    """Label Studio's own converter (the ``label-studio-converter`` test extra) turns our
+    export into the same COCO objects as the file Label Studio exported: every annotation
+    of every task, same classes, boxes within a pixel."""
+    from label_studio_converter import Converter
+
+    from nblabel.formats import label_config
+
+    def coco(src, cfg, out):
+        Converter(cfg, str(tmp_path), download_resources=False).convert_to_coco(
+            str(src), str(out), is_dir=False
+        )
+        data = json.loads((out / "result.json").read_text())
+        names = {c["id"]: c["name"] for c in data["categories"]}
+        objects = sorted((names[a["category_id"]], *a["bbox"]) for a in data["annotations"])
+        return len(data["images"]), objects
+
+    src = shared_dir / LS / "test_export_yolo" / name
+    ds = nbl.Dataset.from_labelstudio(src, db=tmp_path / "ls.db")
+    ours = ds.to_labelstudio(tmp_path / "ours.json")
+    images, expected = coco(src, str(src.parent / config), tmp_path / "a")
+    got_images, got = coco(ours, label_config(ds.classes), tmp_path / "b")
+    assert got_images == images and len(got) == len(expected) > 0
+    for e, g in zip(expected, got):
+        assert g[0] == e[0] and g[1:] == pytest.approx(e[1:], abs=1.0)
