@@ -450,7 +450,10 @@ def write_cvat(
 
     Polygons become ``<polygon>``, point sets (``shape: "points"``) ``<points>``, other
     records ``<box>``. A record with a box *and* keypoints (a pose) becomes a ``<box>`` and a
-    ``<points>`` sharing a ``group_id``. Attributes are written as ``<attribute>`` children
+    ``<points>`` sharing a ``group_id``. Exactly as read, while the outline is not redrawn:
+    a mask becomes a ``<mask>`` of the same pixels, each part of a multi-part object its own
+    ``<polygon>`` in one group, an ellipse an ``<ellipse>``; a box CVAT would derive
+    differently from the outline (a COCO ``bbox``, say) rides along as ``nblabel_bbox``. Attributes are written as ``<attribute>`` children
     and declared on their label (as text attributes); ``occluded`` becomes the shape's flag.
 
     Args:

@@ -413,7 +413,9 @@ def write_labelme(
     point at the image with a relative ``imagePath`` (``imageData`` is ``null``), so LabelMe
     opens them with ``labelme out_dir``. Boxes become rectangles, polygons polygons, point
     sets one ``point`` each (grouped), and a pose a rectangle plus its visible keypoints as
-    points in one group. Boolean attributes become the shape's ``flags``; other attributes
+    points in one group. A mask becomes a ``mask`` shape of the same pixels and a multi-part
+    object one polygon per part in one group (while the outline is not redrawn); a box
+    LabelMe would derive differently from the outline rides along as ``nblabel_bbox``. Boolean attributes become the shape's ``flags``; other attributes
     an ``attributes`` dict on the shape.
 
     Args:
