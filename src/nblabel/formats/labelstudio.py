@@ -69,6 +69,10 @@ _GEOMETRY = {
 }
 # Row columns a read keeps for the export: the task id and the annotations that did not win
 ROW_COLUMNS = ("labelstudio_id", "labelstudio_others")
+# What an annotation / prediction kept in labelstudio_others says besides its regions. Not
+# created_at: Label Studio's converter sorts a task's annotations by it and fails when only
+# some have one (the row's own annotation has none).
+_ENTRY_KEYS = ("id", "completed_by", "model_version", "ground_truth", "updated_at")
 _LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels", "labels")
 
 
@@ -319,7 +323,7 @@ def _read_task(path, n, task, results, origin, pick, images, names, allowed) -> 
         recs = _task_records(n, list(entry.get("result") or []), entry if kind else None, w, h,
                              names, issues)  # fmt: skip
         other = {"kind": kind or "annotation", "annotations": recs}
-        for k in ("id", "completed_by", "model_version", "ground_truth", "updated_at"):
+        for k in _ENTRY_KEYS:
             if entry.get(k) is not None:
                 other[k] = entry[k]
         others.append(json_safe(other))
@@ -619,7 +623,7 @@ def _other_entry(other, rid: str, row: dict, classes, kp_names) -> dict | None:
             raise ValueError(f"row {row['key']!r} labelstudio_others: {e}") from None
         result += _regions(rec, f"{rid}r{j}", row["width"], row["height"], kp_names)
     entry: dict = {"result": result}
-    for k in ("id", "completed_by", "model_version", "ground_truth", "updated_at"):
+    for k in _ENTRY_KEYS:
         if other.get(k) is not None:
             entry[k] = other[k]
     return entry
