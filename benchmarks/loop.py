@@ -225,6 +225,11 @@ def run_loop(items, args, base, title: str) -> dict:
             f"wrong auto-accepted images expected {expected:.1f} (bound {bound:.1f}), "
             f"measured {wrong}; display threshold {lab.display_threshold():.2f}"
         )
+        for label, e in g.by_class.items():
+            print(
+                f"  class {label}: {e.n} graded images, {e.right} right; auto-accepted from "
+                f"{'not proven yet' if e.threshold is None else f'{e.threshold:.2f}'}"
+            )
         print("graded images by confidence (what the accept threshold is proven from):")
         edges = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
         grades = lab.grades()

@@ -29,7 +29,7 @@ def _synthetic(n, p_right, seed=0):
     for _ in range(n):
         conf = rng.uniform(0.3, 1.0)
         ok = rng.random() < p_right
-        out.append(Grade("v1", conf, ok, (conf,), (ok,), 1))
+        out.append(Grade("v1", conf, ok, (conf,), (ok,), 1, ("cat",)))
     return out
 
 
@@ -65,7 +65,7 @@ def test_the_threshold_separates_a_predictor_whose_confident_images_are_right():
     for _ in range(300):
         conf = rng.uniform(0, 1)
         ok = conf > 0.6 or rng.random() < 0.3
-        grades.append(Grade("v1", conf, ok, (conf,), (ok,), 1))
+        grades.append(Grade("v1", conf, ok, (conf,), (ok,), 1, ("cat",)))
     t = accept_threshold(grades, target=0.95)
     assert t is not None and 0.55 <= t <= 0.75
 
@@ -131,3 +131,60 @@ def test_a_class_typo_in_a_trainable_model_fails_when_the_loop_is_built(folder, 
     with pytest.raises(ValueError, match="did you mean 'raccoon'"):
         AutoLabeler(ds, nbl.CustomAI(classes=["racoon"]))
     assert ds.classes == ["raccoon"]  # nothing was added
+
+
+def _classed(n, p_right, label, seed):
+    return [
+        Grade("v1", g.confidence, g.correct, g.scores, g.hits, 1, (label,))
+        for g in _synthetic(n, p_right, seed=seed)
+    ]
+
+
+def test_evidence_is_per_class_an_easy_class_does_not_vouch_for_a_hard_one():
+    easy, hard = _classed(400, 0.995, "cat", 1), _classed(100, 0.80, "dog", 2)
+    pooled = [
+        Grade(g.version, g.confidence, g.correct, g.scores, g.hits, 1, ("x",)) for g in easy + hard
+    ]
+    # pooled over both classes the images are right often enough ...
+    assert guarantee(pooled, target=0.95).allowed
+    g = guarantee(easy + hard, target=0.95)
+    # ... but each class must prove itself: cats are accepted, dogs and unseen classes wait
+    assert g.threshold_for({"cat"}) is not None
+    assert g.threshold_for({"dog"}) is None and g.threshold_for({"cat", "dog"}) is None
+    assert g.threshold_for({"cow"}) is None and g.threshold_for(set()) is None
+    assert g.by_class["dog"].n == 100 and g.by_class["cat"].n_above >= 59
+    # what the rule lets through was right, and the guarantee says so
+    assert g.lower >= 0.95 and g.n_above == g.by_class["cat"].n_above
+    assert g.as_dict()["by_class"]["dog"]["threshold"] is None
+
+
+def test_an_image_showing_a_class_without_evidence_goes_to_review(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(4), db=tmp_path / "c.db", classes=["raccoon"])
+    lab = AutoLabeler(ds, BrightModel(), retrain_every=100)
+    lab._grades.update({f"old{i}": g for i, g in enumerate(_classed(200, 1.0, "raccoon", 3))})
+    box = {"bbox": [0, 0, 10, 10], "score": 0.99}
+    routed = lab._routed(
+        {
+            "a": [{**box, "label": "raccoon"}],
+            "b": [{**box, "label": "raccoon"}, {**box, "label": "cat"}],
+        },
+        {},
+    )
+    (_, _, status_a, _, _), (_, _, status_b, reason_b, _) = routed
+    assert status_a == "auto"
+    assert status_b == "review" and reason_b == "not enough evidence yet"
+    lab.close()
+
+
+def test_the_report_states_the_expected_wrong_images_and_each_class(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(3), db=tmp_path / "r.db", classes=["raccoon"])
+    lab = AutoLabeler(ds, BrightModel(), retrain_every=100)
+    lab._grades.update({f"old{i}": g for i, g in enumerate(_classed(300, 0.99, "raccoon", 4))})
+    lab._grades.update({f"dog{i}": g for i, g in enumerate(_classed(30, 0.5, "dog", 5))})
+    rep = lab.report(plot=False).loc["guarantee"]
+    g = lab.guarantee()
+    assert "at most" in rep.loc["wrong among auto-accepted", "note"]
+    assert rep.loc["class raccoon", "count"] == 300
+    assert f"{g.by_class['raccoon'].threshold:.2f}" in rep.loc["class raccoon", "note"]
+    assert "not proven yet" in rep.loc["class dog", "note"]
+    lab.close()

@@ -584,11 +584,16 @@ class AutoLabeler:
         """
         return self.guarantee()
 
-    def _accept_rule(self) -> tuple[float, bool]:
-        """(image confidence from which to auto-accept, whether auto-accepting is allowed)."""
-        g = self.guarantee()
-        allowed = g.allowed and g.n_graded >= self.min_verified_for_auto
-        threshold = max(self.accept_threshold, g.threshold if g.threshold is not None else 1.0)
+    def _accept_rule(
+        self, records: Sequence[dict], g: Guarantee | None = None
+    ) -> tuple[float, bool]:
+        """(image confidence from which to auto-accept an image showing ``records``, whether
+        auto-accepting it is allowed): the evidence of each class it shows must prove the
+        target (an easy class does not vouch for a hard one)."""
+        g = self.guarantee() if g is None else g
+        t = g.threshold_for({r["label"] for r in records if r.get("score") is not None})
+        allowed = t is not None and g.n_graded >= self.min_verified_for_auto
+        threshold = max(self.accept_threshold, t) if t is not None else self.accept_threshold
         return threshold, allowed
 
     # -- auto-labeling -----------------------------------------------------------------------
@@ -770,11 +775,12 @@ class AutoLabeler:
         what a person would see of it: predictions below the display threshold are hidden
         in the widget, so they neither lower its confidence nor stay in it when it is
         auto-accepted (exactly as submitting it would drop them)."""
-        threshold, allowed = self._accept_rule()
         shown_from = self.display_threshold()
+        evidence = self.guarantee()
         out = []
         for k, recs in preds.items():
             visible = shown(recs, shown_from)
+            threshold, allowed = self._accept_rule(visible, evidence)
             status, reason = route(visible, threshold, allowed, other=others.get(k))
             out.append((k, visible if status == "auto" else recs, status, reason, recs))
         return out
@@ -971,7 +977,7 @@ class AutoLabeler:
             >>> labeler.report().loc["effort"]  # doctest: +SKIP
         """
         events = self.ds.events()
-        rep = effort_report(events, self.ds.df, self.costs)
+        rep = effort_report(events, self.ds.df, self.costs, self.guarantee())
         if plot:
             self.figure = plot_report(rep, events)
         return rep
@@ -1034,6 +1040,11 @@ def _stored_grades(df) -> dict:
             continue
         g = value.get("grade") if "grade" in value else value  # older journals: the grade
         if isinstance(g, dict) and "correct" in g:
+            if not g.get("labels"):
+                # grades written before they kept labels: the stored prediction has them
+                recs = (_prediction_of(value) or {}).get("records") or []
+                if len(recs) == len(g.get("scores") or ()):
+                    g = {**g, "labels": [r.get("label") for r in recs]}
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 out[key] = Grade.from_dict(g)
     return out

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ..records import image_confidence, shown
 from .routing import match_boxes
@@ -53,6 +53,7 @@ class Grade:
         scores: Score of each predicted object.
         hits: Whether each predicted object matched a person's object.
         n_true: Objects the person kept.
+        labels: Label of each predicted object (same order as ``scores``).
     """
 
     version: str
@@ -61,10 +62,21 @@ class Grade:
     scores: tuple[float, ...]
     hits: tuple[bool, ...]
     n_true: int
+    labels: tuple[str, ...] = ()
+
+    @property
+    def classes(self) -> frozenset[str]:
+        """Labels of the objects that were on screen (those scored at least
+        ``confidence``, the least confident object shown): the classes the image's
+        verdict speaks for."""
+        if self.confidence is None:
+            return frozenset()
+        return frozenset(lab for lab, s in zip(self.labels, self.scores) if s >= self.confidence)
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["scores"], d["hits"] = list(self.scores), list(self.hits)
+        d["labels"] = list(self.labels)
         return d
 
     @classmethod
@@ -76,6 +88,7 @@ class Grade:
             scores=tuple(float(s) for s in d.get("scores") or ()),
             hits=tuple(bool(h) for h in d.get("hits") or ()),
             n_true=int(d.get("n_true") or 0),
+            labels=tuple(str(x) for x in d.get("labels") or ()),
         )
 
 
@@ -111,6 +124,7 @@ def grade(
         scores=scores,
         hits=tuple(i in hit for i in range(len(pred))),
         n_true=len(final),
+        labels=tuple(str(r.get("label")) for r in pred),
     )
 
 
@@ -163,6 +177,20 @@ def lower_bound(k: int, n: int, confidence: float = CONFIDENCE) -> float:
     return lo
 
 
+def upper_bound(k: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper-Pearson upper confidence bound of a success rate (k of n).
+
+    Example:
+        >>> round(upper_bound(7, 10), 3)  # 7 right of 10: the rate is at most 0.913
+        0.913
+        >>> upper_bound(10, 10)
+        1.0
+    """
+    if n <= 0:
+        return 1.0
+    return 1.0 - lower_bound(n - k, n, confidence)
+
+
 def accept_threshold(
     grades: Iterable[Grade], target: float = TARGET, confidence: float = CONFIDENCE
 ) -> float | None:
@@ -207,15 +235,44 @@ def proves(k: int, n: int, target: float, confidence: float = CONFIDENCE) -> boo
 
 
 @dataclass(frozen=True)
-class Guarantee:
-    """What the evidence promises about images auto-accepted at ``threshold``.
+class ClassEvidence:
+    """The graded images that showed one class.
 
     Attributes:
-        threshold: Image confidence from which images are auto-accepted (None: none are).
+        label: The class.
+        n: Graded images with an object of this class on screen.
+        right: How many of them were right.
+        threshold: Image confidence from which this class's images prove the target
+            (None: not proven yet, so images showing it stay in review).
+        n_above, right_above: Graded images of the class at or above that threshold, and
+            how many were right.
+    """
+
+    label: str
+    n: int
+    right: int
+    threshold: float | None
+    n_above: int
+    right_above: int
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    """What the evidence promises about the images it lets through.
+
+    Evidence is kept per class: a class's images are auto-accepted only from the image
+    confidence at which that class's own graded images prove the target, so an easy class
+    cannot vouch for a hard one. With one class this is the plain pooled rule.
+
+    Attributes:
+        threshold: Lowest image confidence from which some images are auto-accepted (None:
+            none are); an image's own threshold is :meth:`threshold_for` its classes.
         n_graded: Reviewed images the evidence comes from.
-        accuracy: Share of graded images at or above the threshold that were right.
+        n_above: Graded images that the rule would have auto-accepted.
+        accuracy: Share of those that were right.
         lower: Its lower confidence bound (the guarantee).
         target, confidence: What was asked for.
+        by_class: :class:`ClassEvidence` per class seen in the grades.
     """
 
     threshold: float | None
@@ -225,10 +282,26 @@ class Guarantee:
     lower: float | None
     target: float
     confidence: float
+    by_class: dict = field(default_factory=dict)
 
     @property
     def allowed(self) -> bool:
         return self.threshold is not None
+
+    def threshold_for(self, labels: Iterable[str]) -> float | None:
+        """Image confidence an image showing ``labels`` needs, or None when one of its
+        classes is not proven (an image showing no object has no threshold either).
+
+        Example:
+            >>> g = guarantee([Grade("v", 0.9, True, (0.9,), (True,), 1, ("cat",))] * 70)
+            >>> g.threshold_for({"cat"}), g.threshold_for({"cat", "dog"})
+            (0.9, None)
+        """
+        labels = set(labels)
+        if not labels:
+            return None
+        ts = [self.by_class[c].threshold if c in self.by_class else None for c in labels]
+        return None if None in ts else max(ts)
 
     def expected_wrong(self, n_auto: int) -> tuple[float, float]:
         """(expected wrong images, upper bound) among ``n_auto`` auto-accepted images."""
@@ -245,25 +318,52 @@ class Guarantee:
 def guarantee(
     grades: Sequence[Grade], target: float = TARGET, confidence: float = CONFIDENCE
 ) -> Guarantee:
-    """The accept threshold the grades justify and what it promises.
+    """The accept thresholds the grades justify, per class, and what they promise.
 
     Example:
-        >>> g = guarantee([Grade("v", 0.9, True, (0.9,), (True,), 1)] * 70)
+        >>> g = guarantee([Grade("v", 0.9, True, (0.9,), (True,), 1, ("cat",))] * 70)
         >>> g.threshold, round(g.lower, 3)
         (0.9, 0.958)
+        >>> dogs = [Grade("v", 0.95, k % 2 == 0, (0.95,), (True,), 1, ("dog",)) for k in range(40)]
+        >>> g = guarantee([Grade("v", 0.9, True, (0.9,), (True,), 1, ("cat",))] * 70 + dogs)
+        >>> g.threshold, g.by_class["dog"].threshold, g.by_class["dog"].right
+        (0.9, None, 20)
     """
     grades = list(grades)
-    t = accept_threshold(grades, target, confidence)
-    above = [g for g in grades if g.confidence is not None and t is not None and g.confidence >= t]
-    k = sum(g.correct for g in above)
+    shown_in: dict[str, list[Grade]] = {}
+    for g in grades:
+        for label in g.classes:
+            shown_in.setdefault(label, []).append(g)
+    by_class = {}
+    for label in sorted(shown_in):
+        own = shown_in[label]
+        t = accept_threshold(own, target, confidence)
+        above = [g for g in own if t is not None and g.confidence >= t]
+        by_class[label] = ClassEvidence(
+            label,
+            len(own),
+            sum(g.correct for g in own),
+            t,
+            len(above),
+            sum(g.correct for g in above),
+        )
+    result = Guarantee(None, len(grades), 0, None, None, target, confidence, by_class)
+    passed = []
+    for g in grades:
+        t = result.threshold_for(g.classes)
+        if t is not None and g.confidence >= t:
+            passed.append(g)
+    proven = [e.threshold for e in by_class.values() if e.threshold is not None]
+    k = sum(g.correct for g in passed)
     return Guarantee(
-        threshold=t,
+        threshold=min(proven) if proven else None,
         n_graded=len(grades),
-        n_above=len(above),
-        accuracy=k / len(above) if above else None,
-        lower=lower_bound(k, len(above), confidence) if above else None,
+        n_above=len(passed),
+        accuracy=k / len(passed) if passed else None,
+        lower=lower_bound(k, len(passed), confidence) if passed else None,
         target=target,
         confidence=confidence,
+        by_class=by_class,
     )
 
 

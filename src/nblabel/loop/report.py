@@ -10,8 +10,12 @@ widget actually recorded are reported next to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .evidence import Guarantee
 
 HUMAN = "human"
 DRAW_KINDS = ("added",)
@@ -67,13 +71,21 @@ def _n_objects(annotations) -> int:
     return len(annotations) if isinstance(annotations, list) else 0
 
 
-def effort_report(events: pd.DataFrame, df: pd.DataFrame, costs: EffortCosts | None = None):
+def effort_report(
+    events: pd.DataFrame,
+    df: pd.DataFrame,
+    costs: EffortCosts | None = None,
+    guarantee: Guarantee | None = None,
+):
     """A tidy summary of a labeling session.
 
     Args:
         events: ``ds.events()``.
         df: ``ds.df``.
         costs: Seconds per action for the estimate.
+        guarantee: What the reviewed images prove (:meth:`AutoLabeler.guarantee`); adds
+            a ``guarantee`` section: the expected wrong images among those auto-accepted
+            and the bound on them, and each class's accept threshold.
 
     Returns:
         DataFrame indexed by ``(section, item)`` with columns ``count``, ``seconds`` and
@@ -154,10 +166,36 @@ def effort_report(events: pd.DataFrame, df: pd.DataFrame, costs: EffortCosts | N
     measured = float(human["seconds"].sum()) if len(human) else 0.0
     rows.append(("effort", "measured", n_actions, measured, "seconds recorded while labeling"))
 
+    if guarantee is not None:
+        rows += _guarantee_rows(guarantee, int(statuses.get("auto", 0)))
+
     out = pd.DataFrame(rows, columns=["section", "item", "count", "seconds", "note"])
     out["count"] = out["count"].astype("Float64")
     out["seconds"] = out["seconds"].astype("Float64")
     return out.set_index(["section", "item"])
+
+
+def _guarantee_rows(g: Guarantee, n_auto: int) -> list:
+    expected, bound = g.expected_wrong(n_auto)
+    conf = f"{g.confidence:.0%}"
+    rows = [
+        (
+            "guarantee",
+            "wrong among auto-accepted",
+            round(expected, 1),
+            None,
+            f"expected among {n_auto}; at most {bound:.1f} at {conf} confidence "
+            f"(target image accuracy {g.target:.0%}, from {g.n_graded} reviewed images)",
+        )
+    ]
+    for label, e in g.by_class.items():
+        note = (
+            f"auto-accepted from image confidence {e.threshold:.2f}"
+            if e.threshold is not None
+            else "not proven yet: its images stay in review"
+        )
+        rows.append(("guarantee", f"class {label}", e.n, None, f"{note}; {e.right} right"))
+    return rows
 
 
 def plot_report(report: pd.DataFrame, events: pd.DataFrame, figsize=(10, 6.5)):
