@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_formats_masks import _by_image
 
 from nblabel.formats import (
     read_coco,
@@ -81,15 +82,7 @@ def _masks(path: Path) -> dict:
     """file name -> [(category, bbox, mask)] by pycocotools."""
     from pycocotools.coco import COCO
 
-    coco = COCO(str(path))
-    names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
-    out = {}
-    for img in coco.loadImgs(coco.getImgIds()):
-        anns = coco.loadAnns(coco.getAnnIds(imgIds=[img["id"]]))
-        out[Path(img["file_name"]).name] = [
-            (names[a["category_id"]], a["bbox"], coco.annToMask(a)) for a in anns
-        ]
-    return out
+    return _by_image(COCO(str(path)))
 
 
 def _through(fmt: str, src: Path, images: Path | None, tmp_path: Path) -> Path:

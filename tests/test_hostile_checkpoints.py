@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 import torch
+from support.hostile import Payload
 
 import nblabel as nbl
 from nblabel.models import weights as W
@@ -22,13 +23,7 @@ from nblabel.models.checkpoints import (
 )
 from nblabel.models.general import GeneralAI
 
-
-class _Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
+_Payload = Payload
 
 
 class _CallsAModelClass:

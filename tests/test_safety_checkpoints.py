@@ -7,25 +7,19 @@ more pickled object whose unpickling would run ``touch <marker>``.
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import numpy as np
 import pytest
 import torch
+from support.hostile import Payload
 
 import nblabel as nbl
 from nblabel.models import weights as W
 from nblabel.models.checkpoints import CheckpointError, load_sam, load_state_dict
 from nblabel.models.polygon import _SAM_CACHE, find_sam_weights
 
-
-class _Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
+_Payload = Payload
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,12 @@ never the version it serves nor one the user named as the base."""
 from __future__ import annotations
 
 import pytest
+import test_safety_retrain as _retrain
 
 import nblabel as nbl
 
-FAST = {"epochs": 1, "imgsz": 64, "batch": 2}
-
-
-@pytest.fixture()
-def labelled(folder, tmp_path):
-    ds = nbl.Dataset.from_folder(folder(3), db=tmp_path / "l.db", classes=["raccoon"])
-    for k in ds.keys():
-        ds.annotate(k, [{"label": "raccoon", "bbox": [10, 20, 200, 220]}])
-    return ds
+FAST = _retrain.FAST
+labelled = _retrain.labelled  # the same three labelled raccoon images, as a fixture
 
 
 def _versions(root):

@@ -8,22 +8,15 @@ own plugin mechanism swaps it for a hostile copy whose unpickling would run ``to
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
+from support.hostile import Payload
 from ultralytics.utils.callbacks import base as callbacks
 
 import nblabel as nbl
 from nblabel.models.checkpoints import CheckpointError, load_ultralytics_checkpoint
 
-
-class _Payload:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
+_Payload = Payload
 
 
 FAST = {"epochs": 1, "imgsz": 64, "batch": 2}
