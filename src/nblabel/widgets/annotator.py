@@ -25,7 +25,7 @@ import traitlets
 from ..columns import DONE_STATUSES, STATUSES
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names, shown
-from ..tracks import annotate_frame, frame_marks, is_video, propagate
+from ..tracks import annotate_frame, frame_marks, is_video, propagate, video_frames
 from .codecs import (
     builtin_skeletons,
     clean_records,
@@ -34,6 +34,7 @@ from .codecs import (
     skeleton_payload,
     snapshot_png,
 )
+from .rows import RowIndex
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 TOOLS = ("box", "polygon", "keypoints", "auto")
@@ -44,6 +45,9 @@ IDLE_CAP_S = 300.0
 REVIEW_BELOW = 0.5  # an auto polygon scored lower than this sends the image to review
 _HISTORY = 100  # undo steps kept per image
 _CACHE = 8  # encoded display images kept
+# Model writes come in bursts (a loop writes row after row): what they change beyond the image
+# on screen (status counts, the frame strip) is sent at most this often, and once after a burst.
+REFRESH_EVERY = 0.3
 
 
 class RecordList(traitlets.List):
@@ -212,7 +216,10 @@ class Annotator(anywidget.AnyWidget):
         self._own_classes = classes is not None
         self._lock = threading.RLock()
         self._writer: int | None = None  # thread id while this widget writes to the Dataset
-        self._keys = list(ds.keys())
+        # keys, positions and statuses of every row, kept per write: nothing done per write,
+        # key press or image switch looks at the whole table
+        self._rows = RowIndex(ds)
+        self._frames: tuple | None = None  # (rows, keys in frame order, key -> place)
         self._index = 0
         self._clock: dict[Any, float] = {}
         self._undo: dict[Any, list] = {}
@@ -220,8 +227,10 @@ class Annotator(anywidget.AnyWidget):
         self._jpeg: OrderedDict[int, tuple[bytes, float, str | None]] = OrderedDict()
         self._submit_fns: list[Callable] = []
         self._change_fns: list[Callable] = []
-        self._counts_at = 0.0
-        self._counts_timer: threading.Timer | None = None
+        self._later = {
+            "counts": _Coalesced(self._push_counts, self._lock, self._report),
+            "strip": _Coalesced(self._push_strip, self._lock, self._report),
+        }
         self._displays: list = []  # display handles of the cells showing this widget
         self._in_request = False  # handling a browser request (it prefetches at the end)
         self._shown = False  # an image went on screen during the current request
@@ -232,7 +241,7 @@ class Annotator(anywidget.AnyWidget):
         first = 0
         if start is not None:
             first = self._position(start)
-        self.counts = self._status_counts()
+        self.counts = self._rows.counts()
         self._show(first)
 
     # -- public API ----------------------------------------------------------------------
@@ -245,6 +254,11 @@ class Annotator(anywidget.AnyWidget):
     def key(self):
         """Dataset key of the image on screen."""
         return self._keys[self._index]
+
+    @property
+    def _keys(self) -> list:
+        """Dataset keys in row order (row position -> key)."""
+        return self._rows.keys
 
     def on_submit(self, fn: Callable[[Any, list], None], remove: bool = False) -> None:
         """Call ``fn(key, records)`` after an image is submitted (Enter).
@@ -301,13 +315,13 @@ class Annotator(anywidget.AnyWidget):
         """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
-        statuses = self.ds.df["status"].to_numpy()
-        n = len(statuses)
-        for step in range(1, n):
-            i = (self._index + step) % n
-            if statuses[i] == status:
-                self._show(i)
-                return True
+        here = self._index
+        i = self._rows.find([status], here + 1)
+        if i is None:
+            i = self._rows.find([status], 0, here)
+        if i is not None:
+            self._show(i)
+            return True
         self.message = f"No other image with status '{status}'."
         return False
 
@@ -388,11 +402,11 @@ class Annotator(anywidget.AnyWidget):
 
     def _step_frame(self, delta: int) -> None:
         """Previous/next frame in frame order (the row order of a video, unless sorted)."""
-        order = [m["key"] for m in frame_marks(self.ds)] if self._video else []
-        if self.key not in order:
+        order, place = self._frame_order()
+        if self.key not in place:
             self._step(delta)
             return
-        j = order.index(self.key) + delta
+        j = place[self.key] + delta
         if not 0 <= j < len(order):
             self.message = "This is the last frame." if delta > 0 else "This is the first frame."
             return
@@ -401,20 +415,26 @@ class Annotator(anywidget.AnyWidget):
     def _next_waiting(self, index: int) -> int | None:
         """Row position of the first image after ``index`` that a person has yet to see
         through: a loop's auto-accepted rows and verified rows need nobody."""
-        statuses = self.ds.df["status"].to_numpy()
-        for i in range(index + 1, len(statuses)):
-            if statuses[i] not in DONE_STATUSES:
-                return i
-        return None
+        return self._rows.find(_WAITING, index + 1)
 
     def _first_waiting(self) -> int | None:
         """Row position of the first image still waiting for a person: in review first,
         then predicted, then unlabeled (``auto`` rows were accepted by the loop)."""
-        statuses = list(self.ds.df["status"])
         for status in ("review", "predicted", "unlabeled"):
-            if status in statuses:
-                return statuses.index(status)
+            i = self._rows.find([status])
+            if i is not None:
+                return i
         return None
+
+    def _frame_order(self) -> tuple[list, dict]:
+        """Keys of a video's frames in frame order and each one's place in it (empty for
+        still images); read again only when rows were added."""
+        if not self._video:
+            return [], {}
+        if self._frames is None or self._frames[0] != len(self._keys):
+            order = [k for k, _ in video_frames(self.ds)]
+            self._frames = (len(self._keys), order, {k: i for i, k in enumerate(order)})
+        return self._frames[1], self._frames[2]
 
     def shown(self, records: Sequence[dict]) -> list[dict]:
         """The records a person sees: all of them, less the predictions that "hide below"
@@ -462,9 +482,8 @@ class Annotator(anywidget.AnyWidget):
         ds = getattr(self, "ds", None)
         if ds is not None:
             ds.on_change(self._on_ds_change, remove=True)
-        timer = getattr(self, "_counts_timer", None)
-        if timer is not None:
-            timer.cancel()
+        for later in getattr(self, "_later", {}).values():
+            later.cancel()
         handles = getattr(self, "_displays", None)
         if handles and ds is not None:
             self._displays = []
@@ -645,7 +664,7 @@ class Annotator(anywidget.AnyWidget):
         after = self.ds.row(key)["annotations"]
         if key == self.key:
             self._push_current()
-        self._update_counts(force=True)
+        self._later["counts"](force=True)
         self._fire(self._change_fns, key, after, kind)
         return after
 
@@ -691,10 +710,10 @@ class Annotator(anywidget.AnyWidget):
 
     # -- showing images ------------------------------------------------------------------
     def _position(self, key) -> int:
-        try:
-            return self._keys.index(key)
-        except ValueError:
-            raise KeyError(f"no image with key {key!r} (keys look like {self._keys[:3]})") from None
+        pos = self._rows.position(key)
+        if pos is None:
+            raise KeyError(f"no image with key {key!r} (keys look like {self._keys[:3]})")
+        return pos
 
     def _step(self, delta: int) -> None:
         i = min(max(self._index + delta, 0), len(self._keys) - 1)
@@ -744,7 +763,7 @@ class Annotator(anywidget.AnyWidget):
     def _show(self, index: int) -> None:
         self._shown = True
         with self._lock, self.hold_sync():
-            self._keys = list(self.ds.keys()) if len(self.ds) != len(self._keys) else self._keys
+            self._rows.extend()  # rows another writer added since
             nxt = index + 1 if index + 1 < len(self._keys) else None
             slot = self._load_slot(index, keep=nxt)
             self._index = index
@@ -793,10 +812,10 @@ class Annotator(anywidget.AnyWidget):
             self._push_strip()
 
     def _push_strip(self) -> None:
-        position = {k: i for i, k in enumerate(self._keys)}
+        position = self._rows.position
         self.strip = [
             {
-                "index": position[m["key"]],
+                "index": position(m["key"]),
                 "frame": m["frame"],
                 "status": m["status"],
                 "objects": m["objects"],
@@ -804,53 +823,32 @@ class Annotator(anywidget.AnyWidget):
                 "jump": m["jump"],
             }
             for m in frame_marks(self.ds)
-            if m["key"] in position
+            if position(m["key"]) is not None
         ]
 
     # -- Dataset notifications -----------------------------------------------------------
     def _on_ds_change(self, key) -> None:
-        if self._writer == threading.get_ident():
-            return  # our own write: _write pushes the result itself
         with self._lock:
             try:
+                # every write moves the row's status (counts, next image to see), ours too
+                pos = self._rows.note(key)
+                if self._writer == threading.get_ident():
+                    return  # our own write: _write pushes the result itself
                 if not self._own_classes and self.ds.classes != list(self.classes):
                     self.classes = self.ds.classes
-                if key in self._keys and self._keys.index(key) == self._index:
+                if pos is not None and pos == self._index:
                     with self.hold_sync():
                         # reloads the picture too when the row now points at another file
                         slot = self._load_slot(self._index)
                         self._push_current(slot=slot)
                 elif self._video:
-                    self._push_strip()  # another frame changed: its mark on the strip
-                self._update_counts()
+                    self._later["strip"]()  # another frame changed: its mark on the strip
+                self._later["counts"]()
             except Exception:
                 self._report(f"refreshing after a change to {key!r} failed")
 
-    def _status_counts(self) -> dict:
-        counts = getattr(self.ds, "counts", None)
-        if callable(counts):
-            return dict(counts())
-        return self.ds.df["status"].value_counts().to_dict()
-
-    def _update_counts(self, force: bool = False) -> None:
-        """Refresh the status counts, at most a few times a second during bulk writes."""
-        now = time.monotonic()
-        if force or now - self._counts_at > 0.3:
-            self._counts_at = now
-            self.counts = self._status_counts()
-        elif self._counts_timer is None or not self._counts_timer.is_alive():
-            # a trailing refresh so the last of a burst of model writes is not missed
-            self._counts_timer = threading.Timer(0.35, self._flush_counts)
-            self._counts_timer.daemon = True
-            self._counts_timer.start()
-
-    def _flush_counts(self) -> None:
-        with self._lock:
-            try:
-                self._counts_at = time.monotonic()
-                self.counts = self._status_counts()
-            except Exception:
-                self._report("refreshing the status counts failed")
+    def _push_counts(self) -> None:
+        self.counts = self._rows.counts()
 
     # -- callbacks -----------------------------------------------------------------------
     @staticmethod
@@ -875,3 +873,39 @@ class Annotator(anywidget.AnyWidget):
         """Show a traceback under the widget (kept to the last 20)."""
         text = f"{what}:\n{traceback.format_exc()}"
         self.errors = [*self.errors[-19:], text]
+
+
+# Statuses of the images a person has yet to see through.
+_WAITING = tuple(s for s in STATUSES if s not in DONE_STATUSES) + (None,)
+
+
+class _Coalesced:
+    """Run ``fn`` (under ``lock``) at most every ``REFRESH_EVERY`` seconds; a call inside
+    that time schedules one trailing run, so the last of a burst of writes is not missed."""
+
+    def __init__(self, fn: Callable[[], None], lock, report: Callable[[str], None]):
+        self.fn, self.lock, self.report = fn, lock, report
+        self.at = 0.0
+        self.timer: threading.Timer | None = None
+
+    def __call__(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.at > REFRESH_EVERY:
+            self.at = now
+            self.fn()
+        elif self.timer is None or not self.timer.is_alive():
+            self.timer = threading.Timer(REFRESH_EVERY + 0.05, self._flush)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def _flush(self) -> None:
+        with self.lock:
+            try:
+                self.at = time.monotonic()
+                self.fn()
+            except Exception:
+                self.report(f"refreshing ({self.fn.__name__}) failed")
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()

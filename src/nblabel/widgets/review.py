@@ -4,6 +4,11 @@ A person scans a page, accepts it in one click when every prediction on it is ri
 clicks the one thumbnail that is wrong to fix it in the Annotator. The hardest images come
 first: those the loop sent to review, least confident first.
 
+The queue is built once and then kept in order one row at a time as the Dataset reports
+writes: each queued row is one integer that sorts where the row belongs (see
+:func:`queue_entry`), held in a sorted list of small buckets, so a model write costs a few
+bisections and turning a page reads only that page, whatever the size of the Dataset.
+
 The page is one ipycanvas ``Canvas``: thumbnails go over as raw pixel buffers, objects as
 canvas drawing commands, and every text (keys, class names) is canvas text, never HTML.
 """
@@ -11,8 +16,10 @@ canvas drawing commands, and every text (keys, class names) is canvas text, neve
 from __future__ import annotations
 
 import math
+import struct
 import threading
 import traceback
+from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +30,7 @@ import pandas as pd
 
 from ..images import ImageError, fit_long_side, load_rgb
 from .codecs import class_color
+from .rows import RowIndex
 
 ORDERS = ("uncertainty", "dataset")
 # Rows with a model's objects on them, in the order they are worth a look.
@@ -30,6 +38,9 @@ QUEUE_STATUSES = ("review", "predicted", "auto")
 CAPTION_H = 18  # pixels under each thumbnail for its key, status and confidence
 GAP = 6
 _THUMB_CACHE = 256  # thumbnails kept in memory, so paging back redraws without decoding
+_POS_BITS = 32  # a queue entry's low bits hold the row position
+_POS_MASK = (1 << _POS_BITS) - 1
+_BUCKET = 512  # entries per bucket of the sorted queue (split at twice this)
 
 
 def review_queue(
@@ -47,17 +58,108 @@ def review_queue(
         >>> review_queue(df)
         ['c', 'b', 'a']
     """
+    keys = df.index
+    return [keys[e & _POS_MASK] for e in sorted(queue_entries(df, statuses, order))]
+
+
+def queue_entry(rank: int, confidence, pos: int, order: str = "uncertainty") -> int:
+    """One queued row as an integer that sorts where the row belongs in the queue.
+
+    ``"uncertainty"``: the status's rank, then the confidence (missing or not a number as
+    -1, i.e. first), then the row position, packed as bits; ``"dataset"``: the position.
+
+    Example:
+        >>> queue_entry(0, 0.2, 5) < queue_entry(0, 0.9, 1) < queue_entry(1, None, 0)
+        True
+    """
+    if order == "dataset":
+        return pos
+    try:
+        conf = float(confidence)
+    except (TypeError, ValueError):
+        conf = -1.0
+    conf = -1.0 if conf != conf else conf + 0.0  # NaN first; -0.0 sorts as 0.0
+    (bits,) = struct.unpack("<Q", struct.pack("<d", conf))
+    # IEEE bits in an order-preserving form: negatives flipped, positives above them
+    bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
+    return (rank << (64 + _POS_BITS)) | (bits << _POS_BITS) | pos
+
+
+def queue_entries(
+    df: pd.DataFrame, statuses: Sequence[str] = QUEUE_STATUSES, order: str = "uncertainty"
+) -> list[int]:
+    """:func:`queue_entry` of every row of ``df`` in ``statuses``, in row order."""
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-    q = df.loc[df["status"].isin(list(statuses)), ["status", "confidence"]].copy()
-    if order == "dataset":
-        return list(q.index)
+    if len(df) > _POS_MASK:
+        raise ValueError(f"the review queue holds at most {_POS_MASK} rows, got {len(df)}")
     rank = {s: i for i, s in enumerate(statuses)}
-    q["_rank"] = q["status"].map(rank)
-    q["_conf"] = pd.to_numeric(q["confidence"], errors="coerce").fillna(-1.0)
-    q["_pos"] = np.arange(len(q))
-    q = q.sort_values(["_rank", "_conf", "_pos"], kind="stable")
-    return list(q.index)
+    status = df["status"]
+    pos = np.flatnonzero(status.isin(list(statuses)).to_numpy())
+    if order == "dataset":
+        return pos.tolist()
+    ranks = status.iloc[pos].map(rank).tolist()
+    confs = pd.to_numeric(df["confidence"].iloc[pos], errors="coerce").tolist()
+    return [queue_entry(r, c, p) for r, c, p in zip(ranks, confs, pos.tolist())]
+
+
+class _SortedInts:
+    """Integers kept sorted in buckets of a few hundred: adding or removing one is two
+    bisections and a short list edit, and a slice walks the bucket sizes, not the items."""
+
+    def __init__(self, values=()):
+        v = sorted(values)
+        self._buckets = [v[i : i + _BUCKET] for i in range(0, len(v), _BUCKET)]
+        self._last = [b[-1] for b in self._buckets]
+        self._n = len(v)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self):
+        for b in self._buckets:
+            yield from b
+
+    def add(self, x: int) -> None:
+        if not self._buckets:
+            self._buckets, self._last = [[x]], [x]
+        else:
+            i = min(bisect_left(self._last, x), len(self._buckets) - 1)
+            b = self._buckets[i]
+            insort(b, x)
+            self._last[i] = b[-1]
+            if len(b) > 2 * _BUCKET:
+                self._buckets[i : i + 1] = [b[:_BUCKET], b[_BUCKET:]]
+                self._last[i : i + 1] = [b[_BUCKET - 1], b[-1]]
+        self._n += 1
+
+    def remove(self, x: int) -> bool:
+        i = bisect_left(self._last, x)
+        if i == len(self._buckets):
+            return False
+        b = self._buckets[i]
+        j = bisect_left(b, x)
+        if j == len(b) or b[j] != x:
+            return False
+        del b[j]
+        if b:
+            self._last[i] = b[-1]
+        else:
+            del self._buckets[i], self._last[i]
+        self._n -= 1
+        return True
+
+    def slice(self, start: int, stop: int) -> list[int]:
+        """Items ``start..stop-1`` in order."""
+        out: list[int] = []
+        for b in self._buckets:
+            if stop <= 0:
+                break
+            if start < len(b):
+                out.extend(b[max(start, 0) : stop])
+            start -= len(b)
+            stop -= len(b)
+        return out
 
 
 class ReviewGrid(W.VBox):
@@ -114,7 +216,9 @@ class ReviewGrid(W.VBox):
         self.statuses = tuple(statuses)
         self.page = 0
         self.selected = None  # key last opened
-        self._keys: list = []
+        self._rows: RowIndex | None = None  # keys and positions, built by refresh()
+        self._entries: list = []  # row position -> its queue entry (None: not queued)
+        self._queue = _SortedInts()
         self._page_keys: list = []
         self._open_fns: list[Callable] = []
         self._thumbs: OrderedDict[tuple, np.ndarray] = OrderedDict()
@@ -155,7 +259,9 @@ class ReviewGrid(W.VBox):
     @property
     def queue(self) -> list:
         """Keys of the whole queue, in display order."""
-        return list(self._keys)
+        with self._lock:
+            keys = self._rows.keys
+            return [keys[e & _POS_MASK] for e in self._queue]
 
     @property
     def keys_on_page(self) -> list:
@@ -164,23 +270,29 @@ class ReviewGrid(W.VBox):
 
     @property
     def n_pages(self) -> int:
-        return max(1, math.ceil(len(self._keys) / self.page_size))
+        return max(1, math.ceil(len(self._queue) / self.page_size))
 
     def refresh(self) -> None:
-        """Rebuild the queue from the Dataset and redraw the page (kept in range)."""
+        """Rebuild the queue from the whole Dataset and redraw the page (kept in range).
+
+        Writes reported by the Dataset keep the queue in order without this; it reads every
+        row again, e.g. after another kernel wrote to the same journal.
+        """
         with self._lock:
-            self._keys = review_queue(self.ds.df, self.statuses, self.order)
-            self.page = min(self.page, self.n_pages - 1)
-            start = self.page * self.page_size
-            self._page_keys = self._keys[start : start + self.page_size]
-            self._draw()
-            self._update_bar()
+            entries = queue_entries(self.ds.df, self.statuses, self.order)
+            # read after the entries: rows are only appended, so it holds all of theirs
+            self._rows = RowIndex(self.ds)
+            self._entries = [None] * len(self._rows)
+            for e in entries:
+                self._entries[e & _POS_MASK] = e
+            self._queue = _SortedInts(entries)
+            self._show_page()
 
     def goto_page(self, page: int) -> None:
         """Show page ``page`` (0-based; clipped to the pages there are)."""
         with self._lock:
             self.page = max(0, int(page))
-            self.refresh()
+            self._show_page()
 
     def next_page(self) -> None:
         self.goto_page(self.page + 1)
@@ -243,7 +355,7 @@ class ReviewGrid(W.VBox):
                 records = [_own(r) for r in row["annotations"]]
                 self.ds.annotate(key, records, source="human", kind="accepted")
                 accepted.append(key)
-            self.refresh()
+            self._show_page()  # each write has moved its row in the queue already
             self._info.value += f" · accepted {len(accepted)}"
         return accepted
 
@@ -267,13 +379,50 @@ class ReviewGrid(W.VBox):
         if key is not None:
             self._guarded(f"opening {key!r}", self.show, key)
 
-    def _changed(self, _key) -> None:
-        # Model writes arrive in bursts from the loop's thread: redraw once after a burst.
+    def _changed(self, key) -> None:
         with self._lock:
+            self._take(key)
+            # Model writes arrive in bursts from the loop's thread: redraw once after a burst.
             if self._timer is None or not self._timer.is_alive():
-                self._timer = threading.Timer(0.5, self._guarded, ("refreshing", self.refresh))
+                self._timer = threading.Timer(0.5, self._guarded, ("redrawing", self._show_page))
                 self._timer.daemon = True
                 self._timer.start()
+
+    def _take(self, key) -> None:
+        """Move one written row to where it belongs in the queue (in, out or along it)."""
+        if self._rows is None:
+            return
+        pos = self._rows.position(key)
+        if pos is None:
+            return
+        df = self.ds.df
+        status = df.at[key, "status"]
+        self._rows.note(key, status)
+        new = None
+        if status in self.statuses:
+            rank = self.statuses.index(status)
+            new = queue_entry(rank, df.at[key, "confidence"], pos, self.order)
+        if len(self._entries) < len(self._rows):  # rows added since
+            self._entries.extend([None] * (len(self._rows) - len(self._entries)))
+        old = self._entries[pos]
+        if old != new:
+            if old is not None:
+                self._queue.remove(old)
+            if new is not None:
+                self._queue.add(new)
+            self._entries[pos] = new
+
+    def _show_page(self) -> None:
+        """Redraw the page (kept in range) from the queue as it is now."""
+        with self._lock:
+            self.page = min(self.page, self.n_pages - 1)
+            start = self.page * self.page_size
+            keys = self._rows.keys
+            self._page_keys = [
+                keys[e & _POS_MASK] for e in self._queue.slice(start, start + self.page_size)
+            ]
+            self._draw()
+            self._update_bar()
 
     def _guarded(self, what: str, fn: Callable, *args) -> None:
         """Run ``fn``; show a failure under the grid instead of losing it in a callback."""
@@ -285,7 +434,7 @@ class ReviewGrid(W.VBox):
 
     # -- drawing -------------------------------------------------------------------------
     def _update_bar(self) -> None:
-        n = len(self._keys)
+        n = len(self._queue)
         self._info.value = (
             f"page {self.page + 1}/{self.n_pages} · {n} image{'s' if n != 1 else ''} to review"
             if n

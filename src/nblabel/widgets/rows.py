@@ -1,0 +1,157 @@
+"""RowIndex: what a widget needs to know about every row of a Dataset, kept up to date per write.
+
+A widget on a million-row Dataset must not scan the table each time a model writes a row, a
+person presses a key or an image changes. This index is built once from ``ds.df`` and then
+updated one row at a time from the Dataset's notifications: the keys in row order, each key's
+position (a dict, not ``list.index``), and each row's status as one byte, so the next image
+with a status is a ``bytearray.find`` and the status counts are a running tally.
+
+Rows are only ever appended to a Dataset (rows another writer added are pulled in at the end),
+so positions never change; rows that appeared since are taken from the end of ``ds.df``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..columns import STATUSES
+
+UNKNOWN = 255  # the byte of a status that is not one of STATUSES (never written by nblabel)
+CODES = {s: i for i, s in enumerate(STATUSES)}
+
+
+def status_codes(statuses) -> bytes:
+    """One byte per status (its place in ``STATUSES``; :data:`UNKNOWN` for anything else).
+
+    Example:
+        >>> list(status_codes(["verified", "unlabeled", None]))
+        [4, 0, 255]
+    """
+    codes = pd.Categorical(list(statuses), categories=STATUSES).codes
+    return np.where(codes < 0, UNKNOWN, codes).astype(np.uint8).tobytes()
+
+
+class RowIndex:
+    """Keys, positions and statuses of a Dataset's rows, updated one row at a time.
+
+    Call :meth:`note` with each key the Dataset reports changed (``ds.on_change``); every
+    other method then answers without looking at the whole table.
+
+    Args:
+        ds: the :class:`nblabel.Dataset` (anything with a ``df`` whose index holds the keys
+            and whose ``status`` column holds the statuses).
+
+    Example:
+        >>> rows = RowIndex(ds)  # doctest: +SKIP
+        >>> ds.on_change(rows.note)  # doctest: +SKIP
+        >>> rows.find(["review"], start=rows.position("img7") + 1)  # doctest: +SKIP
+        12
+    """
+
+    def __init__(self, ds):
+        self.ds = ds
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Read every row again (once; e.g. when the Dataset changed in a way not reported)."""
+        df = self.ds.df
+        self.keys: list = list(df.index)
+        self._pos: dict[Any, int] = {k: i for i, k in enumerate(self.keys)}
+        self._codes = bytearray(status_codes(df["status"]))
+        tally = np.bincount(np.frombuffer(bytes(self._codes), np.uint8), minlength=256)
+        self._tally: list[int] = tally[: len(STATUSES)].tolist()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def extend(self) -> bool:
+        """Take in rows appended to the Dataset since this index last looked.
+
+        Returns:
+            Whether there were any.
+        """
+        df = self.ds.df
+        n = len(self.keys)
+        if len(df) == n:
+            return False
+        if len(df) < n or (n and df.index[n - 1] != self.keys[-1]):
+            # rows are only ever appended; anything else is read again from scratch
+            self.rebuild()
+            return True
+        new = list(df.index[n:])
+        codes = status_codes(df["status"].iloc[n:])
+        for i, (k, c) in enumerate(zip(new, codes), start=n):
+            self._pos[k] = i
+            self._count(c, 1)
+        self.keys.extend(new)
+        self._codes.extend(codes)
+        return True
+
+    def position(self, key) -> int | None:
+        """Row position of ``key`` (None when the Dataset has no such row)."""
+        pos = self._pos.get(key)
+        if pos is None and self.extend():
+            pos = self._pos.get(key)
+        return pos
+
+    def status(self, pos: int) -> str | None:
+        """The status this index holds for the row at ``pos``."""
+        c = self._codes[pos]
+        return None if c == UNKNOWN else STATUSES[c]
+
+    def note(self, key, status: str | None = None) -> int | None:
+        """Take in a change to row ``key`` (``status``: its status now, read from the
+        Dataset when not given). Returns the row's position (None for an unknown key)."""
+        pos = self.position(key)
+        if pos is None:
+            return None
+        if status is None:
+            status = self.ds.df.at[key, "status"]
+        self._set(pos, CODES.get(status, UNKNOWN))
+        return pos
+
+    def find(self, statuses: Iterable[str], start: int = 0, stop: int | None = None) -> int | None:
+        """First row position in ``start..stop-1`` whose status is one of ``statuses``.
+
+        A C search over one byte per row, from ``start`` until the first hit. The hit is
+        checked against the Dataset (a row another writer changed without a notification is
+        corrected here and the search goes on), so the answer is a row with that status now.
+        """
+        stop = len(self.keys) if stop is None else min(stop, len(self.keys))
+        wanted = {CODES.get(s, UNKNOWN) for s in statuses}
+        status = None
+        while start < stop:
+            hits = [i for i in (self._codes.find(c, start, stop) for c in wanted) if i >= 0]
+            if not hits:
+                return None
+            pos = min(hits)
+            if status is None:
+                status = self.ds.df["status"]
+            actual = CODES.get(status.iat[pos], UNKNOWN)
+            if actual in wanted:
+                return pos
+            self._set(pos, actual)
+            start = pos + 1
+        return None
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows per status (what ``ds.counts()`` says, without counting)."""
+        return {s: int(self._tally[i]) for i, s in enumerate(STATUSES)}
+
+    def _set(self, pos: int, code: int) -> None:
+        old = self._codes[pos]
+        if old != code:
+            self._codes[pos] = code
+            self._count(old, -1)
+            self._count(code, 1)
+
+    def _count(self, code: int, delta: int) -> None:
+        if code != UNKNOWN:
+            self._tally[code] += delta
+
+
+__all__ = ["CODES", "UNKNOWN", "RowIndex", "status_codes"]
