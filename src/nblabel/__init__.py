@@ -28,6 +28,7 @@ _EXPORTS = {
     "GeneralAI": "nblabel.models.general",
     "CustomAI": "nblabel.models.custom",
     "AutoLabeler": "nblabel.loop.autolabeler",
+    "RayEngine": "nblabel.loop.ray_engine",
     "deidentify": "nblabel.models.deidentify",
     "rect_to_polygon": "nblabel.models.polygon",
     "setup_panel": "nblabel.widgets.setup_panel",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .autolabeler import AutoLabeler
 from .counts import autolabel_count_range, check_count
+from .ray_engine import RayEngine
 from .report import EffortCosts, effort_report
 from .routing import Evidence, estimate_precision, review_order, route
 
@@ -15,6 +16,7 @@ __all__ = [
     "AutoLabeler",
     "EffortCosts",
     "Evidence",
+    "RayEngine",
     "autolabel_count_range",
     "check_count",
     "effort_report",

@@ -25,8 +25,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
 
-from ..images import ImageError, load_rgb
 from ..records import check_class_names, image_confidence, shown
+from .batches import predict_batch
 from .counts import check_count
 from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
@@ -598,7 +598,12 @@ class AutoLabeler:
 
     # -- auto-labeling -----------------------------------------------------------------------
     def autolabel(
-        self, limit: int | None = None, keys: Sequence | None = None, progress: bool = True
+        self,
+        limit: int | None = None,
+        keys: Sequence | None = None,
+        progress: bool = True,
+        engine: str | Any = "local",
+        ray_address: str | None = None,
     ) -> dict:
         """Predict images and write the results into the Dataset, batch by batch.
 
@@ -612,6 +617,15 @@ class AutoLabeler:
             limit: Number of images, ``None`` for all.
             keys: Rows to consider (default: the whole dataset in order).
             progress: Show a progress bar.
+            engine: ``"local"`` predicts in this process; ``"ray"`` predicts on a Ray
+                cluster with Ray Data (``pip install 'nblabel[ray]'``): workers that each load
+                the model once read and predict the images, and this process routes and
+                journals the results with the same rules. A
+                :class:`~nblabel.loop.ray_engine.RayEngine` sets the workers and their CPUs
+                or GPUs.
+            ray_address: The cluster for ``engine="ray"`` (``"auto"``, ``"ray://host:10001"``);
+                default: the Ray already initialised in this process, else ``RAY_ADDRESS``,
+                else a local cluster on this machine.
 
         Returns:
             A summary: ``version``, ``selected``, ``written``, ``auto``, ``review``,
@@ -619,13 +633,19 @@ class AutoLabeler:
             (``{key: problem}``) and ``seconds``.
 
         Raises:
-            ValueError: ``limit`` breaks the count rule, or a key is unknown.
+            ValueError: ``limit`` breaks the count rule, or a key is unknown, or
+                ``engine`` is not one of the above.
+            ImportError: ``engine="ray"`` without Ray installed (the message says what to
+                install).
 
         Example:
             >>> labeler.autolabel(limit=120)["written"]  # doctest: +SKIP
             120
+            >>> labeler.autolabel(engine="ray")["written"]  # doctest: +SKIP
+            880
         """
         n = check_count(len(self.ds), limit)
+        runner = _engine(engine, ray_address)
         if keys is None:
             order = list(self.ds.keys())
         else:
@@ -638,12 +658,12 @@ class AutoLabeler:
                 raise KeyError(f"keys not in the dataset: {missing[:5]}")
         selected = order[:n]
         if self._worker == threading.get_ident():  # called from a hook on the worker
-            return self._autolabel_job(selected)
+            return self._autolabel_job(selected, runner)
         with self._lock:
             if self._busy_locked():
                 print(f"nblabel: auto-labeling starts when the {self._queued_name()} job ends")
         self._stop.clear()
-        fut = self._submit(AUTOLABEL, lambda: self._autolabel_job(selected))
+        fut = self._submit(AUTOLABEL, lambda: self._autolabel_job(selected, runner))
         pbar = None
         try:
             while True:
@@ -673,7 +693,7 @@ class AutoLabeler:
                 pbar.n = self._done
                 pbar.close()
 
-    def _autolabel_job(self, selected: list) -> dict:
+    def _autolabel_job(self, selected: list, engine=None) -> dict:
         """The worker's side of :meth:`autolabel`: choose what to predict now (rows may have
         changed while the job waited), predict it and summarise."""
         df = _snapshot(self.ds)
@@ -705,7 +725,7 @@ class AutoLabeler:
         t0 = time.perf_counter()
         self._set_phase(AUTOLABEL, 0.0, f"auto-labeling {len(todo)} images")
         self._refresh_evidence()
-        done = self._predict_rows(todo, phase=AUTOLABEL, stoppable=True)
+        done = self._predict_rows(todo, phase=AUTOLABEL, stoppable=True, engine=engine)
         summary.update(written=done["written"], auto=done["auto"], review=done["review"])
         summary["unreadable"].update(done["unreadable"])
         summary["stopped"] = done["stopped"]
@@ -733,8 +753,13 @@ class AutoLabeler:
         phase: str,
         on_write: Callable | None = None,
         stoppable: bool = False,
+        engine=None,
     ) -> dict:
-        """Predict ``keys`` in batches, route each image and write each batch."""
+        """Predict ``keys`` in batches, route each image and write each batch.
+
+        ``engine`` (a :class:`~nblabel.loop.ray_engine.RayEngine`) computes the predictions on
+        a Ray cluster; routing and writing stay here, with the same rules either way.
+        """
         out = {"written": 0, "auto": 0, "review": 0, "unreadable": {}, "stopped": False}
         self._add_classes(getattr(self.model, "classes", None))
         total = len(keys)
@@ -742,33 +767,62 @@ class AutoLabeler:
             self._total, self._done = total, 0
         self._set_phase(phase, 0.0, f"0/{total} images")
         done = 0
-        for start in range(0, total, self.batch):
-            if stoppable and self._stop.is_set():
-                out["stopped"] = True
-                break
+        if stoppable and self._stop.is_set():
+            out["stopped"] = True
+            return out
+        batches = (
+            self._local_batches(keys) if engine is None else self._engine_batches(engine, keys)
+        )
+        with contextlib.closing(batches):
+            for n, preds, bad, others in batches:
+                out["unreadable"].update(bad)
+                for k, problem in bad.items():
+                    self._mark_unreadable(k, problem)
+                version = self.version
+                writes = self._routed(preds, others)
+                written = self._write(writes, version)
+                if written and on_write is not None:
+                    on_write()
+                for _, _, status, *_ in written:
+                    out["written"] += 1
+                    out["auto" if status == "auto" else "review"] += 1
+                done += n
+                with self._lock:
+                    self._done = done
+                self._set_phase(phase, done / total, f"{done}/{total} images")
+                self._emit(
+                    "on_autolabel_progress",
+                    {"phase": phase, "done": done, "total": total, "version": version},
+                )
+                if stoppable and self._stop.is_set() and done < total:
+                    out["stopped"] = True
+                    break
+        return out
+
+    def _local_batches(self, keys: list):
+        """``(images, {key: records}, {key: problem}, {key: general records})`` per batch,
+        predicted in this process."""
+        for start in range(0, len(keys), self.batch):
             chunk = keys[start : start + self.batch]
             preds, bad = self._predict_safe(chunk)
-            out["unreadable"].update(bad)
-            for k, problem in bad.items():
-                self._mark_unreadable(k, problem)
             others = self._general_for(list(preds)) if self.general is not None else {}
-            version = self.version
-            writes = self._routed(preds, others)
-            written = self._write(writes, version)
-            if written and on_write is not None:
-                on_write()
-            for _, _, status, *_ in written:
-                out["written"] += 1
-                out["auto" if status == "auto" else "review"] += 1
-            done += len(chunk)
-            with self._lock:
-                self._done = done
-            self._set_phase(phase, done / total, f"{done}/{total} images")
-            self._emit(
-                "on_autolabel_progress",
-                {"phase": phase, "done": done, "total": total, "version": version},
-            )
-        return out
+            yield len(chunk), preds, bad, others
+
+    def _engine_batches(self, engine, keys: list):
+        """The same batches as :meth:`_local_batches`, predicted by ``engine``'s workers."""
+        df = self.ds.df
+        paths = [df.at[k, "image"] for k in keys]
+        for positions, preds, bad, general in engine.predict(
+            self.model, paths, batch=self.batch, general=self.general
+        ):
+            preds = {keys[i]: recs for i, recs in preds.items()}
+            others = {}
+            if self.general is not None:
+                with self._lock:
+                    for i, recs in general.items():
+                        self._general_preds[keys[i]] = recs
+                others = {k: self._general_preds.get(k) for k in preds}
+            yield len(positions), preds, {keys[i]: p for i, p in bad.items()}, others
 
     def _routed(self, preds: dict, others: dict) -> list:
         """``(key, records to write, status, reason, full prediction)`` for predicted images. An image is judged by
@@ -833,34 +887,14 @@ class AutoLabeler:
         return entry
 
     def _predict_safe(self, keys: list) -> tuple[dict, dict]:
-        """``({key: records}, {key: problem})`` from one ``predict`` call for the batch.
-
-        When the call fails, the batch's images are checked: unreadable ones are set aside
-        and the rest predicted again, so one broken file does not stop a run. When every
-        image reads fine the model itself failed, and that error is raised as it is.
-        """
+        """``({key: records}, {key: problem})`` for one batch (see :func:`predict_batch`)."""
         df = self.ds.df
         paths = [df.at[k, "image"] for k in keys]
-        try:
-            with self._model_lock:
-                results = self.model.predict(paths)
-        except Exception:
-            bad = {k: p for k, path in zip(keys, paths) if (p := _image_problem(path))}
-            if not bad:
-                raise
-            rest = [k for k in keys if k not in bad]
-            good, more_bad = self._predict_safe(rest) if rest else ({}, {})
-            return good, {**bad, **more_bad}
-        return dict(zip(keys, self._checked(results, len(keys)))), {}
-
-    def _checked(self, results, n: int) -> list[list[dict]]:
-        results = list(results)
-        if len(results) != n:
-            raise RuntimeError(
-                f"{type(self.model).__name__}.predict returned {len(results)} results for {n} "
-                "images; it must return one list of records per image"
-            )
-        return [list(r or []) for r in results]
+        preds, bad = predict_batch(self.model, paths, lock=self._model_lock)
+        return (
+            {keys[i]: recs for i, recs in sorted(preds.items())},
+            {keys[i]: problem for i, problem in bad.items()},
+        )
 
     def _general_for(self, keys: list) -> dict:
         """General-model predictions for ``keys`` (cached: that model does not change)."""
@@ -1059,6 +1093,23 @@ def _prediction_of(evidence) -> dict | None:
     return None
 
 
+def _engine(engine, ray_address):
+    """``None`` for in-process prediction, else the engine object that predicts."""
+    if engine == "local" or engine is None:
+        if ray_address is not None:
+            raise ValueError('ray_address is for engine="ray"; pass both or neither')
+        return None
+    if engine == "ray":
+        from .ray_engine import RayEngine
+
+        return RayEngine(address=ray_address)
+    if callable(getattr(engine, "predict", None)) and not isinstance(engine, str):
+        if ray_address is not None:
+            raise ValueError("ray_address is set on the RayEngine itself: RayEngine(address=...)")
+        return engine
+    raise ValueError(f'engine must be "local", "ray" or a RayEngine, got {engine!r}')
+
+
 def _dataset_lock(ds):
     """The Dataset's own lock, so a read or a write plus its evidence is one step."""
     lock = getattr(ds, "_lock", None)
@@ -1108,15 +1159,6 @@ def _accepts(fn, name: str) -> bool:
 def _readable(df, key) -> bool:
     # Import leaves width/height at 0 for an image it could not read (see ds.df["issues"]).
     return bool(int(df.at[key, "width"] or 0)) and bool(int(df.at[key, "height"] or 0))
-
-
-def _image_problem(path) -> str | None:
-    """Why ``path`` cannot be read, or None when it reads fine (the model is at fault)."""
-    try:
-        load_rgb(path)
-    except ImageError as e:
-        return e.problem
-    return None
 
 
 def _counts(ds) -> dict:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..images import ImageError, fit_long_side, load_rgb
 from ..records import AnnotationError, check_class_names, normalize_record
+from .portable import restore_state, shipped_state
 
 TASKS = ("detect", "segment", "pose")
 # Standard checkpoint (used when it is on this machine or can be downloaded) and the model
@@ -161,6 +162,18 @@ class CustomAI:
         self._fit_lock = threading.Lock()  # one fit at a time per model
         self._predict_lock = threading.Lock()  # an ultralytics predictor is not re-entrant
         self._warned_scratch = False
+
+    def __getstate__(self) -> dict:
+        # a pickled model (sent to a Ray worker) carries the weights of its version, not
+        # the loaded network or the locks; it loads them again on its first predict
+        drop = ("model_", "_fit_lock", "_predict_lock")
+        return shipped_state(self, drop=drop, files=("weights_",))
+
+    def __setstate__(self, state: dict) -> None:
+        restore_state(
+            self, state, locks={"_fit_lock": threading.Lock, "_predict_lock": threading.Lock}
+        )
+        self.model_ = None
 
     def __repr__(self) -> str:
         state = self.version or "not fitted"
@@ -428,6 +441,13 @@ class CustomAI:
         return model, weights, losses.get("box"), freeze
 
     # -- prediction ---------------------------------------------------------------------
+    def _load_weights(self) -> None:
+        from .checkpoints import load_ultralytics
+
+        with self._predict_lock:
+            if self.model_ is None:
+                self.model_ = load_ultralytics(self.weights_, task=self.task)
+
     def predict(self, images) -> list[list[dict]]:
         """Objects found in each image, as annotation records.
 
@@ -446,6 +466,8 @@ class CustomAI:
             [[{'label': 'raccoon', 'bbox': [...], 'score': 0.81,
                'source': 'custom-detect-v1@3f2a9c10', ...}]]
         """
+        if self.model_ is None and self.version is not None and self.weights_ is not None:
+            self._load_weights()  # a model unpickled in another process
         if self.model_ is None:
             raise RuntimeError("CustomAI is not fitted: call fit first (model.fit(ds))")
         if isinstance(images, (str, os.PathLike)) or (

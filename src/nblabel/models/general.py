@@ -20,6 +20,7 @@ from nblabel.images import load_rgb
 from nblabel.records import AnnotationError, normalize_record
 
 from .categories import ALL, Category, categories, get_category, select_classes
+from .portable import restore_state, shipped_state
 from .weights import (
     DETECT_FALLBACKS,
     WeightsUnavailableError,
@@ -161,6 +162,15 @@ class GeneralAI:
         self.device = device
         self.batch = batch
         self._lock = threading.RLock()  # the loop may predict from a background thread
+
+    def __getstate__(self) -> dict:
+        # a pickled model (sent to a Ray worker) carries its checkpoint's bytes, not the
+        # loaded network or the lock; it loads again on its first predict
+        self.weights_path_  # noqa: B018 -- resolved here, where the file is
+        return shipped_state(self, drop=("_lock", "model_", "class_ids_"), files=("_weights_path",))
+
+    def __setstate__(self, state: dict) -> None:
+        restore_state(self, state, locks={"_lock": threading.RLock})
 
     def __repr__(self) -> str:
         return (
