@@ -21,6 +21,7 @@ _EXPORTS = {
     "JournalGoneError": "nblabel.journal",
     "load_rgb": "nblabel.images",
     "AnnotationError": "nblabel.records",
+    "NblabelError": "nblabel.core.errors",
     "WeightsUnavailableError": "nblabel.models.weights",
     "SetupPanel": "nblabel.widgets.setup_panel",
     "ReviewGrid": "nblabel.widgets.review",

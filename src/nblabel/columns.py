@@ -12,9 +12,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-STATUSES = ("unlabeled", "predicted", "review", "auto", "verified")
-# Images nobody needs to look at: a person verified them, or the loop auto-accepted them.
-DONE_STATUSES = ("auto", "verified")
+from .core.sources import HUMAN as HUMAN  # the source of a person's work, imported from here too
+from .core.statuses import DONE_STATUSES as DONE_STATUSES  # imported from here too
+from .core.statuses import STATUSES, UNLABELED
+
 CORE_COLUMNS = (
     "image",
     "width",
@@ -28,7 +29,6 @@ CORE_COLUMNS = (
     "issues",
     "updated",
 )
-HUMAN = "human"
 
 
 def _whole(v: Any) -> int:
@@ -106,7 +106,7 @@ CHECKS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "width": (_whole, 0),
     "height": (_whole, 0),
     "annotations": (_annotations, []),
-    "status": (_status, "unlabeled"),
+    "status": (_status, UNLABELED),
     "confidence": (confidence, None),
     "source": (_optional(_text), None),
     "seconds": (seconds, 0.0),

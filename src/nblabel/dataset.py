@@ -27,7 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from .columns import CORE_COLUMNS, HUMAN, STATUSES, check_value, clean_row
+from .columns import CORE_COLUMNS, check_value, clean_row
+from .core.sources import HUMAN
+from .core.statuses import STATUSES
 from .images import (
     ImageError,
     image_folder,

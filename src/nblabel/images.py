@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.errors import NblabelError
+
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".jfif", ".pgm", ".ppm"}
 )
@@ -29,7 +31,7 @@ _EXIF_ORIENTATION = 0x0112
 _SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
 
 
-class ImageError(ValueError):
+class ImageError(NblabelError, ValueError):
     """An image that cannot be read; the message names the file and the problem."""
 
     def __init__(self, path, problem: str):

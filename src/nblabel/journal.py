@@ -30,6 +30,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .core.errors import NblabelError
+from .core.jsonsafe import json_default
+
 SCHEMA_VERSION = 2  # 2: rows.rev, meta.journal_id
 
 _SCHEMA = """
@@ -55,25 +58,9 @@ _TABLES = {"meta", "rows", "events"}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-class JournalGoneError(RuntimeError):
+class JournalGoneError(NblabelError, RuntimeError):
     """The journal file was deleted or replaced after this handle opened it; nothing was
     written. Reopen it with ``Dataset.open(path)`` (or rebuild the dataset)."""
-
-
-def _default(o: Any):
-    """JSON for the values pandas and numpy put in cells."""
-    item = getattr(o, "item", None)
-    if callable(item):  # numpy scalars
-        return item()
-    tolist = getattr(o, "tolist", None)
-    if callable(tolist):  # numpy arrays
-        return tolist()
-    iso = getattr(o, "isoformat", None)
-    if callable(iso):  # datetime, pandas Timestamp
-        return iso()
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    return str(o)
 
 
 def _clean(o: Any):
@@ -86,12 +73,12 @@ def _clean(o: Any):
 def dumps(o: Any) -> str:
     if isinstance(o, dict):
         o = {k: _clean(v) for k, v in o.items()}
-    return json.dumps(o, default=_default, allow_nan=False, separators=(",", ":"))
+    return json.dumps(o, default=json_default, allow_nan=False, separators=(",", ":"))
 
 
 def encode_key(key: Any) -> str:
     """Index labels keep their type (int stays int) through the journal."""
-    return json.dumps(_default(key) if hasattr(key, "item") else key)
+    return json.dumps(json_default(key) if hasattr(key, "item") else key)
 
 
 def decode_key(text: str) -> Any:

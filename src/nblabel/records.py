@@ -20,10 +20,13 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .core.errors import NblabelError
+from .core.sources import HUMAN
+
 CORE_KEYS = ("label", "bbox", "points", "keypoints", "score", "source")
 
 
-class AnnotationError(ValueError):
+class AnnotationError(NblabelError, ValueError):
     """An annotation record that cannot be stored as given."""
 
 
@@ -57,7 +60,7 @@ def normalize_record(
     width: int | None = None,
     height: int | None = None,
     classes: Sequence[str] | None = None,
-    default_source: str = "human",
+    default_source: str = HUMAN,
 ) -> dict:
     """Return a validated copy of ``rec``.
 

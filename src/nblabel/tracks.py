@@ -42,18 +42,21 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .dataset import HUMAN
+from .core.skeletons import skeleton_for
+from .core.sources import HUMAN
+from .core.statuses import OPEN_STATUSES
+from .core.tracking import INTERPOLATED, KEYFRAME, PROPAGATED, TRACK
 from .records import iou
 
-TRACK, KEYFRAME, INTERPOLATED, PROPAGATED = "track", "keyframe", "interpolated", "propagated"
 # On an interpolated object: what the model had found there (its box, points, score,
 # source), kept so a later re-interpolation and the per-point review still see the video.
 MEASURED = "measured"
 FLAGGED_POINTS = "flagged_points"
 INTERPOLATION_SOURCE = "interpolate"
 PROPAGATION_SOURCE = "propagate"
-# Rows the tracking functions may rewrite; a verified row belongs to the person who checked it.
-MODEL_STATUSES = ("unlabeled", "predicted", "review", "auto")
+# Rows the tracking functions may rewrite (OPEN_STATUSES); a verified row belongs to the person
+# who checked it. The name MODEL_STATUSES is kept for code that imported it from here.
+MODEL_STATUSES = OPEN_STATUSES
 
 
 # -- the frames of a video dataset ----------------------------------------------------------
@@ -467,7 +470,7 @@ def end_track(ds, track: int, key) -> int:
         mine = [a for a in anns if a.get(TRACK) == track]
         if f > start and any(is_keyframe(a, sources.get(k)) for a in mine):
             break
-        if not mine or ds.df.at[k, "status"] not in MODEL_STATUSES:
+        if not mine or ds.df.at[k, "status"] not in OPEN_STATUSES:
             continue
         keep = [a for a in anns if a.get(TRACK) != track]
         writes.append((k, keep, _row_options(ds, k, "end-track")))
@@ -526,7 +529,7 @@ def interpolate_tracks(
             kps = _keypoint_path(order[i0 : i1 + 1], a0, a1, present, fps, smoother)
             scores = [s for s in (a0.get("score"), a1.get("score")) if s is not None]
             for n, (k, f) in enumerate(between, start=1):
-                if status[k] not in MODEL_STATUSES:
+                if status[k] not in OPEN_STATUSES:
                     continue
                 w = (f - f0) / (f1 - f0)
                 rec = {
@@ -631,7 +634,7 @@ def propagate(ds, key, n: int, tracks: Iterable[int] | None = None) -> int:
         for a in row:
             if a.get(TRACK) in {s[TRACK] for s in src} and is_keyframe(a, sources.get(k)):
                 stopped.add(a[TRACK])
-        if ds.df.at[k, "status"] not in MODEL_STATUSES:
+        if ds.df.at[k, "status"] not in OPEN_STATUSES:
             continue
         copies = {a[TRACK]: a for a in src if a[TRACK] not in stopped}
         if not copies:
@@ -683,7 +686,6 @@ def flag_points(
     """
     import pandas as pd
 
-    from .models.keypoints import skeleton_for
     from .models.smoothing import smooth_keypoints
 
     cols = ["key", "frame", "track", "point", "distance", "reason"]
@@ -720,7 +722,7 @@ def flag_points(
         sk = skeleton_for(K)
         names = list(sk.names) if sk is not None else [f"point {j}" for j in range(K)]
         for f, k, _, a in objs:
-            if status.get(k) not in MODEL_STATUSES or fixed[(f - f0) // step].any():
+            if status.get(k) not in OPEN_STATUSES or fixed[(f - f0) // step].any():
                 continue
             t = (f - f0) // step
             d = np.hypot(*(arr[t, :, :2] - smoothed[t, :, :2]).T)

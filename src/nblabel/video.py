@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .core.errors import NblabelError
 
-class VideoError(ValueError):
+
+class VideoError(NblabelError, ValueError):
     """A video that cannot be read; the message names the file and what to do."""
 
     def __init__(self, path, problem: str):

@@ -17,41 +17,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.jsonsafe import json_safe as json_safe  # the writers' JSON conversion
+from ..core.skeletons import COCO17
 from ..images import IMAGE_EXTENSIONS, ImageError, image_size
 from ..images import natural_key as natural_key  # the readers' file order
-from ..records import AnnotationError, normalize_record
+from ..records import CORE_KEYS, AnnotationError, normalize_record
 from . import limits
+from .errors import FormatError as FormatError  # imported from here by every reader
 
-# The 17 COCO person keypoints, in the order every COCO-trained pose model emits them.
-COCO17_KEYPOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
-# COCO's person skeleton: 1-based pairs of keypoint indices.
-COCO17_SKELETON = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
-)  # fmt: skip
-
-
-class FormatError(ValueError):
-    """A file that cannot be read as the format it claims to be.
-
-    The message names the file (and the line, when the parser knows it) and says what to do.
-
-    Attributes:
-        path: the offending file.
-        line: 1-based line number, or ``None``.
-    """
-
-    def __init__(self, path, problem: str, line: int | None = None):
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        where = f"{self.path}, line {line}" if line else self.path
-        super().__init__(f"{where}: {problem}")
+# The 17 COCO person keypoints, in the order every COCO-trained pose model emits them, and
+# COCO's person skeleton as 1-based pairs of keypoint indices (both from the one skeleton).
+COCO17_KEYPOINTS = COCO17.names
+COCO17_SKELETON = COCO17.one_based_edges()
 
 
 def keypoint_names(count: int, names: Sequence[str] | None = None) -> list[str]:
@@ -335,19 +312,6 @@ def link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` with numpy scalars/arrays turned into plain Python so ``json.dump`` accepts it."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy array or scalar
-        return value.tolist()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def json_text(data: Any, **options) -> str:
     """``json.dumps(data)`` that also holds names which are not UTF-8.
 
@@ -398,7 +362,7 @@ def polygon_area(points: Sequence[Sequence[float]]) -> float:
     return abs(s) / 2.0
 
 
-CORE = ("label", "bbox", "points", "keypoints", "score", "source")
+CORE = CORE_KEYS
 
 
 def extras(rec: dict, reserved: Iterable[str] = ()) -> dict:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.sources import HUMAN
 from ..records import bbox_of_points
 from . import limits
 from ._atomic import write_atomic
@@ -503,7 +504,7 @@ def _annotation(rec: dict, ann_id: int, image_id: int, category_id: int) -> dict
         ann["num_keypoints"] = sum(1 for k in rec["keypoints"] if k[2])
     if rec.get("score") is not None:
         ann["score"] = float(rec["score"])
-    ann["source"] = rec.get("source") or "human"
+    ann["source"] = rec.get("source") or HUMAN
     for k, v in extras(rec, _COCO_ANN_KEYS).items():
         ann[k] = json_safe(v)
     return ann

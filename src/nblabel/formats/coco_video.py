@@ -23,13 +23,15 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.sources import HUMAN
+from ..core.tracking import TRACK_FIELDS, placed_by_person
 from ._atomic import write_atomic
 from ._common import FormatError, check_classes, prepare_rows
 from .coco import write_coco
 
 TRACK_KEYS = ("track_id", "instance_id")
 # Record keys the COCO writer would copy as they are; here they have COCO video names.
-_RENAMED = ("track", "keyframe", "interpolated", "propagated")
+_RENAMED = TRACK_FIELDS
 
 
 def write_coco_video(
@@ -74,7 +76,7 @@ def write_coco_video(
         image["frame_id"] = frame_of[key]
         for ann, rec in zip(by_image.get(image["id"], []), tracks_of[key]):
             attrs = ann.setdefault("attributes", {})
-            attrs["keyframe"] = bool(_keyframe(rec))
+            attrs["keyframe"] = placed_by_person(rec)
             if rec.get("interpolated"):
                 attrs["interpolated"] = True
             if rec.get("track") is not None:
@@ -84,12 +86,6 @@ def write_coco_video(
     data["tracks"] = [{"id": t, "category_id": c, "video_id": 1} for t, c in sorted(tracks.items())]
     write_atomic(Path(out), json.dumps(data))
     return Path(out)
-
-
-def _keyframe(rec: dict) -> bool:
-    return bool(rec.get("keyframe")) or (
-        not rec.get("interpolated") and not rec.get("propagated") and rec.get("source") == "human"
-    )
 
 
 def read_coco_video(
@@ -155,7 +151,7 @@ def read_coco_video(
             "label": label,
             "bbox": [x, y, x + w, y + h],
             "score": ann.get("score"),
-            "source": ann.get("source") or ("human" if key else "coco"),
+            "source": ann.get("source") or (HUMAN if key else "coco"),
             "keyframe": key,
         }
         if tid is not None:

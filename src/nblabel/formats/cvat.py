@@ -34,6 +34,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.sources import HUMAN
 from ..records import bbox_of_points
 from . import limits
 from ._atomic import write_atomic
@@ -605,7 +606,7 @@ def _write_shapes(parent: ET.Element, rec: dict, next_group: int) -> int:
 
 def _shape(parent: ET.Element, tag: str, rec: dict, geometry: dict) -> ET.Element:
     attrs = rec.get("attributes") if isinstance(rec.get("attributes"), dict) else {}
-    human = (rec.get("source") or "human") == "human"
+    human = (rec.get("source") or HUMAN) == HUMAN
     xml = {
         "label": rec["label"],
         "source": rec.get("cvat_source") or ("manual" if human else "auto"),

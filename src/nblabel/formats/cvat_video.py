@@ -26,6 +26,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.sources import HUMAN
+from ..core.tracking import placed_by_person
 from ._atomic import write_atomic
 from ._common import FormatError, check_classes, prepare_rows
 from ._xml import parse_xml
@@ -116,14 +118,8 @@ def _frame_attrs(f: int, rec: dict) -> dict:
         "frame": str(f),
         "outside": "0",
         "occluded": "1" if rec.get("occluded") else "0",
-        "keyframe": "1" if _is_key(rec) else "0",
+        "keyframe": "1" if placed_by_person(rec) else "0",
     }
-
-
-def _is_key(rec: dict) -> bool:
-    return bool(rec.get("keyframe")) or (
-        not rec.get("interpolated") and not rec.get("propagated") and rec.get("source") == "human"
-    )
 
 
 def _end_if_gap(track: ET.Element, tag: str, f: int, objs, i: int, nxt: dict, last) -> None:
@@ -214,7 +210,7 @@ def read_cvat_video(path: str | os.PathLike) -> tuple[list[str], dict[int, list[
                     rec.update(bbox=None, points=pts)
                 if not key:
                     rec["interpolated"] = True
-                rec["source"] = "human" if key else "cvat"
+                rec["source"] = HUMAN if key else "cvat"
                 if _flag(shape.get("occluded")):
                     rec["occluded"] = True
                 boxes[(tid, f)] = rec
@@ -235,7 +231,7 @@ def read_cvat_video(path: str | os.PathLike) -> tuple[list[str], dict[int, list[
             rec = {"label": label, "bbox": None, "keypoints": kps, "track": tid, "keyframe": key}
             if not key:
                 rec["interpolated"] = True
-            rec["source"] = "human" if key else "cvat"
+            rec["source"] = HUMAN if key else "cvat"
             boxes[(tid, f)] = rec
     if skipped:
         what = ", ".join(f"{n} {tag}" for tag, n in sorted(skipped.items()))

@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.sources import HUMAN
 from ..records import bbox_of_points
 from ._atomic import MANIFEST, folder_export
 from ._common import (
@@ -495,7 +496,7 @@ def _shapes(rec: dict, shapes: list[dict], next_group: int) -> int:
         base["attributes"] = other
     if rec.get("score") is not None:
         base["score"] = float(rec["score"])
-    if rec.get("source") and rec["source"] != "human":
+    if rec.get("source") and rec["source"] != HUMAN:
         base["source"] = rec["source"]
     for k, v in rec.items():
         if k not in _SHAPE_KEYS and k not in ("bbox", "keypoints", "shape", "attributes", "parts"):

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote_to_bytes, urlparse
 
+from ..core.sources import HUMAN
 from ..records import AnnotationError, normalize_record
 from . import limits
 from ._atomic import write_atomic
@@ -355,7 +356,7 @@ def _task_records(n, results, origin, w, h, names, issues) -> list[dict]:
                 "nblabel (boxes, polygons and keypoints are); ignored"
             )
 
-    default_source = "human" if origin is None else str(origin.get("model_version") or "model")
+    default_source = HUMAN if origin is None else str(origin.get("model_version") or "model")
     records: dict[str, dict] = {}
     for rid, reg in regions.items():
         where = f"task #{n} region {rid}"
@@ -557,12 +558,12 @@ def write_labelstudio(
             for j, rec in enumerate(records):
                 result += _regions(rec, f"n{n}r{j}", row["width"], row["height"], keypoint_names)
             status = row.get("status")
-            human = all((r.get("source") or "human") == "human" for r in records)
+            human = all((r.get("source") or HUMAN) == HUMAN for r in records)
             if status == "verified" or (status is None and human):
                 # last, so that reading it back ("latest") picks the same annotation
                 task.setdefault("annotations", []).append({"result": result})
             else:
-                sources = [r.get("source") or "human" for r in records]
+                sources = [r.get("source") or HUMAN for r in records]
                 scores = [r["score"] for r in records if r.get("score") is not None]
                 pred = {"model_version": max(set(sources), key=sources.count), "result": result}
                 if scores:
@@ -667,7 +668,7 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
     if rec.get("score") is not None:
         region["score"] = float(rec["score"])
     kept = ("rotation", "mask", "parts") if "brush" in region["type"] else ("rotation",)
-    meta = {"source": rec.get("source") or "human", **json_safe(extras(rec, kept))}
+    meta = {"source": rec.get("source") or HUMAN, **json_safe(extras(rec, kept))}
     region["nblabel"] = meta
     out = [region]
     if rec.get("keypoints"):

@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import FormatError
+
 #: One annotation file holding a whole dataset (COCO, Label Studio, CVAT JSON / XML).
 #: COCO's train2017 instances file, the largest common one, is 448 MiB.
 MAX_FILE_BYTES = 1 << 30
@@ -51,8 +53,6 @@ def check_file_size(path: str | os.PathLike, *, item: bool = False) -> None:
     Example:
         >>> check_file_size("instances.json")  # doctest: +SKIP
     """
-    from ._common import FormatError  # _common imports this module
-
     name = "MAX_ITEM_FILE_BYTES" if item else "MAX_FILE_BYTES"
     limit = MAX_ITEM_FILE_BYTES if item else MAX_FILE_BYTES
     try:

@@ -28,6 +28,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.sources import HUMAN
 from ._atomic import write_atomic
 from ._common import FormatError, check_classes, prepare_rows
 
@@ -137,7 +138,7 @@ def read_mot_lines(
             "label": label,
             "bbox": [x, y, x + w, y + h],
             "track": tid,
-            "source": "human",
+            "source": HUMAN,
             "keyframe": True,
         }
         frames.setdefault(f - 1, []).append(rec)

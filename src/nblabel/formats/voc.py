@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.sources import HUMAN
 from ._atomic import folder_export
 from ._common import (
     FormatError,
@@ -445,7 +446,7 @@ def _annotation_xml(row: dict, image: Path) -> ET.Element:
                 ET.SubElement(el, f"y{i}").text = f"{y:.2f}"
         if rec.get("score") is not None:
             ET.SubElement(obj, "score").text = f"{rec['score']:.6g}"
-        if rec.get("source") and rec["source"] != "human":
+        if rec.get("source") and rec["source"] != HUMAN:
             ET.SubElement(obj, "source").text = rec["source"]
     return root
 

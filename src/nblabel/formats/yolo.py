@@ -21,6 +21,7 @@ import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..core.tasks import TASKS
 from ..images import IMAGE_EXTENSIONS
 from ._atomic import folder_export
 from ._common import (
@@ -42,7 +43,6 @@ from ._masks import one_outline
 from .limits import check_file_size, item_file_problem, keypoint_count_problem, label_problem
 
 SIDECAR = "nblabel.json"
-TASKS = ("detect", "segment", "pose")
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
 
+from ..core.sources import HUMAN
+from ..core.statuses import MODEL_STATUSES
 from ..records import check_class_names, image_confidence, shown
 from .batches import predict_batch
 from .counts import check_count
@@ -32,7 +34,6 @@ from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guaran
 from .report import EffortCosts, effort_report, plot_report
 from .routing import REVIEW, is_held_out, review_order, route
 
-HUMAN = "human"
 HOOKS = (
     "on_correction",
     "on_retrain_start",
@@ -49,7 +50,6 @@ IDLE, WAITING, TRAINING, PREDICTING, AUTOLABEL = (
     "predicting",
     "autolabel",
 )
-MODEL_STATUSES = ("predicted", "review", "auto")
 # Verified images re-predicted to grade a model version; more adds little to the estimate.
 MAX_EVAL_IMAGES = 200
 

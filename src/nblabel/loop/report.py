@@ -14,16 +14,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..core.edits import ACCEPT_KINDS, CORRECTION_KINDS, DRAW_KINDS, UNITEMIZED_KINDS
+from ..core.sources import HUMAN
+
 if TYPE_CHECKING:
     from .evidence import Guarantee
-
-HUMAN = "human"
-DRAW_KINDS = ("added",)
-CORRECTION_KINDS = ("moved", "resized", "deleted", "relabelled", "rejected")
-ACCEPT_KINDS = ("accepted", "submit")
-# A human write without a named gesture (a script calling ds.annotate) replaced the image's
-# objects in one go; it is costed as drawing each of them, which never overstates savings.
-UNITEMIZED_KINDS = ("edit",)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..core.statuses import AUTO, REVIEW
 from ..records import image_confidence, iou
-
-AUTO = "auto"
-REVIEW = "review"
 
 # Why an image is in the review queue; shown next to it so the user knows what to look at.
 REASON_EMPTY = "nothing found"

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..core.sources import HUMAN
 from .report import EffortCosts
 from .routing import match_boxes
-
-HUMAN = "human"
 
 
 @dataclass

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from nblabel._lazy import lazy_exports
+from nblabel.core.lazy import lazy_exports
 
 # Public name -> module that defines it.
 _EXPORTS = {

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .weights import YUNET_NAME
+
 # The 80 COCO class names, in the order pre-trained YOLO checkpoints number them.
 COCO80 = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
@@ -55,9 +57,8 @@ COCO_SUPER = {
 # Category whose classes are every class of the checkpoint in use (COCO's 80 by default,
 # a user's own names for a checkpoint trained on other classes).
 ALL = "all"
-
-# Where the default face model comes from on machines with internet (OpenCV model zoo).
-YUNET_NAME = "face_detection_yunet.onnx"
+# The category GeneralAI and the setup panel start from.
+DEFAULT_CATEGORY = "human"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Category:
 CATEGORIES: dict[str, Category] = {
     c.name: c
     for c in (
-        Category("human", "detect", ("person",), "yolo11n.pt", description="person boxes"),
+        Category(DEFAULT_CATEGORY, "detect", ("person",), "yolo11n.pt", description="person boxes"),
         Category("animal", "detect", ANIMALS, "yolo11n.pt", description="boxes of 10 animals"),
         Category(
             "autonomous driving", "detect", ROAD, "yolo11n.pt", description="road users and signs"

@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from functools import cache, lru_cache
 from pathlib import Path
 
+from ..core.errors import NblabelError
+
 YOLOV5 = "yolov5"
 ULTRALYTICS = "ultralytics"
 
@@ -77,7 +79,7 @@ _RENAMED = {
 _GETATTR_NAMES = frozenset({"forward", "forward_fuse"})
 
 
-class CheckpointError(ValueError):
+class CheckpointError(NblabelError, ValueError):
     """A file that is not a checkpoint nblabel can use, with what to do about it."""
 
 
@@ -407,6 +409,25 @@ def _router(original):
 
     torch_load._nblabel_router = True
     return torch_load
+
+
+@contextmanager
+def quiet_ultralytics(quiet: bool):
+    """Silence ultralytics' log and progress bars (they would print into whichever notebook
+    cell is running while a background retrain goes on)."""
+    if not quiet:
+        yield
+        return
+    import logging
+
+    from ultralytics.utils import LOGGER
+
+    level = LOGGER.level
+    LOGGER.setLevel(logging.WARNING)  # ultralytics' TQDM also turns itself off above INFO
+    try:
+        yield
+    finally:
+        LOGGER.setLevel(level)
 
 
 @contextmanager

@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from ..core.tasks import TASKS
 from ..images import ImageError, fit_long_side, load_rgb
 from ..records import AnnotationError, check_class_names, normalize_record
+from .checkpoints import quiet_ultralytics as _quiet_ultralytics
 from .portable import restore_state, shipped_state
 
-TASKS = ("detect", "segment", "pose")
 # Standard checkpoint (used when it is on this machine or can be downloaded) and the model
 # yaml to build the same network untrained when it cannot.
 _TASK_MODELS = {
@@ -634,25 +635,6 @@ def _write_training_set(
 
 
 # -- ultralytics plumbing -----------------------------------------------------------------
-@contextlib.contextmanager
-def _quiet_ultralytics(quiet: bool):
-    """Silence ultralytics' log and progress bars (they would print into whichever notebook
-    cell is running while a background retrain goes on)."""
-    if not quiet:
-        yield
-        return
-    import logging
-
-    from ultralytics.utils import LOGGER
-
-    level = LOGGER.level
-    LOGGER.setLevel(logging.WARNING)  # ultralytics' TQDM also turns itself off above INFO
-    try:
-        yield
-    finally:
-        LOGGER.setLevel(level)
-
-
 def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:
     if progress is None:
         return

@@ -19,33 +19,28 @@ from typing import Any
 
 import numpy as np
 
+from nblabel.core.errors import NblabelError
+from nblabel.core.skeletons import FACE5
 from nblabel.images import load_rgb
-from nblabel.records import iou
-
-YUNET_NAME = "face_detection_yunet.onnx"
-YUNET_URL = (
-    "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/"
-    "face_detection_yunet_2023mar.onnx"
+from nblabel.models.weights import (
+    YUNET_NAME,
+    WeightsUnavailableError,
+    cache_dir,
+    resolve_weights,
+    short_hash,
 )
+from nblabel.models.weights import YUNET_URL as YUNET_URL  # imported from here too
+from nblabel.records import iou
 
 # Narrowest face (pixels) YuNet still finds reliably; measured on faces shrunk step by step.
 _YUNET_MIN_FACE = 12.0
 
-# YuNet's landmark order.
-LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "right_mouth", "left_mouth")
+# YuNet's landmark order: the face5 skeleton's points.
+LANDMARK_NAMES = FACE5.names
 
 
-class FaceModelError(FileNotFoundError):
+class FaceModelError(NblabelError, FileNotFoundError):
     """The YuNet model file is missing and could not be obtained."""
-
-
-def cache_dir() -> Path:
-    """Folder for downloaded model files: ``$NBLABEL_CACHE`` or ``~/.cache/nblabel``."""
-    env = os.environ.get("NBLABEL_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "nblabel"
 
 
 def resolve_yunet(model_path: str | os.PathLike | None = None) -> Path:
@@ -64,7 +59,6 @@ def resolve_yunet(model_path: str | os.PathLike | None = None) -> Path:
         >>> resolve_yunet("models/face_detection_yunet.onnx")  # doctest: +SKIP
         PosixPath('models/face_detection_yunet.onnx')
     """
-    from nblabel.models.weights import WeightsUnavailableError, resolve_weights
 
     hint = (
         f"Download {YUNET_URL} on a machine with internet access and pass its path as "
@@ -166,7 +160,6 @@ class FaceDetector:
     @property
     def version(self) -> str:
         """Short id of the model file, written to each record's ``source``."""
-        from nblabel.models.weights import short_hash
 
         return f"yunet@{short_hash(self.load())}"
 

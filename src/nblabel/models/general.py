@@ -19,7 +19,14 @@ import numpy as np
 from nblabel.images import load_rgb
 from nblabel.records import AnnotationError, normalize_record
 
-from .categories import ALL, Category, categories, get_category, select_classes
+from .categories import (
+    ALL,
+    DEFAULT_CATEGORY,
+    Category,
+    categories,
+    get_category,
+    select_classes,
+)
 from .portable import restore_state, shipped_state
 from .weights import (
     DETECT_FALLBACKS,
@@ -130,7 +137,7 @@ class GeneralAI:
 
     def __init__(
         self,
-        category: str = "human",
+        category: str = DEFAULT_CATEGORY,
         classes: str | Iterable[str] | None = None,
         weights: str | os.PathLike | None = None,
         conf: float | None = None,

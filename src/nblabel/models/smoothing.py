@@ -32,6 +32,7 @@ from functools import reduce
 
 import numpy as np
 
+from ..core.statuses import MODEL_STATUSES
 from ..records import bbox_of_points, iou
 
 # Chi-square quantile for 2 degrees of freedom at p = 0.999: a correct measurement lands
@@ -350,7 +351,7 @@ def smooth_dataset(
     grid = (fr - fr[0]) // step
     if fps is None:
         fps = _grid_fps(df, keys, fr, step)
-    writable_status = {"predicted", "auto", "review"}
+    writable_status = set(MODEL_STATUSES)
 
     # Objects with keypoints per grid time.
     dets: dict[int, list[tuple]] = {}

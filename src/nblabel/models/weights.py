@@ -20,22 +20,25 @@ import socket
 import threading
 from pathlib import Path
 
+from nblabel.core.errors import NblabelError
+
 OFFLINE_ENV = "NBLABEL_OFFLINE"
 WEIGHTS_DIR_ENV = "NBLABEL_WEIGHTS_DIR"
 
+# The default face model (YuNet) and where it comes from on machines with internet: the
+# OpenCV model zoo, which names the file by its date.
+YUNET_NAME = "face_detection_yunet.onnx"
+YUNET_ZOO_NAME = "face_detection_yunet_2023mar.onnx"
+YUNET_URL = (
+    f"https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/{YUNET_ZOO_NAME}"
+)
+
 # Files that do not come from ultralytics' release assets: name -> download URL.
-EXTRA_URLS = {
-    "face_detection_yunet.onnx": (
-        "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/"
-        "face_detection_yunet_2023mar.onnx"
-    ),
-}
+EXTRA_URLS = {YUNET_NAME: YUNET_URL}
 # Published checksums of those files: a truncated or substituted download is not kept.
-EXTRA_SHA256 = {
-    "face_detection_yunet.onnx": "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
-}
+EXTRA_SHA256 = {YUNET_NAME: "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"}
 # Other file names the same model is saved under (the model zoo's dated file name).
-ALSO_KNOWN_AS = {"face_detection_yunet.onnx": ("face_detection_yunet_2023mar.onnx",)}
+ALSO_KNOWN_AS = {YUNET_NAME: (YUNET_ZOO_NAME,)}
 # Checkpoints on this machine that stand in, offline, for the standard COCO detector: their
 # class names are COCO's, so every detection category works with them.
 DETECT_FALLBACKS = ("yolov5n.pt", "yolov5s.pt", "yolov8n.pt", "yolo11s.pt")
@@ -48,7 +51,7 @@ PROBE_TIMEOUT_S = 3.0
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
-class WeightsUnavailableError(RuntimeError):
+class WeightsUnavailableError(NblabelError, RuntimeError):
     """A standard checkpoint is not on this machine and cannot be downloaded now.
 
     Attributes:
@@ -112,11 +115,16 @@ def _ultralytics_weights_dir() -> Path:
     return Path(SETTINGS["weights_dir"])
 
 
-def _cache_dir() -> Path:
-    # the same folder the face detector caches its model in, so one download serves both
-    from nblabel.models.faces import cache_dir
+def cache_dir() -> Path:
+    """Folder for downloaded model files: ``$NBLABEL_CACHE`` or ``~/.cache/nblabel``.
 
-    return cache_dir()
+    The face detector caches its model here too, so one download serves both.
+    """
+    env = os.environ.get("NBLABEL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "nblabel"
 
 
 def search_dirs(name: str) -> list[Path]:
@@ -129,7 +137,7 @@ def search_dirs(name: str) -> list[Path]:
     if os.environ.get(WEIGHTS_DIR_ENV):
         dirs.append(Path(os.environ[WEIGHTS_DIR_ENV]).expanduser())
     # ultralytics (and torch) are only imported for its own checkpoints
-    dirs.append(_cache_dir() if name in EXTRA_URLS else _ultralytics_weights_dir())
+    dirs.append(cache_dir() if name in EXTRA_URLS else _ultralytics_weights_dir())
     return dirs
 
 

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import CheckpointError, load_yolov5
+from .checkpoints import CheckpointError, load_yolov5, quiet_ultralytics
 
 
 @dataclass
@@ -114,9 +114,7 @@ def _build(ck: YOLOv5Checkpoint, nc: int):
     import torch
     from ultralytics.nn.tasks import DetectionModel
 
-    from .custom import _quiet_ultralytics
-
-    with _quiet_ultralytics(True):
+    with quiet_ultralytics(True):
         model = DetectionModel(cfg=ultralytics_yaml(ck, nc), nc=nc, verbose=False)
     own = model.state_dict()
     matched = {k: v for k, v in ck.state_dict.items() if k in own and own[k].shape == v.shape}

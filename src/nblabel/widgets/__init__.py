@@ -7,16 +7,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
+from ..core.lazy import lazy_exports
 
+# Loaded on first use: importing one widget module should not import the others.
 _EXPORTS = {"Annotator": "nblabel.widgets.annotator"}
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    # Loaded on first use: importing one widget module should not import the others.
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nblabel.widgets' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

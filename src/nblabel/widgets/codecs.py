@@ -15,36 +15,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core.jsonsafe import json_safe
+from ..core.palette import PALETTE as PALETTE  # the class colours, imported from here too
+from ..core.palette import REGION_COLOR, class_color
+from ..core.skeletons import COCO17, FACE5, HAND21, SKELETONS, get_skeleton
 from ..images import encode_image, fit_long_side
 
-# Where each point starts inside a freshly drawn box (x, y as fractions of the box), so the
-# user drags points a short way instead of placing them from nothing. Body: a person facing
-# the camera, in COCO-17 order.
-COCO17_LAYOUT = (
-    (0.50, 0.08), (0.46, 0.05), (0.54, 0.05), (0.41, 0.07), (0.59, 0.07),
-    (0.33, 0.22), (0.67, 0.22), (0.25, 0.38), (0.75, 0.38), (0.20, 0.52), (0.80, 0.52),
-    (0.39, 0.55), (0.61, 0.55), (0.38, 0.76), (0.62, 0.76), (0.37, 0.96), (0.63, 0.96),
-)  # fmt: skip
-# A face seen from the front, YuNet order: the person's right eye is on the image's left.
-FACE5_LAYOUT = ((0.32, 0.38), (0.68, 0.38), (0.50, 0.58), (0.36, 0.78), (0.64, 0.78))
-# An open right hand, palm to the camera: the wrist at the bottom, then per finger (thumb,
-# index, middle, ring, pinky) four joints from the palm out.
-_FINGER_BASES = ((0.36, 0.80), (0.38, 0.52), (0.50, 0.50), (0.62, 0.52), (0.73, 0.58))
-_FINGER_STEPS = ((-0.08, -0.09), (-0.01, -0.13), (0.0, -0.14), (0.01, -0.13), (0.02, -0.10))
-HAND21_LAYOUT = ((0.50, 0.95),) + tuple(
-    (round(bx + j * dx, 3), round(by + j * dy, 3))
-    for (bx, by), (dx, dy) in zip(_FINGER_BASES, _FINGER_STEPS)
-    for j in range(4)
-)
-LAYOUTS = {"coco17": COCO17_LAYOUT, "face5": FACE5_LAYOUT, "hand21": HAND21_LAYOUT}
-
-# Class colours (Tableau 10); the browser uses the same list so the snapshot matches the canvas.
-PALETTE = (
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-)  # fmt: skip
-# De-identification regions: a colour no class gets, so the layer never reads as a label.
-REGION_COLOR = "#ff00d4"
+# Where each point of a built-in skeleton starts inside a freshly drawn box, by skeleton
+# name (see Skeleton.layout; kept under these names for code that imported them from here).
+LAYOUTS = {name: sk.layout for name, sk in SKELETONS.items()}
+COCO17_LAYOUT, FACE5_LAYOUT, HAND21_LAYOUT = COCO17.layout, FACE5.layout, HAND21.layout
 
 
 def _grid_layout(n: int) -> list[list[float]]:
@@ -59,8 +39,8 @@ def skeleton_payload(skeleton=None) -> dict:
     ``layout``.
 
     Accepts ``None`` (COCO-17 body), a name known to
-    :func:`nblabel.models.keypoints.get_skeleton` (``"coco17"``/``"body"``, ``"face5"``/
-    ``"face"``, ``"hand21"``/``"hand"``), a :class:`~nblabel.models.keypoints.Skeleton`, or a
+    :func:`nblabel.core.skeletons.get_skeleton` (``"coco17"``/``"body"``, ``"face5"``/
+    ``"face"``, ``"hand21"``/``"hand"``), a :class:`~nblabel.core.skeletons.Skeleton`, or a
     dict (or object) with ``names`` (or ``keypoints``) and optional ``edges`` (or
     ``skeleton``) and ``layout``. A built-in skeleton brings its own layout; other skeletons
     without one get their points spread on a grid.
@@ -75,8 +55,6 @@ def skeleton_payload(skeleton=None) -> dict:
         >>> skeleton_payload("face")["names"][2]
         'nose_tip'
     """
-    from ..models.keypoints import COCO17, SKELETONS, get_skeleton
-
     if skeleton is None:
         skeleton = COCO17
     elif isinstance(skeleton, str):
@@ -127,8 +105,6 @@ def builtin_skeletons() -> dict[str, dict]:
         >>> {k: len(v["names"]) for k, v in builtin_skeletons().items()}
         {'coco17': 17, 'face5': 5, 'hand21': 21}
     """
-    from ..models.keypoints import SKELETONS
-
     return {name: skeleton_payload(sk) for name, sk in SKELETONS.items()}
 
 
@@ -174,20 +150,13 @@ def display_jpeg(rgb: np.ndarray, display_size: int, quality: int = 85) -> tuple
 
 
 def clean_records(records: Sequence[dict]) -> list[dict]:
-    """JSON-safe copies of records (numpy numbers become floats, tuples become lists)."""
+    """JSON-safe copies of records (numpy numbers become floats, tuples become lists).
 
-    def plain(v):
-        if isinstance(v, dict):
-            return {str(k): plain(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v
-
-    return [plain(dict(r)) for r in records]
+    Example:
+        >>> clean_records([{"bbox": (np.float32(1.0), 2, 3, 4), "score": float("nan")}])
+        [{'bbox': [1.0, 2, 3, 4], 'score': None}]
+    """
+    return [json_safe(dict(r)) for r in records]
 
 
 def _number(v) -> float | None:
@@ -241,14 +210,6 @@ def clean_regions(value) -> tuple[list[dict], int]:
 
 def _hex_rgb(color: str) -> tuple[int, int, int]:
     return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
-
-
-def class_color(label: str, classes: Sequence[str]) -> str:
-    """The colour of ``label``: its position in ``classes`` picks from the palette."""
-    try:
-        return PALETTE[list(classes).index(label) % len(PALETTE)]
-    except ValueError:
-        return "#888888"
 
 
 def _draw_keypoints(draw, rec, edges, s, color, lw) -> None:

@@ -22,12 +22,18 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..core.tasks import TASKS
 from ..loop.counts import autolabel_count_range, check_count
-from ..models.categories import CATEGORIES, categories, category_for, unpredicted
+from ..models.categories import (
+    CATEGORIES,
+    DEFAULT_CATEGORY,
+    categories,
+    category_for,
+    unpredicted,
+)
+from ..models.deidentify import METHODS
 
 GENERAL, CUSTOM = "general", "custom"
-TASKS = ("detect", "segment", "pose")
-METHODS = ("blur", "mosaic")
 FIXED_NOTE = "fixed: fewer than 100 images"
 # Images de-identified per call: small enough for a smooth progress bar, large enough that
 # the per-call overhead (a DataFrame for the summary) stays negligible.
@@ -89,7 +95,9 @@ class SetupPanel(W.VBox):
         # the dataset's own classes choose: the category that predicts most of them, with
         # only those selected; none predicted (raccoons) means only Custom AI can learn them
         matched_category, matched = category_for(ds.classes)
-        first = matched_category or ("human" if "human" in cats else next(iter(cats)))
+        first = matched_category or (
+            DEFAULT_CATEGORY if DEFAULT_CATEGORY in cats else next(iter(cats))
+        )
         start_ai = CUSTOM if ds.classes and matched_category is None else GENERAL
         wide = W.Layout(width="520px")
         style = {"description_width": "120px"}

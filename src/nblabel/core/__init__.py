@@ -1,0 +1,17 @@
+"""The bottom layer: facts every other module shares, importing nothing else of nblabel.
+
+Each fact lives in one small module named for what it holds, so a status, a skeleton or a
+colour is written once and every layer above imports it instead of spelling it again:
+
+- :mod:`nblabel.core.statuses`: the image statuses and the groups the code asks about;
+- :mod:`nblabel.core.sources`: who wrote an annotation (``"human"`` or a model version);
+- :mod:`nblabel.core.edits`: the kinds of edit a person makes, as the journal records them;
+- :mod:`nblabel.core.tasks`: the model tasks (detect, segment, pose);
+- :mod:`nblabel.core.skeletons`: the keypoint skeletons (COCO-17 body, face, hand);
+- :mod:`nblabel.core.palette`: the class colours;
+- :mod:`nblabel.core.jsonsafe`: numpy and pandas values made plain for JSON;
+- :mod:`nblabel.core.errors`: the base class of nblabel's own errors;
+- :mod:`nblabel.core.lazy`: package attributes that import their module on first use.
+
+``tests/test_layers.py`` checks that nothing here imports a module outside ``core``.
+"""
