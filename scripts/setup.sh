@@ -49,10 +49,14 @@ fi
 
 if [ "$want" = "test" ]; then
   bash scripts/install_browser.sh
-  if [ ! -x js/node_modules/.bin/esbuild ]; then
+  # JS tools at js/package-lock.json's versions: esbuild builds the bundle, TypeScript checks
+  # js/src, Node's own runner tests js/test; reinstalled when the lock changes
+  js_stamp="js/node_modules/.nblabel-$(sha1sum js/package-lock.json | cut -c1-12)"
+  if [ ! -f "$js_stamp" ]; then
     command -v npm >/dev/null 2>&1 || {
-      echo "setup: npm is needed to rebuild the widget bundle (apt-get install -y nodejs npm)" >&2; exit 1; }
-    echo "setup: installing JS build tools (esbuild) into js/node_modules"
+      echo "setup: npm is needed to build and check the widget code (apt-get install -y nodejs npm)" >&2; exit 1; }
+    echo "setup: installing JS build and check tools (esbuild, TypeScript) into js/node_modules"
     (cd js && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$js_stamp"
   fi
 fi

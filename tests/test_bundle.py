@@ -7,53 +7,29 @@ was not rebuilt (``npm --prefix js run build``) and committed.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from support.node import JS, node_modules, run_npm
 
 ROOT = Path(__file__).resolve().parents[1]
-JS = ROOT / "js"
 STATIC = ROOT / "src" / "nblabel" / "static"
 BUNDLE = ("annotator.js", "annotator.css")
 
 
-def _npm() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm not found: install Node.js 18+ (it builds the widget bundle in js/)")
-    return npm
-
-
-def _run(cmd: list[str], cwd: Path) -> None:
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
-    if done.returncode:
-        pytest.fail(f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")
-
-
 @pytest.fixture(scope="module")
-def node_modules() -> Path:
-    """js/node_modules at the locked versions (``npm ci`` when it is missing or stale)."""
-    npm = _npm()
-    lock = json.loads((JS / "package-lock.json").read_text())
-    want = lock["packages"]["node_modules/esbuild"]["version"]
-    installed = JS / "node_modules" / "esbuild" / "package.json"
-    if not installed.exists() or json.loads(installed.read_text())["version"] != want:
-        _run([npm, "ci", "--no-audit", "--no-fund"], JS)
-    return JS / "node_modules"
+def installed() -> Path:
+    """js/node_modules at the locked versions."""
+    return node_modules()
 
 
-def test_committed_bundle_matches_a_fresh_build(node_modules, tmp_path):
+def test_committed_bundle_matches_a_fresh_build(installed, tmp_path):
     # Same layout as the repository, so the build script's own --outdir is used unchanged.
     work = tmp_path / "js"
-    work.mkdir()
-    for src in JS.iterdir():
-        if src.name != "node_modules" and src.is_file():
-            shutil.copy2(src, work / src.name)
-    (work / "node_modules").symlink_to(node_modules, target_is_directory=True)
-    _run([_npm(), "run", "build"], work)
+    shutil.copytree(JS, work, ignore=shutil.ignore_patterns("node_modules"))
+    (work / "node_modules").symlink_to(installed, target_is_directory=True)
+    run_npm(["run", "build"], work)
     built = tmp_path / "src" / "nblabel" / "static"
     for name in BUNDLE:
         fresh = (built / name).read_text()
