@@ -12,6 +12,7 @@ so positions never change; rows that appeared since are taken from the end of ``
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,10 +55,16 @@ class RowIndex:
 
     def __init__(self, ds):
         self.ds = ds
+        # a loop's thread reports writes while the kernel's thread moves between images
+        self._lock = threading.RLock()
         self.rebuild()
 
     def rebuild(self) -> None:
         """Read every row again (once; e.g. when the Dataset changed in a way not reported)."""
+        with self._lock:
+            self._read_all()
+
+    def _read_all(self) -> None:
         df = self.ds.df
         self.keys: list = list(df.index)
         self._pos: dict[Any, int] = {k: i for i, k in enumerate(self.keys)}
@@ -75,21 +82,22 @@ class RowIndex:
             Whether there were any.
         """
         df = self.ds.df
-        n = len(self.keys)
-        if len(df) == n:
-            return False
-        if len(df) < n or (n and df.index[n - 1] != self.keys[-1]):
-            # rows are only ever appended; anything else is read again from scratch
-            self.rebuild()
+        with self._lock:
+            n = len(self.keys)
+            if len(df) == n:
+                return False
+            if len(df) < n or (n and df.index[n - 1] != self.keys[-1]):
+                # rows are only ever appended; anything else is read again from scratch
+                self._read_all()
+                return True
+            new = list(df.index[n:])
+            codes = status_codes(df["status"].iloc[n:])
+            for i, (k, c) in enumerate(zip(new, codes), start=n):
+                self._pos[k] = i
+                self._count(c, 1)
+            self.keys.extend(new)
+            self._codes.extend(codes)
             return True
-        new = list(df.index[n:])
-        codes = status_codes(df["status"].iloc[n:])
-        for i, (k, c) in enumerate(zip(new, codes), start=n):
-            self._pos[k] = i
-            self._count(c, 1)
-        self.keys.extend(new)
-        self._codes.extend(codes)
-        return True
 
     def position(self, key) -> int | None:
         """Row position of ``key`` (None when the Dataset has no such row)."""
@@ -97,11 +105,6 @@ class RowIndex:
         if pos is None and self.extend():
             pos = self._pos.get(key)
         return pos
-
-    def status(self, pos: int) -> str | None:
-        """The status this index holds for the row at ``pos``."""
-        c = self._codes[pos]
-        return None if c == UNKNOWN else STATUSES[c]
 
     def note(self, key, status: str | None = None) -> int | None:
         """Take in a change to row ``key`` (``status``: its status now, read from the
@@ -143,11 +146,12 @@ class RowIndex:
         return {s: int(self._tally[i]) for i, s in enumerate(STATUSES)}
 
     def _set(self, pos: int, code: int) -> None:
-        old = self._codes[pos]
-        if old != code:
-            self._codes[pos] = code
-            self._count(old, -1)
-            self._count(code, 1)
+        with self._lock:
+            old = self._codes[pos]
+            if old != code:
+                self._codes[pos] = code
+                self._count(old, -1)
+                self._count(code, 1)
 
     def _count(self, code: int, delta: int) -> None:
         if code != UNKNOWN:
