@@ -12,7 +12,15 @@ steadier number on a shared machine.
 The model: a YOLO11n checkpoint built from ultralytics' yaml and trained briefly on 20 raccoon
 images (tests/support/model_fixtures.make_checkpoint), fine-tuned by CustomAI on 10 more.
 
+With ``--engine ray`` it compares, in one run, in-process auto-labeling with auto-labeling on
+a local Ray cluster (Ray Data actors, one per CPU, each loading the model once), using the
+General AI a user starts a big folder with: the COCO ``yolov5n.pt`` at its default settings,
+over the coco128 and raccoon images. It also measures the kernel's ceiling: how many rows per
+second it routes and journals when predictions cost nothing (the same records replayed), which
+is what bounds any number of workers. From both it projects the throughput of N workers.
+
 Usage: python benchmarks/autolabel.py [--rounds 3] [--imgsz 320] [--batch 16] [--conf 0.001]
+       python benchmarks/autolabel.py --engine ray [--rounds 2] [--workers 2]
 """
 
 from __future__ import annotations
@@ -93,9 +101,102 @@ def with_nblabel(model, raccoon: Path, db: Path, batch: int) -> tuple[float, flo
     return wall, timed.seconds, summary["written"], objects
 
 
+class Replay:
+    """Predictions that cost nothing: the records a real model gave, returned again."""
+
+    def __init__(self, by_path: dict, version: str):
+        self.by_path, self.version = by_path, version
+
+    def predict(self, images):
+        return [self.by_path[str(p)] for p in images]
+
+
+def ray_main(args) -> None:
+    import ray
+
+    from nblabel.loop import RayEngine
+
+    folders = [
+        SHARED / "datasets" / "coco128" / "images",
+        SHARED / "datasets" / "raccoon" / "images",
+    ]
+    paths = [p for f in folders for p in sorted(f.rglob("*.jpg"))]
+    model = nbl.GeneralAI("all", weights=SHARED / "models" / "yolov5n.pt")  # defaults otherwise
+    n = len(paths)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "images"
+        work.mkdir()
+        for i, p in enumerate(paths):  # one folder, names kept apart
+            (work / f"{i:05d}_{p.name}").symlink_to(p)
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        engine = RayEngine(workers=args.workers)
+        model.predict([paths[0]])  # the kernel's model loaded, as a user's would be
+
+        def run(tag: str, predictor, **autolabel) -> tuple[float, float, int, object]:
+            """Wall time, time to the first written batch, its size, and the Dataset."""
+            ds = nbl.Dataset.from_folder(work, db=Path(tmp) / f"{tag}.db")
+            lab = AutoLabeler(ds, predictor, batch=args.batch, retrain_every=10**9)
+            first = []
+            lab.on_autolabel_progress(
+                lambda p: first or first.append((time.perf_counter(), p["done"]))
+            )
+            t = time.perf_counter()
+            summary = lab.autolabel(progress=False, **autolabel)
+            wall = time.perf_counter() - t
+            lab.close()
+            assert summary["written"] == n, summary["written"]
+            return wall, first[0][0] - t, first[0][1], ds
+
+        local_t, ray_t, ray_start, ray_steady = [], [], [], []
+        for r in range(args.rounds):
+            wall, _, _, local_ds = run(f"local{r}", model)
+            local_t.append(wall)
+            wall, start, first_n, ray_ds = run(f"ray{r}", model, engine=engine)
+            ray_t.append(wall)
+            ray_start.append(start)
+            # once the workers have loaded the model: images after the first batch
+            ray_steady.append((n - first_n) / (wall - start))
+            same = local_ds.df["annotations"].equals(ray_ds.df["annotations"])
+            print(
+                f"round {r + 1}: in-process {local_t[-1]:.1f} s, Ray {ray_t[-1]:.1f} s, of "
+                f"which {start:.1f} s to the first batch ({n} images; same records: {same})"
+            )
+        by_path = {
+            str(row.image): list(row.annotations) for row in local_ds.df.itertuples(index=False)
+        }
+        replay = Replay(by_path, model.version)
+        ceiling_t = [run(f"replay{r}", replay)[0] for r in range(args.rounds)]
+        plan = engine.plan(ray)
+        objects = int(local_ds.df["annotations"].map(len).sum())
+        ray.shutdown()
+
+    workers = plan[0]
+    local_rate, ray_rate, ceiling = n / min(local_t), n / min(ray_t), n / min(ceiling_t)
+    per_worker = max(ray_steady) / workers
+    print()
+    print(f"images: {n} ({objects} objects), batch {args.batch}, CPU cores {os.cpu_count()}")
+    print(f"in-process autolabel          : {local_rate:7.2f} images/s (best of {args.rounds})")
+    print(
+        f"Ray, {workers} workers (local)     : {ray_rate:7.2f} images/s "
+        f"= {ray_rate / local_rate:.2f}x in-process"
+    )
+    print(
+        f"  start-up (workers load the model): {min(ray_start):.1f} s; after it "
+        f"{max(ray_steady):.2f} images/s = {per_worker:.2f} per worker"
+    )
+    print(f"kernel ceiling (route+journal): {ceiling:7.0f} rows/s (predictions replayed)")
+    limit = ceiling / per_worker
+    print(f"projected: N workers give min(N x {per_worker:.2f}, {ceiling:.0f}) images/s;")
+    for k in (1, 8, 32, 128, 512):
+        print(f"  {k:4d} workers -> {min(k * per_worker, ceiling):8.1f} images/s")
+    print(f"the kernel becomes the bottleneck at about {limit:.0f} workers of this speed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--engine", choices=("local", "ray"), default="local")
+    ap.add_argument("--workers", type=int, default=None, help="Ray workers (default: one per CPU)")
+    ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--batch", type=int, default=16)
     # A briefly trained model is unsure of everything: at 0.001 it writes ~85 boxes per image,
@@ -103,6 +204,10 @@ def main() -> None:
     # A higher threshold (e.g. 0.02) writes nothing and measures the per-image cost alone.
     ap.add_argument("--conf", type=float, default=0.001)
     args = ap.parse_args()
+    if args.engine == "ray":
+        args.rounds = args.rounds or 2
+        return ray_main(args)
+    args.rounds = args.rounds or 3
     raccoon = SHARED / "datasets" / "raccoon"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -101,7 +102,6 @@ class RayEngine:
         """``(positions, {position: records}, {position: problem}, {position: general
         records})`` per batch of ``paths`` as the workers finish them, each position once."""
         ray = connect(self.address)
-        _check_shippable(ray, model, general)
         workers, cpus, gpus = self.plan(ray)
         items = [{"i": i, "image": str(p)} for i, p in enumerate(paths)]
         if not items:
@@ -109,35 +109,42 @@ class RayEngine:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the loop shows its own progress
         blocks = _blocks(len(items), batch, workers)
-        predicted = ray.data.from_items(items, override_num_blocks=blocks)
-        predicted = predicted.map_batches(
+        # held here for the whole run: a restarted worker unpickles the model from it again
+        shipped = _shipped(ray, model, general)
+        predicted = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
             _Predictor,
-            fn_constructor_args=(model, general, cpus),
+            fn_constructor_args=(shipped, cpus),
             batch_size=batch,
             batch_format="numpy",
-            concurrency=min(workers, blocks),
+            compute=ray.data.ActorPoolStrategy(size=min(workers, blocks)),
             num_cpus=cpus,
             num_gpus=gpus,
         )
-        seen: set[int] = set()
-        for out in predicted.iter_batches(batch_size=None, batch_format="numpy"):
-            positions, preds, bad, found = [], {}, {}, {}
-            for i, recs, problem, other in zip(
-                out["i"], out["records"], out["problem"], out["general"]
-            ):
-                i = int(i)
-                if i in seen:  # a retried batch streamed again
-                    continue
-                seen.add(i)
-                positions.append(i)
-                if problem:
-                    bad[i] = str(problem)
-                else:
-                    preds[i] = json.loads(recs)
-                    if general is not None:
-                        found[i] = json.loads(other)
-            if positions:
-                yield positions, preds, bad, found
+        with _quiet_ray_data():
+            yield from _received(predicted, general is not None)
+
+
+def _received(predicted, with_general: bool):
+    """Decode the workers' batches, dropping positions a retried batch sends again."""
+    seen: set[int] = set()
+    for out in predicted.iter_batches(batch_size=None, batch_format="numpy"):
+        positions, preds, bad, found = [], {}, {}, {}
+        for i, recs, problem, other in zip(
+            out["i"], out["records"], out["problem"], out["general"]
+        ):
+            i = int(i)
+            if i in seen:  # a retried batch streamed again
+                continue
+            seen.add(i)
+            positions.append(i)
+            if problem:
+                bad[i] = str(problem)
+            else:
+                preds[i] = json.loads(recs)
+                if with_general:
+                    found[i] = json.loads(other)
+        if positions:
+            yield positions, preds, bad, found
 
 
 def _blocks(n: int, batch: int, workers: int) -> int:
@@ -147,9 +154,10 @@ def _blocks(n: int, batch: int, workers: int) -> int:
     return max(1, min(batches, max(-(-batches // 4), 4 * workers)))
 
 
-def _check_shippable(ray, model, general) -> None:
+def _shipped(ray, model, general):
+    """The models in Ray's object store, or an error that says why they cannot go there."""
     try:
-        ray.cloudpickle.dumps((model, general))
+        return ray.put((model, general))
     except Exception as e:
         raise TypeError(
             f"{type(model).__name__} cannot be sent to Ray workers ({e}). A model used with "
@@ -158,14 +166,30 @@ def _check_shippable(ray, model, general) -> None:
         ) from e
 
 
+@contextlib.contextmanager
+def _quiet_ray_data():
+    """Ray Data's start-up lines are for its own users; in a notebook cell only warnings
+    belong beside the loop's progress bar."""
+    logger = logging.getLogger("ray.data")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class _Predictor:
     """A Ray Data actor: the model, loaded once, predicting one batch per call."""
 
-    def __init__(self, model, general, cpus: float):
+    def __init__(self, shipped, cpus: float):
         import torch
 
+        import ray
+
         torch.set_num_threads(max(1, int(cpus)))  # the actor's share of the node
-        self.model, self.general = model, general
+        # Ray Data hands constructor arguments over as they are: the reference is read here
+        self.model, self.general = ray.get(shipped)
 
     def __call__(self, batch: dict) -> dict:
         paths = [str(p) for p in batch["image"]]
