@@ -11,4 +11,4 @@ export NBLABEL_HOME="${NBLABEL_HOME:-$(mktemp -d)}"   # default databases of tes
 export MPLBACKEND=Agg YOLO_OFFLINE=1
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
-.venv/bin/python -m pytest tests "$@"
+.venv/bin/python -m pytest tests src/nblabel --doctest-modules "$@"

@@ -23,8 +23,9 @@ out ``"unlabeled"`` rows unless ``include_unlabeled=True``) and returns the path
 
 Example:
     >>> from nblabel.formats import read_voc, write_coco
-    >>> classes, items = read_voc("raccoon/annotations", "raccoon/images")  # doctest: +SKIP
-    >>> write_coco(items, classes, "instances.json")  # doctest: +SKIP
+    >>> classes, items = read_voc("raccoon/annotations", "raccoon/images")
+    >>> write_coco(items, classes, "instances.json")
+    PosixPath('instances.json')
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     left as it was.
 
     Example:
-        >>> write_atomic("export/instances.json", "{}")  # doctest: +SKIP
+        >>> write_atomic("export/instances.json", "{}")
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,8 +88,10 @@ def folder_export(
             earlier export (replacing it could lose work).
 
     Example:
-        >>> with folder_export("export/voc") as tmp:  # doctest: +SKIP
-        ...     (tmp / "a.xml").write_text("<annotation/>")
+        >>> with folder_export("export/voc") as tmp:
+        ...     _ = (tmp / "a.xml").write_text("<annotation/>")
+        >>> sorted(p.name for p in Path("export/voc").iterdir())
+        ['.nblabel-export', 'a.xml']
     """
     out = Path(os.path.abspath(Path(out).expanduser()))
     if out.exists() and not out.is_dir():

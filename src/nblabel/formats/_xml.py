@@ -30,8 +30,8 @@ def parse_xml(path: str | os.PathLike) -> ET.Element:
             entity; the message names the file and says what to do.
 
     Example:
-        >>> root = parse_xml("annotations/raccoon-1.xml")  # doctest: +SKIP
-        >>> root.findtext("filename")  # doctest: +SKIP
+        >>> root = parse_xml("raccoon/annotations/raccoon-1.xml")
+        >>> root.findtext("filename")
         'raccoon-1.jpg'
     """
     builder = ET.TreeBuilder()

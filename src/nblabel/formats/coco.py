@@ -380,9 +380,10 @@ def write_coco(
         ``path`` as a :class:`~pathlib.Path`.
 
     Example:
-        >>> write_coco(rows, ["raccoon"], "export/instances.json")  # doctest: +SKIP
-        >>> write_coco(rows, ["person", "car"], "out.json",
-        ...            category_ids={"person": 1, "car": 3})  # doctest: +SKIP
+        >>> write_coco(rows, ["raccoon"], "export/instances.json")
+        PosixPath('export/instances.json')
+        >>> write_coco(rows, ["raccoon"], "out.json", category_ids={"raccoon": 7})
+        PosixPath('out.json')
     """
     classes = check_classes(classes)
     ids = _category_ids(classes, category_ids)

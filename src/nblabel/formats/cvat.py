@@ -471,7 +471,7 @@ def write_cvat(
         ``path`` as a :class:`~pathlib.Path`.
 
     Example:
-        >>> write_cvat(rows, ["raccoon"], "export/annotations.xml")  # doctest: +SKIP
+        >>> write_cvat(rows, ["raccoon"], "export/annotations.xml")
         PosixPath('export/annotations.xml')
     """
     classes = check_classes(classes)

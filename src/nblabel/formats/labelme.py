@@ -430,8 +430,9 @@ def write_labelme(
         ``out_dir`` as a :class:`~pathlib.Path`.
 
     Example:
-        >>> write_labelme(rows, ["raccoon"], "export/labelme")  # doctest: +SKIP
-        PosixPath('export/labelme')
+        >>> out = write_labelme(rows, ["raccoon"], "export/labelme")
+        >>> out.name, sorted(p.name for p in out.glob("*.json"))
+        ('labelme', ['raccoon-1.json', 'raccoon-2.json', 'raccoon-3.json'])
     """
     classes = check_classes(classes)
     prepared = prepare_rows(rows, classes, include_unlabeled)

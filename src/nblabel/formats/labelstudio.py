@@ -519,7 +519,9 @@ def write_labelstudio(
         ``path`` as a :class:`~pathlib.Path`. Create the project with :func:`label_config`.
 
     Example:
-        >>> write_labelstudio(rows, ["raccoon"], "tasks.json", image_root="/data")  # doctest: +SKIP
+        >>> photos = Path(rows[0]["image"]).resolve().parent  # the folder Label Studio serves
+        >>> write_labelstudio(rows, ["raccoon"], "tasks.json", image_root=photos)
+        PosixPath('tasks.json')
     """
     classes = check_classes(classes)
     prepared = prepare_rows(_readable(rows), classes)

@@ -68,8 +68,8 @@ def read_voc(
         a fallback), ``annotations`` and ``issues``.
 
     Example:
-        >>> classes, items = read_voc("raccoon/annotations", "raccoon/images")  # doctest: +SKIP
-        >>> classes, len(items)  # doctest: +SKIP
+        >>> classes, items = read_voc("raccoon/annotations", "raccoon/images")
+        >>> classes, len(items)
         (['raccoon'], 200)
     """
     if errors not in ("raise", "flag"):
@@ -320,7 +320,7 @@ def write_voc(
         ``out_dir`` as a :class:`~pathlib.Path`; :func:`read_voc` reads it back.
 
     Example:
-        >>> write_voc(rows, ["raccoon"], "export/voc")  # doctest: +SKIP
+        >>> write_voc(rows, ["raccoon"], "export/voc")
         PosixPath('export/voc')
     """
     if layout not in ("devkit", "flat"):

@@ -504,7 +504,7 @@ def write_yolo(
         The path of ``data.yaml``, ready for ``YOLO(...).train(data=...)``.
 
     Example:
-        >>> data = write_yolo(rows, ["raccoon"], "export/yolo")  # doctest: +SKIP
+        >>> data = write_yolo(rows, ["raccoon"], "export/yolo")
         >>> YOLO("yolo11n.pt").train(data=data, epochs=10)  # doctest: +SKIP
     """
     classes = check_classes(classes)

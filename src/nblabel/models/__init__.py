@@ -5,8 +5,8 @@ ultralytics or OpenCV.
 
 Example:
     >>> from nblabel.models import GeneralAI
-    >>> sorted(GeneralAI.categories())[:2]
-    ['animal', 'autonomous driving']
+    >>> list(GeneralAI.categories())[:3]
+    ['human', 'animal', 'autonomous driving']
 """
 
 from __future__ import annotations

@@ -240,9 +240,10 @@ def deidentify_image(
         ``method``, ``detected_bbox``). Pixels outside the regions are untouched.
 
     Example:
-        >>> out, regions = deidentify_image("team.jpg", "face", face_model="yunet.onnx")  # doctest: +SKIP
-        >>> [r["kind"] for r in regions]  # doctest: +SKIP
-        ['face', 'face']
+        >>> yunet = "../shared/models/face_detection_yunet.onnx"
+        >>> out, regions = deidentify_image("zidane.jpg", "face", face_model=yunet)
+        >>> [r["kind"] for r in regions]
+        ['face', 'face', 'face']
     """
     targets = _check_args(targets, method, margin)
     rgb = load_rgb(image)

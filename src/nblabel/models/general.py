@@ -57,7 +57,7 @@ def checkpoint_names(path: Path) -> list[str]:
     """Class names of a detection checkpoint of either kind, read without running its code.
 
     Example:
-        >>> checkpoint_names(Path("../shared/models/yolov5n.pt"))[:2]  # doctest: +SKIP
+        >>> checkpoint_names(Path("../shared/models/yolov5n.pt"))[:2]
         ['person', 'bicycle']
     """
     from .checkpoints import YOLOV5, checkpoint_kind
@@ -298,8 +298,8 @@ class GeneralAI:
             with ``score`` and ``source`` set to :attr:`version`.
 
         Example:
-            >>> GeneralAI("human", weights="yolo11n.pt").predict("bus.jpg")[0][0]["label"]
-            ... # doctest: +SKIP
+            >>> ai = GeneralAI("human", weights="../shared/models/yolov5n.pt")
+            >>> ai.predict("bus.jpg")[0][0]["label"]
             'person'
         """
         items = _as_list(images)

@@ -59,8 +59,8 @@ def read_yolov5(path: str | os.PathLike) -> YOLOv5Checkpoint:
         CheckpointError: not a usable YOLOv5 detection checkpoint.
 
     Example:
-        >>> ck = read_yolov5("../shared/models/yolov5n.pt")  # doctest: +SKIP
-        >>> len(ck.names), len(ck.state_dict)  # doctest: +SKIP
+        >>> ck = read_yolov5("../shared/models/yolov5n.pt")
+        >>> len(ck.names), len(ck.state_dict)
         (80, 349)
     """
     import torch

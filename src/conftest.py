@@ -1,0 +1,106 @@
+"""The docstring examples of ``src/nblabel`` run as tests (``pytest --doctest-modules``).
+
+Each example runs in a scratch folder laid out the way the examples speak of files, built from
+the real data in ``$NBLABEL_SHARED`` (default ``../shared``), so that an example writes nothing
+into the source tree and reads real images:
+
+- ``images/img1.jpg``, ``images/img2.jpg``: two raccoon photos;
+- ``raccoon/images``, ``raccoon/annotations``: the raccoon data set (200 photos, VOC files);
+- ``photo.jpg``: a raccoon photo; ``bus.jpg``, ``zidane.jpg``: ultralytics' sample photos;
+- ``clip.mp4``: ten seconds of video (640x360, 25 frames a second), made from a raccoon
+  photo for the examples that name it;
+- ``../shared``: the shared data itself (``../shared/models/yolov5n.pt``).
+
+An example that names ``ds`` without making it gets a Dataset of the first three raccoon
+photos with their boxes (``labels.db`` in the scratch folder); one that names ``rows`` gets the
+rows a format writer takes (``key``, ``image``, ``width``, ``height``, ``annotations``) of the
+same three photos.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[1]
+_SHARED = Path(os.environ.get("NBLABEL_SHARED", _ROOT.parent / "shared")).resolve()
+_RACCOON = _SHARED / "datasets" / "raccoon"
+
+
+def _lay_out(tmp: Path) -> Path:
+    work = tmp / "work"
+    (work / "images").mkdir(parents=True)
+    (tmp / "shared").symlink_to(_SHARED)
+    for i in (1, 2):
+        (work / "images" / f"img{i}.jpg").symlink_to(_RACCOON / "images" / f"raccoon-{i}.jpg")
+    (work / "photo.jpg").symlink_to(_RACCOON / "images" / "raccoon-1.jpg")
+    (work / "raccoon").symlink_to(_RACCOON)
+    for sub, ext in (("images", "jpg"), ("annotations", "xml")):
+        (tmp / "subset" / sub).mkdir(parents=True)
+        for i in (1, 2, 3):
+            name = f"raccoon-{i}.{ext}"
+            (tmp / "subset" / sub / name).symlink_to(_RACCOON / sub / name)
+    try:
+        from ultralytics.utils import ASSETS
+    except ImportError:
+        pass
+    else:
+        for name in ("bus.jpg", "zidane.jpg"):
+            (work / name).symlink_to(Path(ASSETS) / name)
+    return work
+
+
+def _write_clip(path: Path) -> None:
+    """Ten seconds at 25 frames a second, 640x360: a raccoon photo panning sideways."""
+    import cv2
+    import numpy as np
+
+    from nblabel.images import load_rgb
+
+    photo = cv2.resize(load_rgb(_RACCOON / "images" / "raccoon-1.jpg"), (960, 360))
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 360))
+    try:
+        for i in range(250):
+            x = int(320 * i / 249)
+            out.write(np.ascontiguousarray(photo[:, x : x + 640, ::-1]))
+    finally:
+        out.release()
+
+
+def _uses(item, name: str) -> bool:
+    """Whether the examples use ``name`` without making it first."""
+    sources = [ex.source for ex in item.dtest.examples]
+    words = (s.replace("(", " ").replace(".", " ").replace(",", " ").split() for s in sources)
+    uses = any(name in w for w in words)
+    makes = any(s.lstrip().startswith(f"{name} =") for s in sources)
+    return uses and not makes
+
+
+@pytest.fixture(autouse=True)
+def _example_folder(request, tmp_path, monkeypatch, doctest_namespace):
+    if not hasattr(request.node, "dtest"):
+        return
+    if not _RACCOON.is_dir():
+        pytest.fail(f"shared data not found at {_SHARED}; set NBLABEL_SHARED")
+    work = _lay_out(tmp_path)
+    if any("clip.mp4" in ex.source for ex in request.node.dtest.examples):
+        _write_clip(work / "clip.mp4")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("NBLABEL_HOME", str(tmp_path / "home"))
+    import nblabel
+
+    doctest_namespace["nbl"] = nblabel  # the name every example imports nblabel as
+    doctest_namespace.pop("ds", None)
+    doctest_namespace.pop("rows", None)
+    if _uses(request.node, "ds"):
+        subset = tmp_path / "subset"
+        doctest_namespace["ds"] = nblabel.Dataset.from_voc(
+            subset / "annotations", images=subset / "images", db="labels.db"
+        )
+    if _uses(request.node, "rows"):
+        from nblabel.formats import read_voc
+
+        _, items = read_voc(tmp_path / "subset" / "annotations", tmp_path / "subset" / "images")
+        doctest_namespace["rows"] = items
