@@ -30,13 +30,13 @@ import pandas as pd
 from .columns import CORE_COLUMNS, check_value, clean_row
 from .core.sources import HUMAN
 from .core.statuses import STATUSES
+from .folders import list_folder
 from .images import (
     ImageError,
     image_folder,
     image_size,
     is_image_path,
     load_rgb,
-    natural_key,
     no_images_error,
 )
 from .journal import Journal, decode_key
@@ -281,33 +281,17 @@ class Dataset:
             >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
         """
         root = image_folder(folder)
-        walker = root.rglob("*") if recursive else root.glob("*")
-        images, other, odd = [], [], []
-
-        def order(q: Path) -> list:
-            # natural order of each path component, so "b/x" stays after every "a/..." file;
-            # the name itself breaks ties ("a01", "a1") so the order never depends on the disk
-            return [(natural_key(n), n) for n in q.relative_to(root).parts]
-
-        for p in sorted(walker, key=order):
-            if p.name.startswith("."):
-                continue
-            if p.is_file():
-                (images if is_image_path(p) else other).append(p)
-            elif p.is_symlink():
-                # a link to nothing, or to itself: an image that is missing, said so in its
-                # row when it is named like one
-                (images if is_image_path(p) else odd).append(p)
-            elif p.is_dir() and is_image_path(p):
-                odd.append(p)
-        if not images:
+        listing = list_folder(root, recursive)
+        other, odd = [Path(o) for o in listing.other], [Path(o) for o in listing.odd]
+        if not listing.images:
             # checked before any journal is made: a wrong folder leaves nothing behind
             nested = 0 if recursive else sum(1 for q in root.rglob("*") if is_image_path(q))
             raise no_images_error(root, recursive, other, nested)
-        items = []
-        for p in images:
-            rel = p.relative_to(root).with_suffix("").as_posix()
-            items.append(dict(_sized(p), key=rel))
+        prefix = len(os.path.join(os.fspath(root), ""))
+        items = [
+            dict(_sized(path), key=os.path.splitext(path[prefix:])[0].replace(os.sep, "/"))
+            for path in listing.images
+        ]
         report = []
         if other:
             names = ", ".join(o.name for o in other[:5]) + (" ..." if len(other) > 5 else "")
@@ -359,7 +343,7 @@ class Dataset:
         items, all_classes = [], list(classes)
         for key, rec in zip(df.index, df.to_dict("records")):
             path = str(rec.pop(image_col))
-            item = _sized(Path(path))
+            item = _sized(str(Path(path)))
             item["image"] = path  # keep the user's spelling of the path
             item["key"] = key.item() if hasattr(key, "item") else key
             resolved = str(Path(path).resolve())
@@ -781,7 +765,8 @@ class Dataset:
                 rev = self._journal.next_rev()
                 for key, anns, opt in writes:
                     self._check_key(key)
-                    stored, _ = clean_row(key, self._journal.read_row(key))
+                    raw = self._journal.read_row(key)
+                    stored, _ = clean_row(key, raw)
                     if opt.get("skip_human") and (
                         stored["status"] == "verified" or stored["source"] == HUMAN
                     ):
@@ -831,7 +816,7 @@ class Dataset:
                     }
                     # written at once, so a second write of the same key in this batch
                     # counts from the first
-                    self._put(key, changes, event)
+                    self._put(key, changes, event, stored=raw)
                     prepared.append((key, changes, event))
             for key, changes, _ in prepared:
                 self._apply(key, changes, rev)
@@ -972,9 +957,11 @@ class Dataset:
             sample = list(self._df.index[:5])
             raise KeyError(f"no image with key {key!r} in this dataset (keys look like {sample})")
 
-    def _put(self, key, changes: dict, event: dict) -> None:
-        """Inside a journal transaction: write ``changes`` over the row as stored now."""
-        stored = self._journal.read_row(key)
+    def _put(self, key, changes: dict, event: dict, stored: dict | None = None) -> None:
+        """Inside a journal transaction: write ``changes`` over the row as stored now
+        (``stored``, when the caller has just read it in the same transaction)."""
+        if stored is None:
+            stored = self._journal.read_row(key)
         if not isinstance(stored, dict):
             stored = {}
         stored.update(changes)
@@ -1018,11 +1005,12 @@ class Dataset:
     def _set_row(self, key, row: dict) -> None:
         df = self._df
         pos = df.index.get_loc(key)
+        kinds = self._column_kinds()
         for col, value in row.items():
-            if col not in df.columns:
+            if col not in kinds:
                 df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
-            c = df.columns.get_loc(col)
-            kind = getattr(df.dtypes.iloc[c], "kind", "O")
+                kinds = self._column_kinds(fresh=True)
+            c, kind = kinds[col]
             if value is None and kind == "f":
                 value = float("nan")
             try:
@@ -1031,7 +1019,21 @@ class Dataset:
                 # a user column changing type (7 -> "seven"): widen it rather than keep the
                 # journal and the DataFrame disagreeing
                 df[col] = df[col].astype(object)
+                kinds = self._column_kinds(fresh=True)
                 df.iat[pos, c] = value
+
+    def _column_kinds(self, fresh: bool = False) -> dict:
+        """``{column: (position, dtype kind)}`` of the DataFrame, kept between writes: asking
+        pandas for ``dtypes`` builds a Series, which cost more than the write itself."""
+        df = self._df
+        cached = getattr(self, "_kinds", None)
+        if fresh or cached is None or cached[0] is not df or len(cached[1]) != df.shape[1]:
+            kinds = {
+                col: (i, getattr(dt, "kind", "O"))
+                for i, (col, dt) in enumerate(zip(df.columns, df.dtypes))
+            }
+            self._kinds = cached = (df, kinds)
+        return cached[1]
 
     def _notify(self, keys) -> None:
         for entry in list(self._listeners):
@@ -1161,15 +1163,15 @@ def _odd_entry(p: Path) -> str:
     return f"{p.name} (a folder)"
 
 
-def _sized(p: Path) -> dict:
+def _sized(p: str) -> dict:
     try:
         w, h = image_size(p)
         issues = []
     except ImageError as e:
         w, h, issues = 0, 0, [e.problem]
-        if p.is_symlink() and not p.exists():
+        if os.path.islink(p) and not os.path.exists(p):
             issues = [f"broken link: points to {os.readlink(p)}, which cannot be read"]
-    return {"image": str(p), "width": w, "height": h, "issues": issues, "annotations": []}
+    return {"image": p, "width": w, "height": h, "issues": issues, "annotations": []}
 
 
 def _unique_key(key, used: set):

@@ -212,10 +212,15 @@ class Journal:
 
         One statement, so one consistent snapshot even while others write.
         """
+        # Asked after every write, when a few rows at most are new: without the hint SQLite
+        # walks the whole table in ``pos`` order to skip a sort, a cost that grows with the
+        # dataset. A full load (rev < 0) reads every row anyway, in table order.
+        if rev < 0:
+            query = "SELECT key, data, rev FROM rows ORDER BY pos"
+        else:
+            query = "SELECT key, data, rev FROM rows INDEXED BY rows_rev WHERE rev > ? ORDER BY pos"
         with self._lock:
-            fetched = self._conn.execute(
-                "SELECT key, data, rev FROM rows WHERE rev > ? ORDER BY pos", (rev,)
-            ).fetchall()
+            fetched = self._conn.execute(query, () if rev < 0 else (rev,)).fetchall()
         return [(decode_key(k), json.loads(d), r) for k, d, r in fetched]
 
     def read_row(self, key: Any) -> dict | None:
