@@ -392,16 +392,16 @@ class ReviewGrid(W.VBox):
         """Move one written row to where it belongs in the queue (in, out or along it)."""
         if self._rows is None:
             return
-        pos = self._rows.position(key)
+        df = self.ds.df
+        pos = self._rows.position(key, df)
         if pos is None:
             return
-        df = self.ds.df
-        status = df.at[key, "status"]
+        status = df["status"].iat[pos]
         self._rows.note(key, status)
         new = None
         if status in self.statuses:
             rank = self.statuses.index(status)
-            new = queue_entry(rank, df.at[key, "confidence"], pos, self.order)
+            new = queue_entry(rank, df["confidence"].iat[pos], pos, self.order)
         if len(self._entries) < len(self._rows):  # rows added since
             self._entries.extend([None] * (len(self._rows) - len(self._entries)))
         old = self._entries[pos]

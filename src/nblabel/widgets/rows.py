@@ -2,19 +2,24 @@
 
 A widget on a million-row Dataset must not scan the table each time a model writes a row, a
 person presses a key or an image changes. This index is built once from ``ds.df`` and then
-updated one row at a time from the Dataset's notifications: the keys in row order, each key's
-position (a dict, not ``list.index``), and each row's status as one byte, so the next image
-with a status is a ``bytearray.find`` and the status counts are a running tally.
+updated one row at a time from the Dataset's notifications: the keys in row order and each
+row's status as one byte, so the next image with a status is a ``bytearray.find`` and the
+status counts are a running tally. A key's position is a hash lookup in the Dataset's own
+index (``ds.df.index.get_loc``), never ``list.index``; a second key -> position dict would
+cost a million entries more for the same answer.
 
 Rows are only ever appended to a Dataset (rows another writer added are pulled in at the end),
 so positions never change; rows that appeared since are taken from the end of ``ds.df``.
+
+Rows another writer changed are pulled into ``ds.df`` without a notification: the status this
+index holds for them is corrected when a search lands on them (:meth:`RowIndex.find` checks
+each hit) or by :meth:`RowIndex.rebuild`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +37,8 @@ def status_codes(statuses) -> bytes:
         >>> list(status_codes(["verified", "unlabeled", None]))
         [4, 0, 255]
     """
-    codes = pd.Categorical(list(statuses), categories=STATUSES).codes
+    values = statuses if isinstance(statuses, pd.Series) else list(statuses)
+    codes = pd.Categorical(values, categories=STATUSES).codes
     return np.where(codes < 0, UNKNOWN, codes).astype(np.uint8).tobytes()
 
 
@@ -66,8 +72,7 @@ class RowIndex:
 
     def _read_all(self) -> None:
         df = self.ds.df
-        self.keys: list = list(df.index)
-        self._pos: dict[Any, int] = {k: i for i, k in enumerate(self.keys)}
+        self.keys: list = df.index.tolist()
         self._codes = bytearray(status_codes(df["status"]))
         tally = np.bincount(np.frombuffer(bytes(self._codes), np.uint8), minlength=256)
         self._tally: list[int] = tally[: len(STATUSES)].tolist()
@@ -90,30 +95,37 @@ class RowIndex:
                 # rows are only ever appended; anything else is read again from scratch
                 self._read_all()
                 return True
-            new = list(df.index[n:])
+            new = df.index[n:].tolist()
             codes = status_codes(df["status"].iloc[n:])
-            for i, (k, c) in enumerate(zip(new, codes), start=n):
-                self._pos[k] = i
+            for c in codes:
                 self._count(c, 1)
             self.keys.extend(new)
             self._codes.extend(codes)
             return True
 
-    def position(self, key) -> int | None:
+    def position(self, key, df: pd.DataFrame | None = None) -> int | None:
         """Row position of ``key`` (None when the Dataset has no such row)."""
-        pos = self._pos.get(key)
-        if pos is None and self.extend():
-            pos = self._pos.get(key)
-        return pos
+        index = (self.ds.df if df is None else df).index
+        try:
+            pos = index.get_loc(key)
+        except (KeyError, TypeError, pd.errors.InvalidIndexError):
+            return None
+        if not isinstance(pos, (int, np.integer)):  # keys are unique; anything else is not one
+            return None
+        pos = int(pos)
+        if pos >= len(self.keys):
+            self.extend()  # a row appended since
+        return pos if pos < len(self.keys) else None
 
     def note(self, key, status: str | None = None) -> int | None:
         """Take in a change to row ``key`` (``status``: its status now, read from the
         Dataset when not given). Returns the row's position (None for an unknown key)."""
-        pos = self.position(key)
+        df = self.ds.df
+        pos = self.position(key, df)
         if pos is None:
             return None
         if status is None:
-            status = self.ds.df.at[key, "status"]
+            status = df["status"].iat[pos]
         self._set(pos, CODES.get(status, UNKNOWN))
         return pos
 
