@@ -20,6 +20,8 @@ PALETTE = (
 UNKNOWN_COLOR = "#888888"
 # De-identification regions: a colour no class gets, so the layer never reads as a label.
 REGION_COLOR = "#ff00d4"
+# Errors said in a widget (a failed retrain, a callback that raised).
+ERROR_COLOR = "#c44e52"
 
 
 def class_color(label: str, classes: Sequence[str]) -> str:

@@ -94,10 +94,11 @@ def read_coco(
             images). Problems with single annotations become item ``issues`` instead.
 
     Example:
+        >>> _ = write_coco(rows, ["raccoon"], "instances.json", category_ids={"raccoon": 7})
         >>> meta = {}
-        >>> classes, items = read_coco("instances.json", "images/", meta=meta)  # doctest: +SKIP
-        >>> meta["category_ids"]["person"]  # doctest: +SKIP
-        1
+        >>> classes, items = read_coco("instances.json", "raccoon/images/", meta=meta)
+        >>> meta["category_ids"]["raccoon"]
+        7
     """
     path = Path(json_path).expanduser()
     data = _load_json(path)

@@ -96,9 +96,10 @@ def read_cvat(
             CVAT *for video* file (tracks).
 
     Example:
-        >>> classes, items = read_cvat("task/annotations.xml", "task/images")  # doctest: +SKIP
-        >>> classes  # doctest: +SKIP
-        ['car', 'person']
+        >>> _ = write_cvat(rows, ["raccoon"], "task/annotations.xml")  # or CVAT's export
+        >>> classes, items = read_cvat("task/annotations.xml", "raccoon/images")
+        >>> classes
+        ['raccoon']
     """
     if errors not in ("raise", "flag"):
         raise ValueError(f"errors must be 'raise' or 'flag', got {errors!r}")

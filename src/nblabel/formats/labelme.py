@@ -86,9 +86,10 @@ def read_labelme(
         that are set become the ``labelme_flags`` column.
 
     Example:
-        >>> classes, items = read_labelme("labelme_dir/")  # doctest: +SKIP
-        >>> items[0]["annotations"][0]["bbox"]  # doctest: +SKIP
-        [95.0, 103.0, 238.0, 330.0]
+        >>> _ = write_labelme(rows, ["raccoon"], "labelme_dir/")  # or LabelMe's own files
+        >>> classes, items = read_labelme("labelme_dir/")
+        >>> items[0]["annotations"][0]["bbox"]
+        [81.0, 88.0, 522.0, 408.0]
     """
     if errors not in ("raise", "flag"):
         raise ValueError(f"errors must be 'raise' or 'flag', got {errors!r}")

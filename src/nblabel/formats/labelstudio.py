@@ -123,7 +123,10 @@ def read_labelstudio(
         FormatError: not JSON (with the line), or a task without ``data`` / an image.
 
     Example:
-        >>> classes, items = read_labelstudio("project.json", "images/")  # doctest: +SKIP
+        >>> _ = write_labelstudio(rows, ["raccoon"], "project.json")  # or Label Studio's export
+        >>> classes, items = read_labelstudio("project.json", "raccoon/images")
+        >>> classes, [len(item["annotations"]) for item in items]
+        (['raccoon'], [1, 1, 1])
     """
     path = Path(json_path).expanduser()
     if not path.is_file():

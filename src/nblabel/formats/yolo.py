@@ -69,7 +69,10 @@ def read_yolo(
         ``names``) become ``issues`` naming ``file:line``.
 
     Example:
-        >>> classes, items = read_yolo("export/yolo")  # doctest: +SKIP
+        >>> _ = write_yolo(rows, ["raccoon"], "export/yolo")  # or a folder another tool wrote
+        >>> classes, items = read_yolo("export/yolo")
+        >>> classes, len(items)
+        (['raccoon'], 3)
     """
     src = Path(dataset_dir).expanduser()
     if not src.exists():

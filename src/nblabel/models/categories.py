@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .weights import YUNET_NAME
+from .weights import TASK_WEIGHTS, YUNET_NAME
 
 # The 80 COCO class names, in the order pre-trained YOLO checkpoints number them.
 COCO80 = (
@@ -57,6 +57,8 @@ COCO_SUPER = {
 # Category whose classes are every class of the checkpoint in use (COCO's 80 by default,
 # a user's own names for a checkpoint trained on other classes).
 ALL = "all"
+# The standard checkpoint of each kind of output.
+DETECT, SEGMENT, POSE = TASK_WEIGHTS["detect"], TASK_WEIGHTS["segment"], TASK_WEIGHTS["pose"]
 # The category GeneralAI and the setup panel start from.
 DEFAULT_CATEGORY = "human"
 
@@ -90,30 +92,28 @@ class Category:
 CATEGORIES: dict[str, Category] = {
     c.name: c
     for c in (
-        Category(DEFAULT_CATEGORY, "detect", ("person",), "yolo11n.pt", description="person boxes"),
-        Category("animal", "detect", ANIMALS, "yolo11n.pt", description="boxes of 10 animals"),
-        Category(
-            "autonomous driving", "detect", ROAD, "yolo11n.pt", description="road users and signs"
-        ),
+        Category(DEFAULT_CATEGORY, "detect", ("person",), DETECT, description="person boxes"),
+        Category("animal", "detect", ANIMALS, DETECT, description="boxes of 10 animals"),
+        Category("autonomous driving", "detect", ROAD, DETECT, description="road users and signs"),
         Category(
             "human keypoints",
             "pose",
             ("person",),
-            "yolo11n-pose.pt",
+            POSE,
             description="person boxes with 17 COCO body keypoints",
         ),
         Category(
             "semantic segmentation",
             "segment",
             COCO80,
-            "yolo11n-seg.pt",
+            SEGMENT,
             description="object outlines (polygons) for the 80 COCO classes",
         ),
         *(
-            Category(name, "detect", classes, "yolo11n.pt", description=f"COCO {name} classes")
+            Category(name, "detect", classes, DETECT, description=f"COCO {name} classes")
             for name, classes in COCO_SUPER.items()
         ),
-        Category(ALL, "detect", COCO80, "yolo11n.pt", description="every class of the model"),
+        Category(ALL, "detect", COCO80, DETECT, description="every class of the model"),
         Category(
             "face points",
             "pose",

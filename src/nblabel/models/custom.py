@@ -32,13 +32,12 @@ from ..images import ImageError, fit_long_side, load_rgb
 from ..records import AnnotationError, check_class_names, normalize_record
 from .checkpoints import quiet_ultralytics as _quiet_ultralytics
 from .portable import restore_state, shipped_state
+from .weights import TASK_WEIGHTS
 
 # Standard checkpoint (used when it is on this machine or can be downloaded) and the model
-# yaml to build the same network untrained when it cannot.
+# yaml to build the same network untrained when it cannot (ultralytics names it the same).
 _TASK_MODELS = {
-    "detect": ("yolo11n.pt", "yolo11n.yaml"),
-    "segment": ("yolo11n-seg.pt", "yolo11n-seg.yaml"),
-    "pose": ("yolo11n-pose.pt", "yolo11n-pose.yaml"),
+    task: (name, Path(name).with_suffix(".yaml").name) for task, name in TASK_WEIGHTS.items()
 }
 # A predicted keypoint counts as visible (v=2) from this score on; below it is absent (v=0).
 KEYPOINT_VISIBLE = 0.5

@@ -39,6 +39,8 @@ EXTRA_URLS = {YUNET_NAME: YUNET_URL}
 EXTRA_SHA256 = {YUNET_NAME: "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"}
 # Other file names the same model is saved under (the model zoo's dated file name).
 ALSO_KNOWN_AS = {YUNET_NAME: (YUNET_ZOO_NAME,)}
+# The standard checkpoint of each task: what GeneralAI's categories and CustomAI start from.
+TASK_WEIGHTS = {"detect": "yolo11n.pt", "segment": "yolo11n-seg.pt", "pose": "yolo11n-pose.pt"}
 # Checkpoints on this machine that stand in, offline, for the standard COCO detector: their
 # class names are COCO's, so every detection category works with them.
 DETECT_FALLBACKS = ("yolov5n.pt", "yolov5s.pt", "yolov8n.pt", "yolo11s.pt")

@@ -22,6 +22,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..core.errors import NblabelError
 from ..core.tasks import TASKS
 from ..loop.counts import autolabel_count_range, check_count
 from ..models.categories import (
@@ -39,8 +40,9 @@ FIXED_NOTE = "fixed: fewer than 100 images"
 # the per-call overhead (a DataFrame for the summary) stays negligible.
 DEID_CHUNK = 8
 # Built-in exceptions whose message is about the user's input (a value, a path): shown as
-# is. nblabel's own errors are too (they say what to do). Anything else comes from deep inside
-# a library and is named with a pointer to the traceback kept in ``panel.error_traceback``.
+# is. nblabel's own errors (NblabelError) are too (they say what to do). Anything else comes
+# from deep inside a library and is named with a pointer to the traceback kept in
+# ``panel.error_traceback``.
 _INPUT_ERRORS = (ValueError, TypeError, KeyError, OSError)
 
 
@@ -600,8 +602,9 @@ def describe_error(stage: str, exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, KeyError) and exc.args:
         text = str(exc.args[0])
-    ours = type(exc).__module__.split(".")[0] == "nblabel"
-    if ours or (isinstance(exc, _INPUT_ERRORS) and type(exc).__module__ == "builtins"):
+    if isinstance(exc, NblabelError) or (
+        isinstance(exc, _INPUT_ERRORS) and type(exc).__module__ == "builtins"
+    ):
         return f"Stopped while {stage}: {text}"
     return (
         f"Stopped while {stage}: {type(exc).__name__}: {text}. "
