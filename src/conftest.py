@@ -6,7 +6,8 @@ into the source tree and reads real images:
 
 - ``images/img1.jpg``, ``images/img2.jpg``: two raccoon photos;
 - ``raccoon/images``, ``raccoon/annotations``: the raccoon data set (200 photos, VOC files);
-- ``photo.jpg``: a raccoon photo; ``bus.jpg``, ``zidane.jpg``: ultralytics' sample photos;
+- ``photo.jpg``: a raccoon photo; ``bus.jpg``, ``zidane.jpg``: ultralytics' sample photos,
+  also in ``photos/``;
 - ``clip.mp4``: ten seconds of video (640x360, 25 frames a second), made from a raccoon
   photo for the examples that name it;
 - ``../shared``: the shared data itself (``../shared/models/yolov5n.pt``).
@@ -47,8 +48,10 @@ def _lay_out(tmp: Path) -> Path:
     except ImportError:
         pass
     else:
+        (work / "photos").mkdir()
         for name in ("bus.jpg", "zidane.jpg"):
             (work / name).symlink_to(Path(ASSETS) / name)
+            (work / "photos" / name).symlink_to(Path(ASSETS) / name)
     return work
 
 

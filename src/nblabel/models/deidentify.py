@@ -441,9 +441,11 @@ def deidentify(
 
     Example:
         >>> import nblabel as nbl
-        >>> ds = nbl.Dataset.from_folder("photos/", db="labels.db")  # doctest: +SKIP
-        >>> summary = nbl.deidentify(ds, method="mosaic", face_model="yunet.onnx")  # doctest: +SKIP
-        >>> summary[["faces", "plates"]].sum()  # doctest: +SKIP
+        >>> ds = nbl.Dataset.from_folder("photos/", db="labels.db")
+        >>> yunet = "../shared/models/face_detection_yunet.onnx"
+        >>> summary = nbl.deidentify(ds, "face", method="mosaic", face_model=yunet)
+        >>> dict(zip(summary["key"], summary["faces"]))
+        {'bus': 2, 'zidane': 3}
     """
     import pandas as pd
     from tqdm.auto import tqdm
