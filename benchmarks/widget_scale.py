@@ -13,16 +13,21 @@ transaction, random rows), three ways:
 - ``annotator``: an Annotator open on the first image;
 - ``+ grid``: an Annotator and a ReviewGrid open (every written row enters the review queue).
 
-It prints writes per second for each, the widgets' own cost per write (the difference to
-``dataset``), and the ratio small/big of writes per second with the Annotator open (target:
-within 2x). Wall clock, no tracemalloc.
+Rounds go over both sizes in turn (each round opens and closes the widgets), and medians over
+the rounds are printed, so load from elsewhere on the machine hits every size and configuration
+alike. It prints writes per second for each configuration; the widgets' own work per write,
+timed by listeners registered just before and just after each widget (the Dataset calls its
+listeners in order), median and p99; the time of a gesture (next image, next image in review,
+next page of the grid); and the ratio small/big of writes per second with an Annotator open
+(target: within 2x). Wall clock, no tracemalloc.
 
 Usage:
     python benchmarks/widget_scale.py [--small 1000] [--rows 1000000] [--writes 300]
-                                      [--keep DIR]
+                                      [--seconds 2] [--rounds 5] [--keep DIR]
 
 ``--keep DIR`` keeps the built journals in DIR and reopens them with ``Dataset.open`` on the
-next run (building a million rows takes minutes on a 2-core machine). Needs the raccoon data
+next run (building a million rows took 11 minutes and 4.4 GB here, on 2 shared cores;
+reopening it about 45 s). Needs the raccoon data
 set (``NBLABEL_SHARED``, default ../shared).
 """
 
@@ -102,49 +107,60 @@ def writes_per_s(ds, keys: list, writes: int, seconds: float, seed: int) -> floa
     return done / (time.perf_counter() - t)
 
 
-def measure(ds, writes: int, seconds: float, rounds: int) -> dict:
-    """Each round: writes with no widget, with an Annotator, with an Annotator and a
-    ReviewGrid (medians over the rounds, so load from elsewhere hits all three alike)."""
+def one_round(ds, writes: int, seconds: float, seed: int, watch: dict, out: dict) -> None:
+    """Writes with no widget, then with an Annotator, then with an Annotator and a
+    ReviewGrid; then a few gestures. Appends to ``out``."""
     keys = ds.keys()
-    writes_per_s(ds, keys, 20, seconds, seed=0)  # warm caches (SQLite pages, pandas index)
-    runs: dict[str, list[float]] = {"dataset": [], "annotator": [], "grid": [], "open_s": []}
-    watch = {"annotator": Stopwatch(), "grid": Stopwatch()}
-    gestures = []
+    out["dataset"].append(writes_per_s(ds, keys, writes, seconds, seed=seed))
+    t = time.perf_counter()
+    ds.on_change(watch["annotator"].start)
+    ann = Annotator(ds)
+    ds.on_change(watch["annotator"].stop)
+    out["open_annotator_s"].append(time.perf_counter() - t)
+    out["annotator"].append(writes_per_s(ds, keys, writes, seconds, seed=seed + 1))
+    ds.on_change(watch["grid"].start)
+    t = time.perf_counter()
+    grid = ReviewGrid(ds, annotator=ann)
+    out["open_grid_s"].append(time.perf_counter() - t)
+    ds.on_change(watch["grid"].stop)
+    out["grid"].append(writes_per_s(ds, keys, writes, seconds, seed=seed + 2))
+    for w in watch.values():
+        ds.on_change(w.start, remove=True)
+        ds.on_change(w.stop, remove=True)
+    # what a person does meanwhile: next image, next image in review, a page of the grid
+    t = time.perf_counter()
+    for _ in range(10):
+        ann.next()
+        ann.next_with_status("review")
+        grid.next_page()
+    out["gesture_ms"].append((time.perf_counter() - t) / 30 * 1e3)
+    grid.close()
+    ann.close()
+
+
+def measure(datasets: list, writes: int, seconds: float, rounds: int) -> list[dict]:
+    """Rounds over all sizes in turn, so load from elsewhere on the machine hits every size
+    and every configuration alike; medians over the rounds."""
+    names = ("dataset", "annotator", "grid", "open_annotator_s", "open_grid_s", "gesture_ms")
+    runs = [{k: [] for k in names} for _ in datasets]
+    watches = [{"annotator": Stopwatch(), "grid": Stopwatch()} for _ in datasets]
+    for ds in datasets:
+        writes_per_s(ds, ds.keys(), 20, seconds, seed=0)  # warm SQLite pages, pandas index
     for r in range(rounds):
-        runs["dataset"].append(writes_per_s(ds, keys, writes, seconds, seed=10 * r + 1))
-        t = time.perf_counter()
-        ds.on_change(watch["annotator"].start)
-        ann = Annotator(ds)
-        ds.on_change(watch["annotator"].stop)
-        runs["open_s"].append(time.perf_counter() - t)
-        runs["annotator"].append(writes_per_s(ds, keys, writes, seconds, seed=10 * r + 2))
-        ds.on_change(watch["annotator"].start, remove=True)
-        ds.on_change(watch["annotator"].stop, remove=True)
-        ds.on_change(watch["grid"].start)
-        grid = ReviewGrid(ds, annotator=ann)
-        ds.on_change(watch["grid"].stop)
-        runs["grid"].append(writes_per_s(ds, keys, writes, seconds, seed=10 * r + 3))
-        ds.on_change(watch["grid"].start, remove=True)
-        ds.on_change(watch["grid"].stop, remove=True)
-        # what a person does meanwhile: next image, next image in review, a page of the grid
-        t = time.perf_counter()
-        for _ in range(10):
-            ann.next()
-            ann.next_with_status("review")
-            grid.next_page()
-        gestures.append((time.perf_counter() - t) / 30 * 1e3)
-        grid.close()
-        ann.close()
-    out = {k: statistics.median(v) for k, v in runs.items()}
-    out.update(
-        rows=len(ds),
-        gesture_ms=statistics.median(gestures),
-        annotator_us=watch["annotator"].median_us(),
-        annotator_p99_us=watch["annotator"].p99_us(),
-        grid_us=watch["grid"].median_us(),
-        grid_p99_us=watch["grid"].p99_us(),
-    )
-    return out
+        for ds, out, watch in zip(datasets, runs, watches):
+            one_round(ds, writes, seconds, 10 * r + 1, watch, out)
+    results = []
+    for ds, out, watch in zip(datasets, runs, watches):
+        res = {k: statistics.median(v) for k, v in out.items()}
+        res.update(
+            rows=len(ds),
+            annotator_us=watch["annotator"].median_us(),
+            annotator_p99_us=watch["annotator"].p99_us(),
+            grid_us=watch["grid"].median_us(),
+            grid_p99_us=watch["grid"].p99_us(),
+        )
+        results.append(res)
+    return results
 
 
 def main() -> None:
@@ -152,27 +168,28 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=1000)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--writes", type=int, default=300, help="writes per measurement, at most")
-    ap.add_argument("--seconds", type=float, default=5.0, help="time per measurement, at most")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement, at most")
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--keep", type=Path, default=None, help="keep/reuse the journals here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        results = []
+        datasets = []
         for n in (args.small, args.rows):
             ds, build_s = build(n, folder)
             print(f"{n} rows: built or opened in {build_s:.1f} s", flush=True)
-            r = measure(ds, args.writes, args.seconds, args.rounds)
-            r["build_s"] = build_s
-            results.append(r)
-            del ds
+            datasets.append(ds)
+        results = measure(datasets, args.writes, args.seconds, args.rounds)
         print("\nmodel writes per second (median of rounds):")
-        print(f"{'rows':>9} {'dataset':>9} {'annotator':>10} {'+ grid':>8} {'open s':>7}")
+        print(
+            f"{'rows':>9} {'dataset':>9} {'annotator':>10} {'+ grid':>8} "
+            f"{'open annotator s':>17} {'open grid s':>12}"
+        )
         for r in results:
             print(
                 f"{r['rows']:>9} {r['dataset']:>9.1f} {r['annotator']:>10.1f} {r['grid']:>8.1f} "
-                f"{r['open_s']:>7.2f}"
+                f"{r['open_annotator_s']:>17.2f} {r['open_grid_s']:>12.2f}"
             )
         print("\nwidget work per write (its Dataset listener), microseconds, median / p99:")
         print(f"{'rows':>9} {'annotator':>15} {'grid':>15} {'gesture ms':>11}")
