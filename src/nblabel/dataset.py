@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from .columns import CORE_COLUMNS, check_value, clean_row
+from .core.edits import EDIT, PREDICT
 from .core.sources import HUMAN
 from .core.statuses import STATUSES
 from .folders import list_folder
@@ -807,7 +808,7 @@ class Dataset:
                     # other columns set in the same step (a model's evidence beside its rows)
                     changes.update(opt.get("columns") or {})
                     event = {
-                        "kind": opt.get("kind") or ("edit" if human else "predict"),
+                        "kind": opt.get("kind") or (EDIT if human else PREDICT),
                         "source": source,
                         "seconds": seconds,
                         "n_objects": len(recs),

@@ -2,7 +2,7 @@
 
 The Annotator writes one event per finished gesture with one of :data:`EDIT_KINDS`; the
 effort report prices each kind (see :class:`nblabel.loop.report.EffortCosts`), so both read
-the kinds from here.
+the kinds from here. A model's write is a :data:`PREDICT` event.
 
 Example:
     >>> [k for k in EDIT_KINDS if k in CORRECTION_KINDS]
@@ -20,6 +20,7 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 SUBMIT = "submit"  # the Annotator's "done with this image" without any change
 EDIT = "edit"  # a human write that does not say which gesture made it
+PREDICT = "predict"  # a model's write
 
 # What the Annotator's gestures send, one per finished gesture.
 EDIT_KINDS = (ADDED, MOVED, RESIZED, DELETED, RELABELLED, ACCEPTED, REJECTED)

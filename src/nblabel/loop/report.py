@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..core.edits import ACCEPT_KINDS, CORRECTION_KINDS, DRAW_KINDS, UNITEMIZED_KINDS
+from ..core.edits import (
+    ACCEPT_KINDS,
+    CORRECTION_KINDS,
+    DRAW_KINDS,
+    PREDICT,
+    UNITEMIZED_KINDS,
+)
 from ..core.sources import HUMAN
 
 if TYPE_CHECKING:
@@ -124,9 +130,7 @@ def effort_report(
 
     # model versions over time
     preds = (
-        events[(events["source"] != HUMAN) & (events["kind"] == "predict")]
-        if len(events)
-        else events
+        events[(events["source"] != HUMAN) & (events["kind"] == PREDICT)] if len(events) else events
     )
     if len(preds):
         for version, grp in preds.groupby("source", sort=False):
@@ -239,7 +243,7 @@ def plot_report(report: pd.DataFrame, events: pd.DataFrame, figsize=(10, 6.5)):
                 color="#4c72b0",
                 label="verified images",
             )
-        preds = events[(events["source"] != HUMAN) & (events["kind"] == "predict")]
+        preds = events[(events["source"] != HUMAN) & (events["kind"] == PREDICT)]
         for _, ts in preds.groupby("source", sort=False)["ts"].min().items():
             ax.axvline(ts, color="#dd8452", linestyle=":", linewidth=1)
         if len(first):
