@@ -5,10 +5,12 @@ colour is written once and every layer above imports it instead of spelling it a
 
 - :mod:`nblabel.core.statuses`: the image statuses and the groups the code asks about;
 - :mod:`nblabel.core.sources`: who wrote an annotation (``"human"`` or a model version);
-- :mod:`nblabel.core.edits`: the kinds of edit a person makes, as the journal records them;
+- :mod:`nblabel.core.edits`: the kinds of edit a person makes (and a model's write), as the
+  journal records them;
 - :mod:`nblabel.core.tasks`: the model tasks (detect, segment, pose);
 - :mod:`nblabel.core.skeletons`: the keypoint skeletons (COCO-17 body, face, hand);
-- :mod:`nblabel.core.palette`: the class colours;
+- :mod:`nblabel.core.tracking`: the keys a video object carries, and which are keyframes;
+- :mod:`nblabel.core.palette`: the class colours, and those of regions and errors;
 - :mod:`nblabel.core.jsonsafe`: numpy and pandas values made plain for JSON;
 - :mod:`nblabel.core.errors`: the base class of nblabel's own errors;
 - :mod:`nblabel.core.lazy`: package attributes that import their module on first use.
