@@ -50,7 +50,7 @@ LAYERS = (
 
 # Imports that go up a layer and are not fixed yet, each with why.
 KNOWN_UPWARD = {
-    # AutoLabeler.widget() and .review() build their widgets; the fix is widget
+    # AutoLabeler.widget() and .review_grid() build their widgets; the fix is widget
     # constructors that take a labeler (LoopView(labeler), ReviewGrid.for_labeler(...)),
     # with the AutoLabeler methods left as thin calls into widgets.
     ("nblabel.loop.autolabeler", "nblabel.widgets.loop_view"),
