@@ -15,12 +15,16 @@ into the source tree and reads real images:
 An example that names ``ds`` without making it gets a Dataset of the first three raccoon
 photos with their boxes (``labels.db`` in the scratch folder); one that names ``rows`` gets the
 rows a format writer takes (``key``, ``image``, ``width``, ``height``, ``annotations``) of the
-same three photos.
+same three photos. An example of :mod:`nblabel.tracks` or of a video format gets instead the
+video Dataset of that clip's 60 frames with a detector's boxes on them,
+linked into tracks: person 1 walks right on every frame, person 2 walks left and is lost
+behind something on frames 28 to 41, so it comes back as track 3.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +32,13 @@ import pytest
 _ROOT = Path(__file__).resolve().parents[1]
 _SHARED = Path(os.environ.get("NBLABEL_SHARED", _ROOT.parent / "shared")).resolve()
 _RACCOON = _SHARED / "datasets" / "raccoon"
+# Modules whose examples work on the frames of a video.
+_VIDEO_MODULES = (
+    "nblabel.tracks",
+    "nblabel.formats.mot",
+    "nblabel.formats.cvat_video",
+    "nblabel.formats.coco_video",
+)
 
 
 def _lay_out(tmp: Path) -> Path:
@@ -55,8 +66,9 @@ def _lay_out(tmp: Path) -> Path:
     return work
 
 
-def _write_clip(path: Path) -> None:
-    """Ten seconds at 25 frames a second, 640x360: a raccoon photo panning sideways."""
+def _write_clip(path: Path, frames: int = 250) -> None:
+    """``frames`` at 25 frames a second (250: ten seconds), 640x360: a raccoon photo panning
+    sideways."""
     import cv2
     import numpy as np
 
@@ -65,18 +77,39 @@ def _write_clip(path: Path) -> None:
     photo = cv2.resize(load_rgb(_RACCOON / "images" / "raccoon-1.jpg"), (960, 360))
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (640, 360))
     try:
-        for i in range(250):
-            x = int(320 * i / 249)
+        for i in range(frames):
+            x = int(320 * i / (frames - 1))
             out.write(np.ascontiguousarray(photo[:, x : x + 640, ::-1]))
     finally:
         out.release()
 
 
+def _walk_dataset(work: Path):
+    """The ``walk.mp4`` frames, a detector's boxes on them, linked into tracks."""
+    import nblabel
+    from nblabel.tracks import link_tracks
+
+    _write_clip(work / "walk.mp4", frames=60)
+    ds = nblabel.Dataset.from_video(
+        work / "walk.mp4", every=1, db=work / "walk.db", classes=["person"], progress=False
+    )
+    writes = []
+    for key in ds.df.index:
+        f = int(ds.df.at[key, "frame"])
+        recs = [{"label": "person", "bbox": [40 + 5 * f, 100, 100 + 5 * f, 250], "score": 0.9}]
+        if not 28 <= f <= 41:
+            recs.append({"label": "person", "bbox": [540 - 4 * f, 120, 600 - 4 * f, 270]})
+            recs[-1]["score"] = 0.8
+        writes.append((key, recs, {"source": "yolo11n@walk", "status": "predicted"}))
+    ds.annotate_many(writes)
+    link_tracks(ds)
+    return ds
+
+
 def _uses(item, name: str) -> bool:
     """Whether the examples use ``name`` without making it first."""
     sources = [ex.source for ex in item.dtest.examples]
-    words = (s.replace("(", " ").replace(".", " ").replace(",", " ").split() for s in sources)
-    uses = any(name in w for w in words)
+    uses = any(re.search(rf"\b{name}\b", s) for s in sources)
     makes = any(s.lstrip().startswith(f"{name} =") for s in sources)
     return uses and not makes
 
@@ -97,7 +130,10 @@ def _example_folder(request, tmp_path, monkeypatch, doctest_namespace):
     doctest_namespace["nbl"] = nblabel  # the name every example imports nblabel as
     doctest_namespace.pop("ds", None)
     doctest_namespace.pop("rows", None)
-    if _uses(request.node, "ds"):
+    walk = request.node.dtest.name.startswith(_VIDEO_MODULES)
+    if walk and _uses(request.node, "ds"):
+        doctest_namespace["ds"] = _walk_dataset(work)
+    elif _uses(request.node, "ds"):
         subset = tmp_path / "subset"
         doctest_namespace["ds"] = nblabel.Dataset.from_voc(
             subset / "annotations", images=subset / "images", db="labels.db"

@@ -247,8 +247,8 @@ def link_tracks(
         The number of tracks in the dataset afterwards.
 
     Example:
-        >>> link_tracks(ds)  # doctest: +SKIP
-        2
+        >>> link_tracks(ds)
+        3
     """
     order = video_frames(ds)
     wanted = set(labels) if labels is not None else None
@@ -296,8 +296,9 @@ def tracks_table(ds):
     ``keys``, ``keyframes`` (frames a person placed it on) and ``interpolated`` (count).
 
     Example:
-        >>> ds.tracks().loc[0, ["track", "label", "first", "last"]].tolist()  # doctest: +SKIP
-        [1, 'person', 0, 59]
+        >>> row = ds.tracks().loc[0]
+        >>> int(row["track"]), row["label"], int(row["first"]), int(row["last"])
+        (1, 'person', 0, 59)
     """
     import pandas as pd
 
@@ -353,9 +354,9 @@ def annotate_frame(
         ``{"tracks": [ids on the frame], "ended": [ids], "interpolated": rows rewritten}``.
 
     Example:
-        >>> annotate_frame(ds, "walk-000030", [{"label": "person", "bbox": [...], "track": 1}])
-        ... # doctest: +SKIP
-        {'tracks': [1], 'ended': [], 'interpolated': 29}
+        >>> box = [200, 100, 260, 250]  # where person 1 really is on frame 30
+        >>> annotate_frame(ds, "walk-000030", [{"label": "person", "bbox": box, "track": 1}])
+        {'tracks': [1], 'ended': [], 'interpolated': 0}
     """
     order = video_frames(ds)
     frames = dict(order)
@@ -425,8 +426,8 @@ def merge_tracks(ds, keep: int, other: int) -> int:
         ValueError: both tracks are on one frame (delete one of them there first).
 
     Example:
-        >>> merge_tracks(ds, 1, 3)  # doctest: +SKIP
-        24
+        >>> merge_tracks(ds, 2, 3)  # person 2, lost on frames 28 to 41, came back as 3
+        18
     """
     keep, other = int(keep), int(other)
     by_track = track_objects(ds)
@@ -456,8 +457,8 @@ def end_track(ds, track: int, key) -> int:
     keyframe (exclusive). Verified rows are left alone. Returns the rows changed.
 
     Example:
-        >>> end_track(ds, 2, "walk-000040")  # doctest: +SKIP
-        12
+        >>> end_track(ds, 1, "walk-000050")
+        10
     """
     order = video_frames(ds)
     start = dict(order)[key]
@@ -504,8 +505,10 @@ def interpolate_tracks(
         The number of rows written.
 
     Example:
-        >>> interpolate_tracks(ds, tracks=[1])  # doctest: +SKIP
-        28
+        >>> for key in ("walk-000010", "walk-000020"):  # a person confirms both frames
+        ...     _ = annotate_frame(ds, key, ds.row(key)["annotations"])
+        >>> interpolate_tracks(ds, tracks=[1])
+        9
     """
     order = video_frames(ds)
     index_of = {k: i for i, (k, _) in enumerate(order)}
@@ -610,7 +613,7 @@ def propagate(ds, key, n: int, tracks: Iterable[int] | None = None) -> int:
         The number of rows written.
 
     Example:
-        >>> propagate(ds, "walk-000010", 5)  # doctest: +SKIP
+        >>> propagate(ds, "walk-000010", 5)
         5
     """
     n = int(n)
@@ -862,7 +865,8 @@ def export_tracks(ds, path, format: str = "mot", **options):
         The path written.
 
     Example:
-        >>> export_tracks(ds, "export/annotations.xml", "cvat")  # doctest: +SKIP
+        >>> export_tracks(ds, "export/annotations.xml", "cvat")
+        PosixPath('export/annotations.xml')
     """
     fmt = _format(format)
     if fmt == "yolo":
@@ -914,9 +918,10 @@ def import_tracks(ds, path, format: str) -> dict:
         ``{"frames": rows written, "skipped": frames not in the dataset, "tracks": n}``.
 
     Example:
-        >>> ds = nbl.Dataset.from_video("walk.mp4", every=1)  # doctest: +SKIP
-        >>> import_tracks(ds, "annotations.xml", "cvat")  # doctest: +SKIP
-        {'frames': 60, 'skipped': 0, 'tracks': 2}
+        >>> _ = export_tracks(ds, "annotations.xml", "cvat")  # or CVAT's own export
+        >>> again = nbl.Dataset.from_video("walk.mp4", every=1, db="again.db", progress=False)
+        >>> import_tracks(again, "annotations.xml", "cvat")
+        {'frames': 60, 'skipped': 0, 'tracks': 3}
     """
     fmt = _format(format)
     classes, per = read_tracks(path, fmt)
@@ -960,8 +965,9 @@ def frame_marks(ds, *, jump_iou: float = 0.3) -> list[dict]:
     ``jump_iou``: the model may have swapped two objects there).
 
     Example:
-        >>> [m["frame"] for m in frame_marks(ds) if m["jump"] or m["flagged"]]  # doctest: +SKIP
-        [12, 31]
+        >>> marks = frame_marks(ds)
+        >>> marks[30]["tracks"], [m["frame"] for m in marks if m["jump"] or m["flagged"]]
+        ([1], [])
     """
     out = []
     last: dict[int, list[float]] = {}

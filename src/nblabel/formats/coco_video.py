@@ -12,8 +12,12 @@ The file is written by :func:`nblabel.formats.coco.write_coco` (so boxes, keypoi
 and category ids are exactly as a still-image export writes them) with these keys added.
 
 Example:
-    >>> write_coco_video(video_rows(ds), ds.classes, "export/video.json")  # doctest: +SKIP
-    >>> classes, frames = read_coco_video("export/video.json")  # doctest: +SKIP
+    >>> from nblabel.tracks import video_rows
+    >>> write_coco_video(video_rows(ds), ds.classes, "export/video.json")
+    PosixPath('export/video.json')
+    >>> classes, frames = read_coco_video("export/video.json")
+    >>> classes, len(frames)
+    (['person'], 60)
 """
 
 from __future__ import annotations

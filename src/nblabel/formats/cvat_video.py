@@ -141,7 +141,9 @@ def write_cvat_video(rows: Iterable[dict], classes: Sequence[str], path: str | o
     """Write a CVAT for video 1.1 XML file; returns its path.
 
     Example:
-        >>> write_cvat_video(video_rows(ds), ds.classes, "export/annotations.xml")  # doctest: +SKIP
+        >>> from nblabel.tracks import video_rows
+        >>> write_cvat_video(video_rows(ds), ds.classes, "export/annotations.xml")
+        PosixPath('export/annotations.xml')
     """
     out = Path(path).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)

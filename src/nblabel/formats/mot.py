@@ -60,7 +60,8 @@ def write_mot(rows: Iterable[dict], classes: Sequence[str], out_dir: str | os.Pa
     """Write ``<out_dir>/gt/gt.txt`` and ``<out_dir>/gt/labels.txt``; returns the gt.txt path.
 
     Example:
-        >>> write_mot(video_rows(ds), ds.classes, "export/mot")  # doctest: +SKIP
+        >>> from nblabel.tracks import video_rows
+        >>> write_mot(video_rows(ds), ds.classes, "export/mot")
         PosixPath('export/mot/gt/gt.txt')
     """
     classes = check_classes(classes)
