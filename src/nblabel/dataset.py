@@ -146,12 +146,14 @@ class Dataset:
         with journal.transaction():
             rows, known = cls._new_rows(journal, items, classes, source)
             journal.add_rows(rows)
-            journal.event({"kind": "import", "source": str(source), "n_objects": len(rows)})
+            added = len(rows)
+            journal.event({"kind": "import", "source": str(source), "n_objects": added})
+        del rows  # freed before the DataFrame is read back: a million dicts are gigabytes
         ds = cls._from_journal(journal)
         ds.import_report = list(report) + ds.import_report
         if known:
             ds.import_report.append(
-                f"resumed {known} journaled rows from {path}; added {len(rows)} new"
+                f"resumed {known} journaled rows from {path}; added {added} new"
             )
         if not explicit_db:
             ds.import_report.append(f"journaling to {path} (pass db= to choose the file)")
@@ -221,11 +223,18 @@ class Dataset:
 
     @classmethod
     def _from_journal(cls, journal: Journal) -> Dataset:
-        rows = journal.rows_since(-1)
         problems: list[str] = []
-        df = _frame([k for k, _, _ in rows], [_view_row(k, d, problems) for k, d, _ in rows])
-        rev = max((r for _, _, r in rows), default=0)
-        ds = cls(journal, df, _class_list(journal.get_meta("classes", []) or []), rev)
+        revs = [0]
+
+        def rows():
+            # one row decoded at a time: a million rows never exist as a million dicts
+            for k, d, r in journal.scan():
+                if r > revs[0]:
+                    revs[0] = r
+                yield k, _view_row(k, d, problems)
+
+        df = _frame_of(rows())
+        ds = cls(journal, df, _class_list(journal.get_meta("classes", []) or []), revs[0])
         if problems:
             # a bad value must never lock the user out of their labels: open, and say where
             ds.import_report = [
@@ -289,10 +298,19 @@ class Dataset:
             nested = 0 if recursive else sum(1 for q in root.rglob("*") if is_image_path(q))
             raise no_images_error(root, recursive, other, nested)
         prefix = len(os.path.join(os.fspath(root), ""))
-        items = [
-            dict(_sized(path), key=os.path.splitext(path[prefix:])[0].replace(os.sep, "/"))
-            for path in listing.images
-        ]
+        # (width, height, problem) per image: three values, not a dict, held per row until
+        # the journal has them
+        sizes = [_size_of(path) for path in listing.images]
+        items = (
+            {
+                "image": path,
+                "width": w,
+                "height": h,
+                "issues": [problem] if problem else [],
+                "key": os.path.splitext(path[prefix:])[0].replace(os.sep, "/"),
+            }
+            for path, (w, h, problem) in zip(listing.images, sizes)
+        )
         report = []
         if other:
             names = ", ".join(o.name for o in other[:5]) + (" ..." if len(other) > 5 else "")
@@ -300,7 +318,7 @@ class Dataset:
         if odd:
             names = ", ".join(_odd_entry(o) for o in odd[:5]) + (" ..." if len(odd) > 5 else "")
             report.append(f"ignored {len(odd)} entr(ies) that are not image files: {names}")
-        bad = sum(1 for i in items if i["issues"])
+        bad = sum(1 for _, _, problem in sizes if problem)
         if bad:
             report.append(f"{bad} image(s) could not be read; see ds.df['issues']")
         return cls._create(
@@ -1139,7 +1157,57 @@ def _view_row(key, data, problems: list[str]) -> dict:
 
 
 def _frame(keys: list, rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, index=pd.Index(keys, name="key"))
+    return _frame_of(zip(keys, rows))
+
+
+# Columns whose values repeat across rows ("unlabeled", a model's version): one string object
+# per distinct value instead of one per row, a few hundred MB at a million rows.
+_REPEATED = ("status", "source", "issues")
+_CORE_SET = frozenset(CORE_COLUMNS)
+_OBJECT_COLUMNS = ("annotations", "issues", "source", "status", "image")
+
+
+def _frame_of(rows: Iterable[tuple[Any, dict]]) -> pd.DataFrame:
+    """The Dataset's DataFrame from ``(key, row)`` pairs, built column by column."""
+    keys: list = []
+    columns: dict[str, list] = {c: [] for c in CORE_COLUMNS}
+    sparse: dict[str, dict[int, Any]] = {}  # columns some rows lack: {position: value}
+    shared: dict[str, str] = {}
+    core = [(c, columns[c].append) for c in CORE_COLUMNS]
+    repeated = [columns[c] for c in _REPEATED]
+    n = 0
+    for n, (key, row) in enumerate(rows, 1):  # n: rows so far
+        keys.append(key)
+        for col, append in core:
+            append(row.get(col))  # clean_row gave every row all of them
+        for values in repeated:
+            v = values[-1]
+            if type(v) is str:
+                values[-1] = shared.setdefault(v, v)
+        if len(row) > len(CORE_COLUMNS):  # clean_row gave it every core column, and more
+            for col, value in row.items():
+                if col not in _CORE_SET:
+                    sparse.setdefault(col, {})[n - 1] = value
+    index = pd.Index(keys, name="key")
+    data: dict[str, Any] = dict(columns)
+    for col in _OBJECT_COLUMNS:
+        # kept as Python objects: inferred as text, pandas would copy every string into
+        # an Arrow buffer and back, losing the sharing above
+        data[col] = pd.Series(columns[col], index=index, dtype=object)
+    partial = {}
+    for col, at in sparse.items():  # the other columns, in the order rows bring them
+        if len(at) == n:
+            data[col] = list(at.values())  # every row has it: pandas picks the dtype
+        else:
+            data[col] = None  # placed below, keeping the column order
+            partial[col] = at
+    df = pd.DataFrame(data, index=index)
+    for col, at in partial.items():
+        # missing is None, as a write leaves it in memory (an object column)
+        values = [None] * n
+        for i, v in at.items():
+            values[i] = v
+        df[col] = pd.Series(values, index=df.index, dtype=object)
     for col in CORE_COLUMNS:
         if col not in df.columns:
             df[col] = pd.Series(dtype=object)
@@ -1151,7 +1219,7 @@ def _frame(keys: list, rows: list[dict]) -> pd.DataFrame:
             df[col] = df[col].astype(int)
         for col in ("seconds", "confidence", "updated"):
             df[col] = df[col].astype(float)
-    for col in ("annotations", "issues", "source", "status", "image"):
+    for col in _OBJECT_COLUMNS:
         # object columns hold None for "missing" (never NaN), in memory and after reopening
         s = df[col].astype(object)
         df[col] = s.where(s.notna(), None)
@@ -1164,14 +1232,19 @@ def _odd_entry(p: Path) -> str:
     return f"{p.name} (a folder)"
 
 
-def _sized(p: str) -> dict:
+def _size_of(p: str) -> tuple[int, int, str | None]:
+    """``(width, height, None)``, or ``(0, 0, problem)`` for an image that cannot be read."""
     try:
-        w, h = image_size(p)
-        issues = []
+        return (*image_size(p), None)
     except ImageError as e:
-        w, h, issues = 0, 0, [e.problem]
         if os.path.islink(p) and not os.path.exists(p):
-            issues = [f"broken link: points to {os.readlink(p)}, which cannot be read"]
+            return 0, 0, f"broken link: points to {os.readlink(p)}, which cannot be read"
+        return 0, 0, e.problem
+
+
+def _sized(p: str) -> dict:
+    w, h, problem = _size_of(p)
+    issues = [problem] if problem else []
     return {"image": p, "width": w, "height": h, "issues": issues, "annotations": []}
 
 

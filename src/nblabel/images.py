@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .core.errors import NblabelError
-from .headers import header_size
+from .headers import file_header_size
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".jfif", ".pgm", ".ppm"}
@@ -151,16 +151,15 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """
     from PIL import Image, UnidentifiedImageError
 
-    p = Path(path)
     try:
-        with open(p, "rb") as f:
-            found = header_size(f)
+        found = file_header_size(os.fspath(path))
     except OSError:
         found = None  # missing, a folder, unreadable: Pillow's path below says which
     if found is not None:
         w, h, orientation = found
-        _check_pixels(p, w, h)
+        _check_pixels(path, w, h)
         return (h, w) if orientation in _SWAPS_AXES else (w, h)
+    p = Path(path)
     if not p.exists():
         raise ImageError(p, "file not found")
     if p.is_dir():

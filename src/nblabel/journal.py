@@ -82,6 +82,10 @@ def encode_key(key: Any) -> str:
 
 
 def decode_key(text: str) -> Any:
+    # a JSON string with no escape in it is its own text between the quotes; a million keys
+    # are decoded on every open, so the parser is left to the rest
+    if text[:1] == '"' and "\\" not in text:
+        return text[1:-1]
     return json.loads(text)
 
 
@@ -223,6 +227,18 @@ class Journal:
             fetched = self._conn.execute(query, () if rev < 0 else (rev,)).fetchall()
         return [(decode_key(k), json.loads(d), r) for k, d, r in fetched]
 
+    def scan(self, chunk: int = 10_000) -> Iterator[tuple[Any, dict, int]]:
+        """``(key, data, rev)`` of every row in row order, decoded a chunk at a time.
+
+        One statement, so one consistent snapshot; for reading a whole journal without
+        holding all of it decoded at once.
+        """
+        with self._lock:
+            cursor = self._conn.execute("SELECT key, data, rev FROM rows ORDER BY pos")
+            while batch := cursor.fetchmany(chunk):
+                for k, d, r in batch:
+                    yield decode_key(k), json.loads(d), r
+
     def read_row(self, key: Any) -> dict | None:
         """The row as stored now (inside a :meth:`transaction`, as this write will see it)."""
         with self._lock:
@@ -251,7 +267,7 @@ class Journal:
         rev = self.next_rev()
         self._conn.executemany(
             "INSERT INTO rows(key, data, rev) VALUES(?, ?, ?)",
-            [(encode_key(k), dumps(d), rev) for k, d in rows],
+            ((encode_key(k), dumps(d), rev) for k, d in rows),  # encoded as they go in
         )
 
     def insert_rows(self, rows: Iterable[tuple[Any, dict]], event: dict | None = None) -> None:

@@ -1,0 +1,125 @@
+"""What makes a big Dataset cheap must not change what a Dataset holds.
+
+Opening reads the journal row by row into columns, checks well-formed rows with a fast test,
+shares repeated strings and decodes plain keys without the JSON parser; the DataFrame must be
+the one the writes left in memory, and every row the fast test lets through must be exactly
+what the full checks give.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+import nblabel as nbl
+from nblabel.columns import CHECKS, _well_formed, clean_row
+from nblabel.journal import decode_key, encode_key
+
+GOOD = {
+    "image": "a.jpg",
+    "width": 640,
+    "height": 480,
+    "annotations": [{"label": "cat", "bbox": [1.0, 2.0, 30.0, 40.0]}],
+    "status": "verified",
+    "confidence": 0.5,
+    "source": "human",
+    "seconds": 3,
+    "edits": 2,
+    "issues": None,
+    "updated": 1.7e9,
+}
+
+
+def _fully_checked(row: dict) -> dict:
+    out = dict(row)
+    for col, (check, _) in CHECKS.items():
+        out[col] = check(row[col])
+    return out
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"seconds": 0.0, "confidence": None, "updated": None, "source": None},
+        {"annotations": [], "status": "unlabeled", "confidence": 1},
+        {"issues": "unreadable image", "width": 0, "height": 0},
+        {"evidence": {"prediction": {"records": []}}, "split": "train"},
+    ],
+)
+def test_rows_the_fast_test_passes_are_what_the_full_checks_give(change):
+    row = {**GOOD, **change}
+    assert _well_formed(row)
+    cleaned, problems = clean_row("k", row)
+    assert problems == []
+    assert cleaned == _fully_checked(row)
+    assert cleaned is not row  # a copy: the caller may change it
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"width": -1},
+        {"width": 6.5},
+        {"height": True},
+        {"status": "done"},
+        {"status": ["verified"]},
+        {"confidence": 1.5},
+        {"seconds": math.inf},
+        {"seconds": "3"},
+        {"source": 7},
+        {"image": None},
+        {"annotations": [{"label": "cat"}]},
+        {"annotations": "[]"},
+    ],
+)
+def test_rows_with_a_bad_value_take_the_full_path_and_say_so(change):
+    row = {**GOOD, **change}
+    assert not _well_formed(row)
+    _, problems = clean_row("k", row)
+    assert len(problems) == 1 and next(iter(change)) in problems[0]
+
+
+@pytest.mark.parametrize("col", ["confidence", "updated"])
+def test_nan_in_an_optional_column_is_shown_as_missing(col):
+    row = {**GOOD, col: math.nan}
+    assert not _well_formed(row)  # the full path decides ...
+    cleaned, problems = clean_row("k", row)
+    assert cleaned[col] is None and problems == []  # ... that NaN means "none"
+
+
+def test_a_row_missing_a_core_column_is_filled_in():
+    row = {k: v for k, v in GOOD.items() if k != "edits"}
+    assert not _well_formed(row)
+    cleaned, problems = clean_row("k", row)
+    assert cleaned["edits"] == 0 and problems == []
+
+
+@pytest.mark.parametrize("key", ["a", "part/img 1", 'quote"d', "tab\there", "päth", "", 7, 3.5])
+def test_keys_decode_to_what_was_encoded(key):
+    decoded = decode_key(encode_key(key))
+    assert decoded == key and type(decoded) is type(key)
+
+
+def test_reopening_gives_the_dataframe_the_writes_left(folder, db):
+    ds = nbl.Dataset.from_folder(folder(12), db=db, classes=["raccoon"])
+    keys = ds.keys()
+    ds.annotate(keys[0], [{"label": "raccoon", "bbox": [1, 2, 30, 40]}], seconds=2.5)
+    ds.annotate(keys[1], [{"label": "raccoon", "bbox": [3, 4, 50, 60], "score": 0.7}], source="m@1")
+    ds.update(keys[2], split="val")  # a user column only one row has
+    ds.update(keys[3], issues="blurry")
+    ds.annotate_many(
+        [(keys[4], [], {"source": "m@1", "status": "review", "columns": {"evidence": {"n": 1}}})]
+    )
+    reopened = nbl.Dataset.open(db)
+    # a user column of text comes back as pandas' string dtype, the core columns as they were
+    pd.testing.assert_frame_equal(reopened.df, ds.df, check_dtype=False)
+    core = list(CHECKS)
+    assert list(reopened.df.dtypes[core]) == list(ds.df.dtypes[core])
+    assert reopened.df.loc[keys[2], "split"] == "val"
+    assert pd.isna(reopened.df.loc[keys[0], "split"])  # missing, as pandas shows it
+    # one string object per distinct status: a million rows do not hold a million copies
+    statuses = list(reopened.df["status"])
+    assert statuses[5] is statuses[6] and statuses[5] == "unlabeled"
