@@ -2,7 +2,7 @@
 
 Example:
     >>> import nblabel as nbl
-    >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
+    >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
     >>> nbl.Annotator(ds)  # doctest: +SKIP
 """
 

@@ -1,7 +1,7 @@
 """The auto-labeling loop: predict, route, learn from corrections, report the effort saved.
 
 Example:
-    >>> from nblabel.loop import AutoLabeler  # doctest: +SKIP
+    >>> from nblabel.loop import AutoLabeler
 """
 
 from __future__ import annotations

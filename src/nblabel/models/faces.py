@@ -56,8 +56,8 @@ def resolve_yunet(model_path: str | os.PathLike | None = None) -> Path:
             message names the file and the ``face_model=`` argument.
 
     Example:
-        >>> resolve_yunet("models/face_detection_yunet.onnx")  # doctest: +SKIP
-        PosixPath('models/face_detection_yunet.onnx')
+        >>> resolve_yunet("../shared/models/face_detection_yunet.onnx")
+        PosixPath('../shared/models/face_detection_yunet.onnx')
     """
 
     hint = (
@@ -302,7 +302,7 @@ class FaceDetector:
         """Predictor protocol: one list of ``face`` records (5 keypoints each) per image.
 
         Example:
-            >>> FaceDetector().predict(["a.jpg"])[0][0]["label"]  # doctest: +SKIP
+            >>> FaceDetector().predict(["zidane.jpg"])[0][0]["label"]  # the model in $NBLABEL_WEIGHTS_DIR
             'face'
         """
         source = self.version

@@ -2,7 +2,9 @@
 
 Example:
     >>> from nblabel.widgets import Annotator
-    >>> Annotator(ds, classes=["raccoon"])  # doctest: +SKIP
+    >>> ann = Annotator(ds, classes=["raccoon"])
+    >>> ann.classes, ann.tool
+    (['raccoon'], 'box')
 """
 
 from __future__ import annotations
