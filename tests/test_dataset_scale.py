@@ -123,3 +123,21 @@ def test_reopening_gives_the_dataframe_the_writes_left(folder, db):
     # one string object per distinct status: a million rows do not hold a million copies
     statuses = list(reopened.df["status"])
     assert statuses[5] is statuses[6] and statuses[5] == "unlabeled"
+
+
+def test_counts_kept_by_writes_match_a_fresh_count(folder, db):
+    ds = nbl.Dataset.from_folder(folder(20), db=db, classes=["raccoon"])
+    other = nbl.Dataset.open(db)  # a second writer, as another kernel would be
+    keys = ds.keys()
+    assert ds.counts()["unlabeled"] == 20  # counted once here ...
+    rec = [{"label": "raccoon", "bbox": [1, 2, 30, 40]}]
+    ds.annotate(keys[0], rec)
+    ds.annotate(keys[0], rec)  # the same status again: counted once
+    ds.annotate_many([(k, rec, {"source": "m@1", "status": "review"}) for k in keys[1:6]])
+    ds.annotate(keys[1], rec)  # review -> verified
+    other.annotate(keys[7], rec, source="m@2", status="auto")
+    ds.refresh()  # pulls the other writer's row
+    ds.update(keys[8], issues="blurry")  # not a status change
+    fresh = ds.df["status"].value_counts().to_dict()
+    assert ds.counts() == {s: fresh.get(s, 0) for s in ds.counts()}  # ... then kept
+    assert ds.counts()["verified"] == 2 and ds.counts()["review"] == 4

@@ -118,6 +118,7 @@ class Dataset:
         self._listeners: list[Callable[[Any], None]] = []
         self.import_report: list[str] = []
         self._rev = rev  # newest journal revision this object's DataFrame reflects
+        self._status_counts: dict[str, int] | None = None  # counts(), kept by _set_row
         self._data_version = journal.data_version()
 
     # -- construction -------------------------------------------------------------------
@@ -623,9 +624,16 @@ class Dataset:
         return load_rgb(self.path(key))
 
     def counts(self) -> dict[str, int]:
-        """Number of images per status."""
-        vc = self._df["status"].value_counts().to_dict()
-        return {s: int(vc.get(s, 0)) for s in STATUSES}
+        """Number of images per status.
+
+        Counted once, then kept up to date by every write: a status bar asks several times a
+        second, and counting a million rows each time takes about 0.1 s.
+        """
+        with self._lock:
+            if self._status_counts is None:
+                vc = self._df["status"].value_counts().to_dict()
+                self._status_counts = {s: int(vc.get(s, 0)) for s in STATUSES}
+            return dict(self._status_counts)
 
     def objects(self) -> pd.DataFrame:
         """A long table: one row per object, for pandas analysis.
@@ -1015,6 +1023,7 @@ class Dataset:
                 new_rows.append(row)
             self._rev = max(self._rev, rev)
         if new_keys:
+            self._status_counts = None
             self._df = _frame(
                 list(self._df.index) + new_keys,
                 [*self._df.to_dict("records"), *new_rows],
@@ -1025,6 +1034,14 @@ class Dataset:
         df = self._df
         pos = df.index.get_loc(key)
         kinds = self._column_kinds()
+        counts = self._status_counts
+        if counts is not None and "status" in row:
+            old, new = df.iat[pos, kinds["status"][0]], row["status"]
+            if old in counts and new in counts:
+                counts[old] -= 1
+                counts[new] += 1
+            else:
+                self._status_counts = None  # counted again on the next ask
         for col, value in row.items():
             if col not in kinds:
                 df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
