@@ -12,6 +12,9 @@ SHARED = Path(os.environ.get("NBLABEL_SHARED", ROOT.parent / "shared")).resolve(
 
 # Model fixtures (tiny checkpoints built from yaml) and the JupyterLab + Chromium harness.
 pytest_plugins = ["support.model_fixtures", "support.browser"]
+# Not a module of examples: `--doctest-modules` (scripts/test.sh) would import this file as
+# `conftest`, the name src/conftest.py (the examples' scratch folder) has too.
+collect_ignore = ["conftest.py"]
 
 
 @pytest.fixture(scope="session")
