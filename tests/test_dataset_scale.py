@@ -141,3 +141,19 @@ def test_counts_kept_by_writes_match_a_fresh_count(folder, db):
     fresh = ds.df["status"].value_counts().to_dict()
     assert ds.counts() == {s: fresh.get(s, 0) for s in ds.counts()}  # ... then kept
     assert ds.counts()["verified"] == 2 and ds.counts()["review"] == 4
+
+
+def test_headers_read_by_several_processes_come_back_in_order(raccoon_dir, tmp_path, monkeypatch):
+    from nblabel import folders
+
+    images = sorted((raccoon_dir / "images").glob("*.jpg"))[:20]
+    broken = tmp_path / "gone.jpg"
+    broken.symlink_to(tmp_path / "nothing.jpg")
+    paths = [str(p) for p in images[:10]] + [str(broken), str(tmp_path / "missing.jpg")]
+    paths += [str(p) for p in images[10:]]
+    serial = folders.image_sizes(paths)
+    monkeypatch.setattr(folders, "PARALLEL_FROM", 10)  # real worker processes, small chunks
+    monkeypatch.setattr(folders, "_CHUNK", 7)
+    assert folders.image_sizes(paths, workers=2, progress=False) == serial
+    assert serial[10][2].startswith("broken link") and serial[11] == (0, 0, "file not found")
+    assert all(w > 0 and h > 0 and p is None for w, h, p in serial[:10])

@@ -32,14 +32,13 @@ from .columns import CORE_COLUMNS, check_value, clean_row
 from .core.edits import EDIT, PREDICT
 from .core.sources import HUMAN
 from .core.statuses import STATUSES
-from .folders import list_folder
+from .folders import image_sizes, list_folder
 from .images import (
-    ImageError,
     image_folder,
-    image_size,
     is_image_path,
     load_rgb,
     no_images_error,
+    size_or_problem,
 )
 from .journal import Journal, decode_key
 from .records import AnnotationError, image_confidence, normalize_record
@@ -302,7 +301,7 @@ class Dataset:
         prefix = len(os.path.join(os.fspath(root), ""))
         # (width, height, problem) per image: three values, not a dict, held per row until
         # the journal has them
-        sizes = [_size_of(path) for path in listing.images]
+        sizes = image_sizes(listing.images)
         items = (
             {
                 "image": path,
@@ -1259,18 +1258,8 @@ def _odd_entry(p: Path) -> str:
     return f"{p.name} (a folder)"
 
 
-def _size_of(p: str) -> tuple[int, int, str | None]:
-    """``(width, height, None)``, or ``(0, 0, problem)`` for an image that cannot be read."""
-    try:
-        return (*image_size(p), None)
-    except ImageError as e:
-        if os.path.islink(p) and not os.path.exists(p):
-            return 0, 0, f"broken link: points to {os.readlink(p)}, which cannot be read"
-        return 0, 0, e.problem
-
-
 def _sized(p: str) -> dict:
-    w, h, problem = _size_of(p)
+    w, h, problem = size_or_problem(p)
     issues = [problem] if problem else []
     return {"image": p, "width": w, "height": h, "issues": issues, "annotations": []}
 

@@ -18,9 +18,14 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .images import IMAGE_EXTENSIONS, natural_key
+from .images import IMAGE_EXTENSIONS, natural_key, size_or_problem
+
+# Below this many images one process reads the headers faster than starting others would.
+PARALLEL_FROM = 20_000
+_CHUNK = 4_000
 
 
 @dataclass
@@ -90,3 +95,44 @@ def _scan(folder: str, parts: tuple, recursive: bool, found: dict) -> None:
         else:
             continue
         found[kind].append((_order(parts, name), entry.path))
+
+
+def image_sizes(
+    paths: Sequence[str], workers: int | None = None, progress: bool = True
+) -> list[tuple[int, int, str | None]]:
+    """:func:`~nblabel.images.size_or_problem` of every path, in order.
+
+    From :data:`PARALLEL_FROM` images on, the headers are read by ``workers`` processes
+    (default: one per CPU), with a progress bar.
+
+    Example:
+        >>> image_sizes(["missing.jpg"])
+        [(0, 0, 'file not found')]
+    """
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(paths) < PARALLEL_FROM:
+        return [size_or_problem(p) for p in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    chunks = [list(paths[i : i + _CHUNK]) for i in range(0, len(paths), _CHUNK)]
+    out: list[tuple[int, int, str | None]] = []
+    # spawned, not forked: a notebook kernel runs threads (torch, the loop's worker) that a
+    # forked child would inherit mid-step
+    context = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(workers, mp_context=context) as pool,
+        tqdm(
+            total=len(paths), desc="reading image headers", unit="img", disable=not progress
+        ) as bar,
+    ):
+        for sizes in pool.map(_sizes_of, chunks):
+            out.extend(sizes)
+            bar.update(len(sizes))
+    return out
+
+
+def _sizes_of(paths: list[str]) -> list[tuple[int, int, str | None]]:
+    return [size_or_problem(p) for p in paths]

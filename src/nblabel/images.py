@@ -187,6 +187,21 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     return (h, w) if orientation in _SWAPS_AXES else (w, h)
 
 
+def size_or_problem(path: str) -> tuple[int, int, str | None]:
+    """``(width, height, None)``, or ``(0, 0, problem)`` for an image that cannot be read.
+
+    Example:
+        >>> size_or_problem("missing.jpg")
+        (0, 0, 'file not found')
+    """
+    try:
+        return (*image_size(path), None)
+    except ImageError as e:
+        if os.path.islink(path) and not os.path.exists(path):
+            return 0, 0, f"broken link: points to {os.readlink(path)}, which cannot be read"
+        return 0, 0, e.problem
+
+
 def _to_uint8_rgb(arr: np.ndarray, what: str) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[:, :, None]

@@ -183,9 +183,8 @@ class _Predictor:
     """A Ray Data actor: the model, loaded once, predicting one batch per call."""
 
     def __init__(self, shipped, cpus: float):
-        import torch
-
         import ray
+        import torch
 
         torch.set_num_threads(max(1, int(cpus)))  # the actor's share of the node
         # Ray Data hands constructor arguments over as they are: the reference is read here
