@@ -1,6 +1,6 @@
-"""The Annotator's Python side: requests arriving from the browser land in the Dataset.
+"""The Annotator's Python side: messages arriving from the browser land in the Dataset.
 
-Requests are delivered the way the kernel delivers them (a comm "update" message handled by
+Messages are delivered the way the kernel delivers them (a comm "custom" message handled by
 ``Widget._handle_msg``), on real raccoon images and a real SQLite journal.
 """
 
@@ -40,24 +40,28 @@ def ds(raccoon_dir, db):
 
 
 class Browser:
-    """Sends requests to a widget through the same path the comm uses."""
+    """Sends messages to a widget through the same path the comm uses (``model.send``)."""
 
     def __init__(self, widget):
         self.w = widget
         self.seq = 0
 
-    def send(self, action, **payload):
+    def send(self, kind, **fields):
         self.seq += 1
-        state = {"request": {"seq": self.seq, "action": action,
-                             "index": self.w.meta["index"], **payload}}  # fmt: skip
-        msg = {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}},
-               "buffers": []}  # fmt: skip
-        self.w._handle_msg(msg)
-        assert self.w.ack == self.seq, "every request is acknowledged"
+        content = {"kind": kind, "seq": self.seq, "index": self.w.meta["index"], **fields}
+        if kind == "goto":
+            content["index"] = fields["index"]
+        self.deliver(content)
+        assert self.w.ack == self.seq, "every message is acknowledged"
         return self.w
 
+    def deliver(self, content):
+        """One custom comm message, as ``model.send(content)`` in the browser sends it."""
+        msg = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+        self.w._handle_msg(msg)
+
     def edit(self, kind, annotations):
-        return self.send("edit", kind=kind, annotations=annotations)
+        return self.send("edit", edit=kind, annotations=annotations)
 
 
 def jpeg_size(data: bytes) -> tuple[int, int]:
@@ -125,7 +129,7 @@ def test_every_edit_kind_is_accepted_and_logged(ds):
     kinds = ds.events()["kind"].tolist()[-6:]
     assert kinds == ["accepted", "relabelled", "resized", "added", "deleted", "rejected"]
     assert ds.row("raccoon-1")["annotations"] == []
-    b.send("edit", kind="wiggled", annotations=[human])
+    b.edit("wiggled", [human])
     assert "Not saved" in w.message and ds.row("raccoon-1")["annotations"] == []
 
 
@@ -587,3 +591,58 @@ def test_submitting_the_last_image_goes_on_to_one_still_waiting(ds):
     w.goto(-1)
     w.submit([BOX])
     assert w.key == "raccoon-5" and "every image is verified" in w.message
+
+
+def test_messages_are_checked_where_they_arrive_and_a_bad_one_writes_nothing(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    human = dict(BOX, score=None, source="human")
+    before = len(ds.events())
+    bad = [
+        ({"kind": "udno"}, "unknown message kind 'udno' (did you mean 'undo'?)"),
+        ({"kind": "edit", "edit": "moved"}, "needs the field 'annotations'"),
+        ({"kind": "edit", "edit": "moved", "annotations": "all"}, "must be a list"),
+        ({"kind": "edit", "edit": "moved", "annotations": [human], "index": 7}, "outside 0..4"),
+        ({"kind": "edit", "edti": "moved", "annotations": [human]}, "did you mean 'edit'?"),
+        ({"kind": "step", "delta": "1"}, "'delta' must be an integer"),
+        ({"kind": "auto", "box": [1, 2, 3]}, "a box [x1, y1, x2, y2]"),
+        ({"kind": "submit", "annotations": [human], "empty": "yes"}, "true or false"),
+    ]
+    for content, said in bad:
+        b.send(content.pop("kind"), **content)
+        assert said in w.message and w.message.startswith("Not saved"), (content, w.message)
+        assert w.errors == [], "a malformed message is said in the status line, no traceback"
+    assert len(ds.events()) == before and ds.row("raccoon-1")["annotations"][0]["score"] == 0.62
+    assert w.annotations == ds.row("raccoon-1")["annotations"], "the canvas is put back"
+    # not a message at all, or without a seq: said too, and nothing acknowledged
+    for content in (["edit"], {"kind": "undo"}):
+        b.deliver(content)
+        assert "Not saved" in w.message and w.ack == b.seq
+    b.edit("moved", [human])  # a good one after the bad ones still lands
+    assert ds.row("raccoon-1")["annotations"][0]["score"] is None
+
+
+def test_two_quick_messages_are_two_writes(ds):
+    # the state-trait protocol merged a second update sent while the first was in flight;
+    # messages are delivered one by one, so both edits are journaled, in order
+    w = Annotator(ds)
+    b = Browser(w)
+    human = dict(BOX, score=None, source="human")
+    b.edit("accepted", [human])
+    b.edit("relabelled", [dict(human, label="dog")])
+    b.send("step", delta=1)
+    b.send("step", delta=1)
+    assert ds.events()["kind"].tolist()[-2:] == ["accepted", "relabelled"]
+    assert w.meta["index"] == 2
+
+
+def test_an_unknown_keyword_argument_raises_with_the_close_one(ds):
+    with pytest.raises(TypeError, match=r"'thresold'.*did you mean 'threshold'\?"):
+        Annotator(ds, thresold=0.9)
+    with pytest.raises(TypeError, match="'colour'"):
+        Annotator(ds, colour="red")
+
+
+def test_trait_keyword_arguments_still_set_the_trait(ds):
+    w = Annotator(ds, hide_below=True, show_regions=False)
+    assert w.hide_below is True and w.show_regions is False

@@ -2,13 +2,13 @@
 //
 // render() wires the parts: state.js (the model's traits and the view's state), ui.js (the
 // DOM), draw.js (the canvas), sync.js (Python -> screen), commands.js (what a control does,
-// and the requests it sends), gestures.js (the pointer) and keys.js (the keymap), over the
+// and the messages it sends), gestures.js (the pointer) and keys.js (the keymap), over the
 // pure geometry.js (records) and view.js (the view, hit testing).
 
 import { createCommands } from "./commands.js";
 import { createPainter } from "./draw.js";
 import { createGestures } from "./gestures.js";
-import { onKeyDown, onKeyUp } from "./keys.js";
+import { createKeymap, onKeyUp } from "./keys.js";
 import { createQueries, createState } from "./state.js";
 import { createSync } from "./sync.js";
 import { buildDom } from "./ui.js";
@@ -20,7 +20,9 @@ import { buildDom } from "./ui.js";
 function render({ model, el }) {
   const S = createState(model);
   const q = createQueries(model, S);
-  const dom = buildDom();
+  // the tools and their keys are Python's: the keymap, the buttons and the help follow them
+  const keymap = createKeymap(q.constants().tools);
+  const dom = buildDom(keymap);
   el.append(dom.root);
   const painter = createPainter({ model, S, q, canvas: dom.canvas, stage: dom.stage });
   const sync = createSync({ model, S, q, dom, painter });
@@ -97,7 +99,7 @@ function render({ model, el }) {
   root.addEventListener("change", (e) => {
     if (e.target !== dom.indexInput) focusRoot();
   });
-  root.addEventListener("keydown", (e) => onKeyDown(e, root, cmd));
+  root.addEventListener("keydown", (e) => keymap.onKeyDown(e, root, cmd));
   root.addEventListener("keyup", (e) => onKeyUp(e, cmd));
   root.addEventListener("blur", () => { S.space = false; S.wheelZoom = false; });
 
@@ -129,7 +131,6 @@ function render({ model, el }) {
     ["change:threshold", sync.syncControls],
     ["change:hide_below", sync.syncControls],
     ["change:skeleton", draw],
-    ["change:skeletons", draw],
     ["change:regions", () => { sync.syncRegions(); draw(); }],
     ["change:show_regions", sync.syncControls],
     ["change:strip", sync.syncStrip],

@@ -1,7 +1,8 @@
 // What a button, a key or a finished gesture does. Each edit updates the local copy of the
-// objects at once and becomes ONE request {seq, action, ...} set on the `request` trait;
-// Python writes it to the Dataset and answers with the Dataset's state (`annotations`) and
-// the seq it handled (`ack`), see sync.js.
+// objects at once and becomes ONE message {kind, seq, index, ...} sent to Python with
+// model.send (messages are never merged, unlike state set on a trait); Python checks it,
+// writes it to the Dataset and answers with the Dataset's state (`annotations`) and the seq
+// it handled (`ack`) in one state update, see sync.js.
 
 import { accept, bboxOfPoints, clone, isPrediction, keypointBox, own, placedByHand, polygonRecord, shapeOf } from "./geometry.js";
 import { VIS_CYCLE, noSelection } from "./state.js";
@@ -23,14 +24,14 @@ export function createCommands({ model, S, q, dom, painter, sync }) {
   const { showSelection, syncControls } = sync;
 
   /**
-   * @param {string} action
+   * One message to Python (its kinds and fields: nblabel.widgets.annotator.MESSAGES).
+   * @param {string} kind
    * @param {Record<string, unknown>} [payload]
    */
-  function request(action, payload = {}) {
+  function request(kind, payload = {}) {
     S.seq = Math.max(S.seq, model.get("ack") || 0) + 1;
     S.sent = S.seq;
-    model.set("request", { seq: S.seq, action, index: q.meta().index, ...payload });
-    model.save_changes();
+    model.send({ kind, seq: S.seq, index: q.meta().index, ...payload });
   }
 
   /**
@@ -41,7 +42,7 @@ export function createCommands({ model, S, q, dom, painter, sync }) {
   function commit(kind, anns) {
     S.anns = anns;
     if (S.sel.i >= anns.length) S.sel = noSelection();
-    request("edit", { kind, annotations: clone(anns) });
+    request("edit", { edit: kind, annotations: clone(anns) });
     draw();
   }
 

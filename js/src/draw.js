@@ -7,9 +7,6 @@ import { fitScale, fitView, toCss, zoomView } from "./view.js";
 /** @typedef {import("./geometry.js").Ann} Ann */
 /** @typedef {import("./state.js").Region} Region */
 
-// De-identification regions: a colour no class gets (codecs.REGION_COLOR), so the read-only
-// layer never reads as a label.
-export const REGION_COLOR = "#ff00d4";
 const HATCH = 8; // CSS pixels between the hatch lines of a region
 
 /**
@@ -211,10 +208,12 @@ export function createPainter({ model, S, q, canvas, stage }) {
     if (a && shapeOf(a) === "keypoints" && !q.hidden(a)) paintPointTip(a, hv.k);
   }
 
-  // One de-identification region: hatched, outlined and tagged with its kind. Read-only, so
-  // it is drawn under the objects and never hit-tested.
+  // One de-identification region: hatched, outlined and tagged with its kind, in a colour no
+  // class gets (Python's region colour), so it never reads as a label. Read-only, so it is
+  // drawn under the objects and never hit-tested.
   /** @param {Region} r */
   function paintRegion(r) {
+    const regionColor = q.constants().region_color;
     const [x1, y1] = css(r.bbox[0], r.bbox[1]);
     const [x2, y2] = css(r.bbox[2], r.bbox[3]);
     const w = x2 - x1, ht = y2 - y1;
@@ -222,7 +221,7 @@ export function createPainter({ model, S, q, canvas, stage }) {
     ctx.beginPath();
     ctx.rect(x1, y1, w, ht);
     ctx.clip();
-    ctx.strokeStyle = REGION_COLOR;
+    ctx.strokeStyle = regionColor;
     ctx.globalAlpha = 0.5;
     ctx.lineWidth = 1;
     ctx.beginPath();
@@ -233,7 +232,7 @@ export function createPainter({ model, S, q, canvas, stage }) {
     ctx.stroke();
     ctx.restore();
     ctx.save();
-    ctx.strokeStyle = REGION_COLOR;
+    ctx.strokeStyle = regionColor;
     ctx.lineWidth = 2;
     ctx.strokeRect(x1, y1, w, ht);
     const text = r.score === null || r.score === undefined
@@ -243,7 +242,7 @@ export function createPainter({ model, S, q, canvas, stage }) {
     // below the region, where an object's tag (above its box) cannot cover it
     const ty = y2 + 16 <= S.cssH ? y2 : y2 - 16;
     ctx.globalAlpha = 0.85;
-    ctx.fillStyle = REGION_COLOR;
+    ctx.fillStyle = regionColor;
     ctx.fillRect(x1, ty, tw, 16);
     ctx.globalAlpha = 1;
     ctx.fillStyle = "#fff";

@@ -41,6 +41,18 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  */
 
 /**
+ * What Python defines and the browser draws with, sent once (the `constants` trait, built
+ * by nblabel.widgets.codecs.widget_constants); the browser code declares none of it.
+ * @typedef {object} Constants
+ * @property {string[]} palette class colours, by class position (and track colours)
+ * @property {string} unknown_color a label that is not among the classes
+ * @property {string} region_color de-identification regions
+ * @property {string[]} statuses image statuses, in their order
+ * @property {import("./keys.js").Tool[]} tools drawing tools: name, button label, key
+ * @property {Record<string, Skeleton>} skeletons the built-in skeletons, by name
+ */
+
+/**
  * The traits of nblabel.widgets.Annotator that the browser reads or writes.
  * @typedef {object} Traits
  * @property {DataView<ArrayBuffer> | null} image_a
@@ -48,10 +60,10 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * @property {[number, number]} slots row positions held by image_a and image_b
  * @property {Meta} meta
  * @property {Ann[]} annotations
- * @property {number} ack seq of the last request Python handled
+ * @property {number} ack seq of the last message Python handled
+ * @property {Constants} constants
  * @property {string[]} classes
  * @property {Skeleton} skeleton
- * @property {Record<string, Skeleton>} skeletons
  * @property {Region[]} regions
  * @property {Record<string, number>} counts
  * @property {string[]} errors
@@ -62,7 +74,6 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * @property {number} threshold
  * @property {boolean} hide_below
  * @property {boolean} show_regions
- * @property {Record<string, unknown>} request
  * @property {FrameMark[]} strip
  */
 
@@ -72,6 +83,7 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * @property {<K extends keyof Traits>(name: K) => Traits[K]} get
  * @property {<K extends keyof Traits>(name: K, value: Traits[K]) => void} set
  * @property {() => void} save_changes
+ * @property {(content: Record<string, unknown>) => void} send a custom message to Python
  * @property {(name: string, fn: (...args: any[]) => void) => void} on
  * @property {(name: string, fn: (...args: any[]) => void) => void} off
  */
@@ -103,8 +115,8 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * @property {Gesture | null} gesture
  * @property {Point | null} mouse last pointer position, image coordinates
  * @property {{ i: number, k: number } | null} hover keypoint under the pointer
- * @property {number} seq last request number used
- * @property {number} sent seq of our latest request
+ * @property {number} seq last message number used
+ * @property {number} sent seq of our latest message
  * @property {boolean} space Space held: drags pan
  * @property {boolean} wheelZoom the plain wheel zooms only after a click into the image
  * @property {number} threshold the slider's value (ahead of the trait while dragging)
@@ -115,10 +127,6 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * @property {string | null} classNames class list the dropdown was built from (JSON)
  */
 
-export const PALETTE = [
-  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
-];
 /** @type {Record<number, number>} */
 export const VIS_CYCLE = { 2: 1, 1: 0, 0: 2 }; // keypoint visibility: visible, occluded, absent
 export const VIS_NAMES = ["absent", "occluded", "visible"];
@@ -166,21 +174,26 @@ export function createQueries(model, S) {
   const classes = () => model.get("classes") || [];
   /** @returns {Skeleton} */
   const skeleton = () => model.get("skeleton") || { names: [], edges: [], layout: [] };
+  /** @returns {Constants} */
+  const constants = () => model.get("constants");
   /** @param {string} label */
   const color = (label) => {
     const i = classes().indexOf(label);
-    return i < 0 ? "#888888" : PALETTE[i % PALETTE.length];
+    const palette = constants().palette;
+    return i < 0 ? constants().unknown_color : palette[i % palette.length];
   };
   // an object of a track keeps its track's colour on every frame; others take their class's
   /** @param {Ann} a */
   const tracked = (a) => Number.isInteger(a.track);
   /** @param {Ann} a */
-  const colorOf = (a) =>
-    tracked(a) ? PALETTE[(Number(a.track) - 1 + PALETTE.length) % PALETTE.length] : color(a.label);
+  const colorOf = (a) => {
+    const palette = constants().palette;
+    return tracked(a) ? palette[(Number(a.track) - 1 + palette.length) % palette.length] : color(a.label);
+  };
   /** @param {Ann} a */
   const hidden = (a) => isPrediction(a) && model.get("hide_below") && Number(a.score) < S.threshold;
   /** @param {Ann} a */
-  const skeletonOf = (a) => skeletonFor(a, [skeleton(), ...Object.values(model.get("skeletons") || {})]);
+  const skeletonOf = (a) => skeletonFor(a, [skeleton(), ...Object.values(constants().skeletons)]);
   // a point scored below the threshold is dimmed like a prediction, and hidden with it
   /** @param {Ann} a @param {number} k */
   const lowPoint = (a, k) => {
@@ -192,6 +205,7 @@ export function createQueries(model, S) {
   /** @type {Visibility} */
   const vis = { hidden, pointHidden };
   return {
+    constants,
     meta,
     W: () => meta().width || 1,
     H: () => meta().height || 1,

@@ -1,5 +1,5 @@
 // From Python to the screen: the model's traits into the state and the controls. Until the
-// answer to our latest request arrives (`ack`), local edits win, so a quick series of
+// answer to our latest message arrives (`ack`), local edits win, so a quick series of
 // gestures never flickers back to an older state.
 
 import { clone, isPrediction, pointScore, shapeOf } from "./geometry.js";
@@ -144,9 +144,10 @@ export function createSync({ model, S, q, dom, painter }) {
     dom.hide.checked = !!model.get("hide_below");
     syncRegions();
     const c = model.get("counts") || {};
-    dom.countsLine.textContent = Object.entries(c)
-      .filter(([, n]) => n)
-      .map(([s, n]) => `${s} ${n}`)
+    // in the statuses' own order (Python's), whatever order the counts came in
+    dom.countsLine.textContent = q.constants().statuses
+      .filter((s) => c[s])
+      .map((s) => `${s} ${c[s]}`)
       .join(" · ");
     dom.messageLine.textContent = model.get("message") || "";
     dom.busyLine.textContent = model.get("busy") || (S.waitingAuto ? "Finding the object's outline..." : "");

@@ -2,7 +2,6 @@
 // keys, error text) is set with textContent, never parsed as HTML. Nothing here knows what a
 // control does: annotator.js wires each to its command.
 
-import { HELP, TOOLS } from "./keys.js";
 
 /**
  * An element with attributes, `text` (textContent), `class`, `testid` (data-testid) and
@@ -55,9 +54,10 @@ export function setOptions(select, names, value) {
 /**
  * The shortcut overlay: one row per line of the keymap's help table.
  * @param {HTMLButtonElement} close
+ * @param {[keys: string, does: string][]} help
  */
-export function buildHelp(close) {
-  const rows = HELP.map(([keys, what]) =>
+export function buildHelp(close, help) {
+  const rows = help.map(([keys, what]) =>
     h("tr", {}, [h("td", { class: "nbl-keys", text: keys }), h("td", { text: what })]),
   );
   return h("div", { class: "nbl-help", testid: "help", role: "dialog", hidden: "" }, [
@@ -69,8 +69,9 @@ export function buildHelp(close) {
 /**
  * Every element of one Annotator view. Buttons are in `buttons` by their data-testid, tool
  * buttons also in `toolButtons` by tool name.
+ * @param {import("./keys.js").Keymap} keymap the tools (from Python) and the help lines
  */
-export function buildDom() {
+export function buildDom(keymap) {
   /** @type {Record<string, HTMLButtonElement>} */
   const buttons = {};
   /** @type {(label: string, testid: string, title: string) => HTMLButtonElement} */
@@ -81,7 +82,7 @@ export function buildDom() {
 
   /** @type {Record<string, HTMLButtonElement>} */
   const toolButtons = Object.fromEntries(
-    TOOLS.map(([name, label, key]) => [name, btn(label, `tool-${name}`, `${label} (${key})`)]),
+    keymap.TOOLS.map(([name, label, key]) => [name, btn(label, `tool-${name}`, `${label} (${key})`)]),
   );
   const classSelect = h("select", { testid: "class-select", title: "Class (1-9)", class: "nbl-select" });
   const thr = h("input", { type: "range", min: "0", max: "1", step: "0.01", testid: "threshold", title: "Confidence threshold" });
@@ -159,7 +160,7 @@ export function buildDom() {
   ]);
   const closeHelp = h("button", { type: "button", text: "Close", testid: "help-close" });
   buttons["help-close"] = closeHelp;
-  const help = buildHelp(closeHelp);
+  const help = buildHelp(closeHelp, keymap.HELP);
 
   // The container takes focus so keys reach us; data-lm-suppress-shortcuts tells JupyterLab's
   // keymap (Lumino) to ignore keys from inside it, so "a", "x", Enter or Ctrl+Z edit labels

@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { HELP, KEYMAP, TOOLS, actionFor, bindings, chordOf, describe as name, handleKey } from "../src/keys.js";
+import { bindings, chordOf, createKeymap, describe as name } from "../src/keys.js";
+
+// The tools come from Python (nblabel.widgets.annotator.TOOL_TABLE, in the widget's
+// `constants`); a sample in that shape, its keys the ones the widget ships with.
+/** @type {import("../src/keys.js").Tool[]} */
+const SAMPLE_TOOLS = [["box", "Box", "b"], ["polygon", "Polygon", "o"], ["keypoints", "Keypoints", "k"], ["auto", "Auto polygon", "m"]];
+const { HELP, KEYMAP, TOOLS, actionFor, handleKey } = createKeymap(SAMPLE_TOOLS);
 
 /**
  * A stand-in for the commands: every method records its call; `escape` answers `escapes`.
@@ -85,6 +91,14 @@ describe("the keymap table", () => {
 
   it("the tool keys come from TOOLS", () => {
     for (const [tool, , key] of TOOLS) assert.deepEqual(press({ key }), [["setTool", tool]]);
+  });
+
+  it("the tools are whatever Python sends: other keys bind, a clash refuses to load", () => {
+    const other = createKeymap([["box", "Box", "q"], ["lasso", "Lasso", "l"]]);
+    assert.deepEqual(other.TOOLS, [["box", "Box", "q"], ["lasso", "Lasso", "l"]]);
+    assert.equal(other.actionFor({ key: "b" }), undefined);
+    assert.ok(other.HELP[0][0] === "q / l" && other.HELP[0][1].includes("lasso"));
+    assert.throws(() => createKeymap([["box", "Box", "x"]]), /bound twice/);
   });
 
   it("describe names chords the way the help does", () => {

@@ -146,18 +146,6 @@ function keypointRecord(label, box, skeleton) {
 }
 
 // src/state.js
-var PALETTE = [
-  "#4e79a7",
-  "#f28e2b",
-  "#e15759",
-  "#76b7b2",
-  "#59a14f",
-  "#edc948",
-  "#b07aa1",
-  "#ff9da7",
-  "#9c755f",
-  "#bab0ac"
-];
 var VIS_CYCLE = { 2: 1, 1: 0, 0: 2 };
 var VIS_NAMES = ["absent", "occluded", "visible"];
 var NO_SELECTION = Object.freeze({ i: -1, v: -1 });
@@ -191,14 +179,19 @@ function createQueries(model, S) {
   const meta = () => model.get("meta") || {};
   const classes = () => model.get("classes") || [];
   const skeleton = () => model.get("skeleton") || { names: [], edges: [], layout: [] };
+  const constants = () => model.get("constants");
   const color = (label) => {
     const i = classes().indexOf(label);
-    return i < 0 ? "#888888" : PALETTE[i % PALETTE.length];
+    const palette = constants().palette;
+    return i < 0 ? constants().unknown_color : palette[i % palette.length];
   };
   const tracked = (a) => Number.isInteger(a.track);
-  const colorOf = (a) => tracked(a) ? PALETTE[(Number(a.track) - 1 + PALETTE.length) % PALETTE.length] : color(a.label);
+  const colorOf = (a) => {
+    const palette = constants().palette;
+    return tracked(a) ? palette[(Number(a.track) - 1 + palette.length) % palette.length] : color(a.label);
+  };
   const hidden = (a) => isPrediction(a) && model.get("hide_below") && Number(a.score) < S.threshold;
-  const skeletonOf = (a) => skeletonFor(a, [skeleton(), ...Object.values(model.get("skeletons") || {})]);
+  const skeletonOf = (a) => skeletonFor(a, [skeleton(), ...Object.values(constants().skeletons)]);
   const lowPoint = (a, k) => {
     const s = pointScore(a, k);
     return s !== null && s < S.threshold;
@@ -206,6 +199,7 @@ function createQueries(model, S) {
   const pointHidden = (a, k) => lowPoint(a, k) && model.get("hide_below");
   const vis = { hidden, pointHidden };
   return {
+    constants,
     meta,
     W: () => meta().width || 1,
     H: () => meta().height || 1,
@@ -237,16 +231,15 @@ function createQueries(model, S) {
 function createCommands({ model, S, q, dom, painter, sync }) {
   const { draw } = painter;
   const { showSelection, syncControls } = sync;
-  function request(action, payload = {}) {
+  function request(kind, payload = {}) {
     S.seq = Math.max(S.seq, model.get("ack") || 0) + 1;
     S.sent = S.seq;
-    model.set("request", { seq: S.seq, action, index: q.meta().index, ...payload });
-    model.save_changes();
+    model.send({ kind, seq: S.seq, index: q.meta().index, ...payload });
   }
   function commit(kind, anns) {
     S.anns = anns;
     if (S.sel.i >= anns.length) S.sel = noSelection();
-    request("edit", { kind, annotations: clone(anns) });
+    request("edit", { edit: kind, annotations: clone(anns) });
     draw();
   }
   function say(text) {
@@ -506,7 +499,6 @@ function hitObject(anns, v, cx, cy, vis) {
 }
 
 // src/draw.js
-var REGION_COLOR = "#ff00d4";
 var HATCH = 8;
 function createPainter({ model, S, q, canvas, stage }) {
   const ctx = (
@@ -676,6 +668,7 @@ function createPainter({ model, S, q, canvas, stage }) {
     if (a && shapeOf(a) === "keypoints" && !q.hidden(a)) paintPointTip(a, hv.k);
   }
   function paintRegion(r) {
+    const regionColor = q.constants().region_color;
     const [x1, y1] = css(r.bbox[0], r.bbox[1]);
     const [x2, y2] = css(r.bbox[2], r.bbox[3]);
     const w = x2 - x1, ht = y2 - y1;
@@ -683,7 +676,7 @@ function createPainter({ model, S, q, canvas, stage }) {
     ctx.beginPath();
     ctx.rect(x1, y1, w, ht);
     ctx.clip();
-    ctx.strokeStyle = REGION_COLOR;
+    ctx.strokeStyle = regionColor;
     ctx.globalAlpha = 0.5;
     ctx.lineWidth = 1;
     ctx.beginPath();
@@ -694,7 +687,7 @@ function createPainter({ model, S, q, canvas, stage }) {
     ctx.stroke();
     ctx.restore();
     ctx.save();
-    ctx.strokeStyle = REGION_COLOR;
+    ctx.strokeStyle = regionColor;
     ctx.lineWidth = 2;
     ctx.strokeRect(x1, y1, w, ht);
     const text = r.score === null || r.score === void 0 ? r.kind : `${r.kind} ${Number(r.score).toFixed(2)}`;
@@ -702,7 +695,7 @@ function createPainter({ model, S, q, canvas, stage }) {
     const tw = ctx.measureText(text).width + 6;
     const ty = y2 + 16 <= S.cssH ? y2 : y2 - 16;
     ctx.globalAlpha = 0.85;
-    ctx.fillStyle = REGION_COLOR;
+    ctx.fillStyle = regionColor;
     ctx.fillRect(x1, ty, tw, 16);
     ctx.globalAlpha = 1;
     ctx.fillStyle = "#fff";
@@ -980,87 +973,108 @@ function createGestures({ model, S, q, dom, painter, sync, cmd }) {
 }
 
 // src/keys.js
-var TOOLS = [
-  ["box", "Box", "b"],
-  ["polygon", "Polygon", "o"],
-  ["keypoints", "Keypoints", "k"],
-  ["auto", "Auto polygon", "m"]
-];
 var reject = (app) => app.deleteSelected();
 var deleteKey = (app) => app.onDelete();
 var next = (app) => app.step(1);
 var prev = (app) => app.step(-1);
 var redo = (app) => app.request("redo");
 var fit = (app) => app.fitImage();
-var KEYMAP = [
-  {
-    keys: TOOLS.map((t) => t[2]).join(" / "),
-    does: `Tool: ${TOOLS.map((t) => t[1].toLowerCase()).join(" / ")} (drag a rectangle)`,
-    on: Object.fromEntries(TOOLS.map(([name, , key]) => [key, (app) => app.setTool(name)]))
-  },
-  { keys: "Drag on the image", does: "Draw a box (box tool), a keypoint set (keypoints), a rectangle to outline (auto)" },
-  { keys: "Shift + drag", does: "Draw even when starting on an existing object" },
-  { keys: "Click", does: "Select an object; drag it to move, drag a handle to resize" },
-  { keys: "Polygon: click, click, ...", does: "Add vertices; click the first vertex or press Enter to close" },
-  { keys: "Polygon: drag ○ on an edge", does: "Insert a vertex there" },
-  { keys: "Alt + click a vertex", does: "Delete that vertex" },
-  {
-    keys: "Delete / Backspace",
-    does: "Delete the selected vertex, hide the selected keypoint, or delete the object",
-    on: { Delete: deleteKey, Backspace: deleteKey },
-    also: { "Alt+Delete": deleteKey, "Alt+Backspace": deleteKey }
-  },
-  { keys: "v", does: "Keypoint visibility: visible → occluded → absent", on: { v: (app) => app.setVisibility() } },
-  {
-    keys: "1 – 9",
-    does: "Class of the selected object (or of the next one drawn)",
-    on: Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => [String(n), (app) => app.pickClass(n)]))
-  },
-  { keys: "a", does: "Accept the selected prediction", on: { a: (app) => app.acceptSelected() } },
-  { keys: "Shift + a", does: "Accept every prediction above the threshold", on: { A: (app) => app.acceptAll() } },
-  { keys: "x", does: "Reject the selected prediction (delete a label)", on: { x: reject }, also: { X: reject } },
-  {
-    keys: "[ / ]",
-    does: "Select the previous / next object",
-    on: { "[": (app) => app.cycleSelection(-1), "]": (app) => app.cycleSelection(1) }
-  },
-  { keys: "h", does: "Hide predictions (and keypoints) scored below the threshold", on: { h: (app) => app.toggleHideBelow() } },
-  { keys: "Hover a keypoint", does: "Its name and score; the point's size shows its score" },
-  {
-    keys: "Enter",
-    does: "Submit (mark verified) and go to the next image; an image with no objects needs e",
-    on: { Enter: (app) => app.enter() }
-  },
-  { keys: "e", does: "Nothing here: verify that the image has no objects, and go on", on: { e: (app) => app.submit(true) } },
-  {
-    keys: "Shift + Enter",
-    does: "Nothing (it never submits: in a notebook it runs a cell)",
-    // handled, so it never reaches JupyterLab; it only says what to press instead
-    on: { "Shift+Enter": (app) => app.say("Shift+Enter does nothing here: Enter submits this image, e verifies it as empty.") }
-  },
-  { keys: "n / → , p / ←", does: "Next / previous image", on: { n: next, ArrowRight: next, p: prev, ArrowLeft: prev } },
-  {
-    keys: "u / r",
-    does: "Next unlabeled / next image in review",
-    on: { u: (app) => app.nextStatus("unlabeled"), r: (app) => app.nextStatus("review") }
-  },
-  {
-    keys: ", / .",
-    does: "Video: previous / next frame",
-    on: { ",": (app) => app.stepFrame(-1), ".": (app) => app.stepFrame(1) }
-  },
-  { keys: "j", does: "Video: next frame where a track jumped or a point was flagged", on: { j: (app) => app.request("next_flagged") } },
-  { keys: "t", does: "Video: copy the selected object (or all) to the next N frames", on: { t: (app) => app.propagateSelected() } },
-  { keys: "Ctrl/Cmd + z", does: "Undo", on: { "Mod+z": (app) => app.request("undo") } },
-  { keys: "Ctrl/Cmd + Shift + z, Ctrl/Cmd + y", does: "Redo", on: { "Mod+Shift+z": redo, "Mod+y": redo } },
-  { keys: "Ctrl/⌘ + wheel, pinch", does: "Zoom at the pointer (the wheel alone scrolls the notebook)" },
-  { keys: "Wheel after a click on the image", does: "Zoom too, until the pointer leaves the image" },
-  { keys: "Space + drag, middle drag", does: "Pan", on: { " ": (app) => app.holdSpace() } },
-  { keys: "f or 0", does: "Fit the image", on: { f: fit, 0: fit } },
-  { keys: "Esc", does: "Cancel the polygon being drawn, deselect, close this help", on: { Escape: (app) => app.escape() } },
-  { keys: "?", does: "Show / hide this help", on: { "?": (app) => app.toggleHelp() } }
-];
-var HELP = KEYMAP.map((r) => [r.keys, r.does]);
+function createKeymap(TOOLS) {
+  const KEYMAP = [
+    {
+      keys: TOOLS.map((t) => t[2]).join(" / "),
+      does: `Tool: ${TOOLS.map((t) => t[1].toLowerCase()).join(" / ")} (drag a rectangle)`,
+      on: Object.fromEntries(TOOLS.map(([name, , key]) => [key, (app) => app.setTool(name)]))
+    },
+    { keys: "Drag on the image", does: "Draw a box (box tool), a keypoint set (keypoints), a rectangle to outline (auto)" },
+    { keys: "Shift + drag", does: "Draw even when starting on an existing object" },
+    { keys: "Click", does: "Select an object; drag it to move, drag a handle to resize" },
+    { keys: "Polygon: click, click, ...", does: "Add vertices; click the first vertex or press Enter to close" },
+    { keys: "Polygon: drag ○ on an edge", does: "Insert a vertex there" },
+    { keys: "Alt + click a vertex", does: "Delete that vertex" },
+    {
+      keys: "Delete / Backspace",
+      does: "Delete the selected vertex, hide the selected keypoint, or delete the object",
+      on: { Delete: deleteKey, Backspace: deleteKey },
+      also: { "Alt+Delete": deleteKey, "Alt+Backspace": deleteKey }
+    },
+    { keys: "v", does: "Keypoint visibility: visible → occluded → absent", on: { v: (app) => app.setVisibility() } },
+    {
+      keys: "1 – 9",
+      does: "Class of the selected object (or of the next one drawn)",
+      on: Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => [String(n), (app) => app.pickClass(n)]))
+    },
+    { keys: "a", does: "Accept the selected prediction", on: { a: (app) => app.acceptSelected() } },
+    { keys: "Shift + a", does: "Accept every prediction above the threshold", on: { A: (app) => app.acceptAll() } },
+    { keys: "x", does: "Reject the selected prediction (delete a label)", on: { x: reject }, also: { X: reject } },
+    {
+      keys: "[ / ]",
+      does: "Select the previous / next object",
+      on: { "[": (app) => app.cycleSelection(-1), "]": (app) => app.cycleSelection(1) }
+    },
+    { keys: "h", does: "Hide predictions (and keypoints) scored below the threshold", on: { h: (app) => app.toggleHideBelow() } },
+    { keys: "Hover a keypoint", does: "Its name and score; the point's size shows its score" },
+    {
+      keys: "Enter",
+      does: "Submit (mark verified) and go to the next image; an image with no objects needs e",
+      on: { Enter: (app) => app.enter() }
+    },
+    { keys: "e", does: "Nothing here: verify that the image has no objects, and go on", on: { e: (app) => app.submit(true) } },
+    {
+      keys: "Shift + Enter",
+      does: "Nothing (it never submits: in a notebook it runs a cell)",
+      // handled, so it never reaches JupyterLab; it only says what to press instead
+      on: { "Shift+Enter": (app) => app.say("Shift+Enter does nothing here: Enter submits this image, e verifies it as empty.") }
+    },
+    { keys: "n / → , p / ←", does: "Next / previous image", on: { n: next, ArrowRight: next, p: prev, ArrowLeft: prev } },
+    {
+      keys: "u / r",
+      does: "Next unlabeled / next image in review",
+      on: { u: (app) => app.nextStatus("unlabeled"), r: (app) => app.nextStatus("review") }
+    },
+    {
+      keys: ", / .",
+      does: "Video: previous / next frame",
+      on: { ",": (app) => app.stepFrame(-1), ".": (app) => app.stepFrame(1) }
+    },
+    { keys: "j", does: "Video: next frame where a track jumped or a point was flagged", on: { j: (app) => app.request("next_flagged") } },
+    { keys: "t", does: "Video: copy the selected object (or all) to the next N frames", on: { t: (app) => app.propagateSelected() } },
+    { keys: "Ctrl/Cmd + z", does: "Undo", on: { "Mod+z": (app) => app.request("undo") } },
+    { keys: "Ctrl/Cmd + Shift + z, Ctrl/Cmd + y", does: "Redo", on: { "Mod+Shift+z": redo, "Mod+y": redo } },
+    { keys: "Ctrl/⌘ + wheel, pinch", does: "Zoom at the pointer (the wheel alone scrolls the notebook)" },
+    { keys: "Wheel after a click on the image", does: "Zoom too, until the pointer leaves the image" },
+    { keys: "Space + drag, middle drag", does: "Pan", on: { " ": (app) => app.holdSpace() } },
+    { keys: "f or 0", does: "Fit the image", on: { f: fit, 0: fit } },
+    { keys: "Esc", does: "Cancel the polygon being drawn, deselect, close this help", on: { Escape: (app) => app.escape() } },
+    { keys: "?", does: "Show / hide this help", on: { "?": (app) => app.toggleHelp() } }
+  ];
+  const HELP = KEYMAP.map((r) => [r.keys, r.does]);
+  const BINDINGS = bindings(KEYMAP);
+  function actionFor(e) {
+    const chord = chordOf(e);
+    return BINDINGS.get(chord) ?? BINDINGS.get(chord.replace("Shift+", ""));
+  }
+  function handleKey(e, app) {
+    const act = actionFor(e);
+    return act !== void 0 && act(app) !== false;
+  }
+  function onKeyDown(e, root, app) {
+    const t = (
+      /** @type {HTMLElement} */
+      e.target
+    );
+    if (t !== root && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) {
+      if (e.key === "Enter" || e.key === "Escape") root.focus({ preventScroll: true });
+      e.stopPropagation();
+      return;
+    }
+    if (handleKey(e, app)) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }
+  return { TOOLS, KEYMAP, HELP, actionFor, handleKey, onKeyDown };
+}
 function bindings(rows) {
   const out = /* @__PURE__ */ new Map();
   for (const row of rows) {
@@ -1071,34 +1085,10 @@ function bindings(rows) {
   }
   return out;
 }
-var BINDINGS = bindings(KEYMAP);
 function chordOf(e) {
   const shift = e.shiftKey ? "Shift+" : "";
   if (e.ctrlKey || e.metaKey) return `Mod+${shift}${e.key.toLowerCase()}`;
   return `${e.altKey ? "Alt+" : ""}${shift}${e.key}`;
-}
-function actionFor(e) {
-  const chord = chordOf(e);
-  return BINDINGS.get(chord) ?? BINDINGS.get(chord.replace("Shift+", ""));
-}
-function handleKey(e, app) {
-  const act = actionFor(e);
-  return act !== void 0 && act(app) !== false;
-}
-function onKeyDown(e, root, app) {
-  const t = (
-    /** @type {HTMLElement} */
-    e.target
-  );
-  if (t !== root && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) {
-    if (e.key === "Enter" || e.key === "Escape") root.focus({ preventScroll: true });
-    e.stopPropagation();
-    return;
-  }
-  if (handleKey(e, app)) {
-    e.preventDefault();
-    e.stopPropagation();
-  }
 }
 function onKeyUp(e, app) {
   if (e.key === " ") {
@@ -1133,8 +1123,8 @@ function setOptions(select, names, value) {
   );
   if (names.includes(value)) select.value = value;
 }
-function buildHelp(close) {
-  const rows = HELP.map(
+function buildHelp(close, help) {
+  const rows = help.map(
     ([keys, what]) => h("tr", {}, [h("td", { class: "nbl-keys", text: keys }), h("td", { text: what })])
   );
   return h("div", { class: "nbl-help", testid: "help", role: "dialog", hidden: "" }, [
@@ -1142,13 +1132,13 @@ function buildHelp(close) {
     h("table", {}, [h("tbody", {}, rows)])
   ]);
 }
-function buildDom() {
+function buildDom(keymap) {
   const buttons = {};
   const btn = (label, testid, title) => buttons[testid] = button(label, testid, title);
   const canvas = h("canvas", { class: "nbl-canvas", testid: "canvas", "aria-label": "image" });
   const stage = h("div", { class: "nbl-stage" }, [canvas]);
   const toolButtons = Object.fromEntries(
-    TOOLS.map(([name, label, key]) => [name, btn(label, `tool-${name}`, `${label} (${key})`)])
+    keymap.TOOLS.map(([name, label, key]) => [name, btn(label, `tool-${name}`, `${label} (${key})`)])
   );
   const classSelect = h("select", { testid: "class-select", title: "Class (1-9)", class: "nbl-select" });
   const thr = h("input", { type: "range", min: "0", max: "1", step: "0.01", testid: "threshold", title: "Confidence threshold" });
@@ -1230,7 +1220,7 @@ function buildDom() {
   ]);
   const closeHelp = h("button", { type: "button", text: "Close", testid: "help-close" });
   buttons["help-close"] = closeHelp;
-  const help = buildHelp(closeHelp);
+  const help = buildHelp(closeHelp, keymap.HELP);
   const root = h("div", {
     class: "nbl-root",
     tabindex: "0",
@@ -1385,7 +1375,7 @@ function createSync({ model, S, q, dom, painter }) {
     dom.hide.checked = !!model.get("hide_below");
     syncRegions();
     const c = model.get("counts") || {};
-    dom.countsLine.textContent = Object.entries(c).filter(([, n]) => n).map(([s, n]) => `${s} ${n}`).join(" · ");
+    dom.countsLine.textContent = q.constants().statuses.filter((s) => c[s]).map((s) => `${s} ${c[s]}`).join(" · ");
     dom.messageLine.textContent = model.get("message") || "";
     dom.busyLine.textContent = model.get("busy") || (S.waitingAuto ? "Finding the object's outline..." : "");
     const errs = model.get("errors") || [];
@@ -1426,7 +1416,8 @@ function createSync({ model, S, q, dom, painter }) {
 function render({ model, el }) {
   const S = createState(model);
   const q = createQueries(model, S);
-  const dom = buildDom();
+  const keymap = createKeymap(q.constants().tools);
+  const dom = buildDom(keymap);
   el.append(dom.root);
   const painter = createPainter({ model, S, q, canvas: dom.canvas, stage: dom.stage });
   const sync = createSync({ model, S, q, dom, painter });
@@ -1502,7 +1493,7 @@ function render({ model, el }) {
   root.addEventListener("change", (e) => {
     if (e.target !== dom.indexInput) focusRoot();
   });
-  root.addEventListener("keydown", (e) => onKeyDown(e, root, cmd));
+  root.addEventListener("keydown", (e) => keymap.onKeyDown(e, root, cmd));
   root.addEventListener("keyup", (e) => onKeyUp(e, cmd));
   root.addEventListener("blur", () => {
     S.space = false;
@@ -1535,7 +1526,6 @@ function render({ model, el }) {
     ["change:threshold", sync.syncControls],
     ["change:hide_below", sync.syncControls],
     ["change:skeleton", draw],
-    ["change:skeletons", draw],
     ["change:regions", () => {
       sync.syncRegions();
       draw();

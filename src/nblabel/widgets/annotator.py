@@ -1,8 +1,10 @@
 """The Annotator: one image at a time, its objects drawn on a canvas, corrected in the cell.
 
-Pointer work stays in the browser (``static/annotator.js``); the browser sends one request per
-finished gesture through the ``request`` trait and this class writes it to the Dataset at once
-with ``ds.annotate(...)``. The Dataset stays the only owner of the data: after every write the
+Pointer work stays in the browser (``static/annotator.js``); the browser sends one message per
+finished gesture or command (``model.send({kind, seq, ...})``, see :data:`MESSAGES`) and this
+class checks it where it arrives and writes it to the Dataset at once with
+``ds.annotate(...)``. Messages, unlike a state trait the browser sets, are never merged: two
+quick key presses are two messages, handled in order. The Dataset stays the only owner of the data: after every write the
 widget pushes back what the Dataset holds, and it subscribes to ``ds.on_change`` so predictions
 written by a background model appear on the image being looked at.
 """
@@ -10,6 +12,8 @@ written by a background model appear on the image being looked at.
 from __future__ import annotations
 
 import base64
+import difflib
+import inspect
 import threading
 import time
 import traceback
@@ -23,22 +27,30 @@ import anywidget
 import traitlets
 
 from ..columns import DONE_STATUSES, STATUSES
+from ..core.edits import EDIT_KINDS
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names, shown
 from ..tracks import annotate_frame, frame_marks, is_video, propagate, video_frames
 from .codecs import (
-    builtin_skeletons,
     clean_records,
     clean_regions,
     display_jpeg,
     skeleton_payload,
     snapshot_png,
+    widget_constants,
 )
 from .rows import RowIndex
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-TOOLS = ("box", "polygon", "keypoints", "auto")
-EDIT_KINDS = ("added", "moved", "resized", "deleted", "relabelled", "accepted", "rejected")
+# The drawing tools: name, button label, key. The browser builds its buttons, help and key
+# bindings from this table (sent in the ``constants`` trait).
+TOOL_TABLE = (
+    ("box", "Box", "b"),
+    ("polygon", "Polygon", "o"),
+    ("keypoints", "Keypoints", "k"),
+    ("auto", "Auto polygon", "m"),
+)
+TOOLS = tuple(name for name, _, _ in TOOL_TABLE)
 # Time on one image beyond this between two edits is counted as this: a user who leaves for
 # lunch with the widget open has not spent an hour on that image.
 IDLE_CAP_S = 300.0
@@ -80,6 +92,100 @@ def _default_polygonizer(image_rgb, box):
             f"imported ({e}); pass polygonizer=fn(image_rgb, box) -> (points, score)"
         ) from e
     return rect_to_polygon(image_rgb, box, return_score=True)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# What each field of a browser message must be: field -> (said in the error, check).
+_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "index": ("a row position (an integer)", _is_int),
+    "delta": ("an integer", _is_int),
+    "n": ("a number of frames (an integer)", _is_int),
+    "track": ("a track id (an integer) or null", lambda v: v is None or _is_int(v)),
+    "annotations": ("a list of annotation records", lambda v: isinstance(v, list)),
+    "empty": ("true or false", lambda v: isinstance(v, bool)),
+    "box": (
+        "a box [x1, y1, x2, y2]",
+        lambda v: isinstance(v, list) and len(v) == 4 and all(_is_number(x) for x in v),
+    ),  # fmt: skip
+    "label": ("a class name (a string)", lambda v: isinstance(v, str)),
+    "edit": (f"one of {EDIT_KINDS}", lambda v: v in EDIT_KINDS),
+    "status": (f"one of {STATUSES}", lambda v: v in STATUSES),
+}
+# The messages the browser sends, ``{"kind": ..., "seq": n, ...fields}``: kind -> (required
+# fields, optional fields). Each kind is run by the Annotator's method ``_msg_<kind>``.
+MESSAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "edit": (("edit", "annotations"), ("index",)),
+    "submit": (("annotations",), ("empty", "index")),
+    "auto": (("box",), ("label", "index")),
+    "goto": (("index",), ()),
+    "step": (("delta",), ("index",)),
+    "step_frame": (("delta",), ("index",)),
+    "propagate": ((), ("n", "track", "index")),
+    "next_flagged": ((), ("index",)),
+    "next_status": (("status",), ("index",)),
+    "undo": ((), ("index",)),
+    "redo": ((), ("index",)),
+    "clear_errors": ((), ("index",)),
+}
+
+
+def _close_to(name: str, known) -> str:
+    near = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _check_message(content, n_rows: int) -> tuple[str, dict]:
+    """The kind and fields of one browser message, or ValueError saying what is wrong.
+
+    ``goto`` may name any integer (a typed image number is clamped to the images there
+    are); every other message's ``index`` must be a row of the dataset.
+    """
+    if not isinstance(content, dict):
+        raise ValueError(f"a message must be an object with a 'kind', got {content!r}")
+    kind = content.get("kind")
+    if kind not in MESSAGES:
+        hint = _close_to(kind, MESSAGES) if isinstance(kind, str) else ""
+        raise ValueError(f"unknown message kind {kind!r}{hint}; known: {sorted(MESSAGES)}")
+    if not _is_int(content.get("seq")):
+        raise ValueError(f"message {kind!r} needs an integer 'seq', got {content.get('seq')!r}")
+    required, optional = MESSAGES[kind]
+    fields = {k: v for k, v in content.items() if k not in ("kind", "seq")}
+    for name in fields:
+        if name not in required and name not in optional:
+            hint = _close_to(name, required + optional)
+            raise ValueError(f"message {kind!r} has an unknown field {name!r}{hint}")
+    for name in required:
+        if name not in fields:
+            raise ValueError(f"message {kind!r} needs the field {name!r}")
+    for name, value in fields.items():
+        what, ok = _FIELDS[name]
+        if not ok(value):
+            raise ValueError(f"message {kind!r}: {name!r} must be {what}, got {value!r}")
+    index = fields.get("index")
+    if kind != "goto" and index is not None and not 0 <= index < n_rows:
+        raise ValueError(f"message {kind!r}: image index {index} is outside 0..{n_rows - 1}")
+    return kind, fields
+
+
+def _check_trait_arguments(cls, traits: dict) -> None:
+    """Keyword arguments beyond the signature must name a trait (``hide_below=True``); a typo
+    (``thresold=0.9``) raises instead of being dropped with a warning."""
+    known = set(cls.class_trait_names())
+    params = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "ds")]
+    for name in traits:
+        if name not in known or name.startswith("_"):
+            public = params + sorted(t for t in known if not t.startswith("_"))
+            raise TypeError(
+                f"Annotator() got an unexpected keyword argument {name!r}"
+                f"{_close_to(name, public)}; its arguments are {params}"
+            )
 
 
 class Annotator(anywidget.AnyWidget):
@@ -144,10 +250,13 @@ class Annotator(anywidget.AnyWidget):
     slots = traitlets.List([-1, -1]).tag(sync=True)  # row position held by image_a, image_b
     meta = traitlets.Dict().tag(sync=True)  # the image on screen: index, key, size, scale ...
     annotations = RecordList().tag(sync=True)
-    ack = traitlets.Int(0).tag(sync=True)  # seq of the last browser request handled
+    # seq of the last browser message handled: a trait, so it reaches the browser in the same
+    # update as the state that message produced (a reply message could overtake that update)
+    ack = traitlets.Int(0).tag(sync=True)
+    # what the browser draws with (palette, statuses, tools, built-in skeletons), set once
+    constants = traitlets.Dict(read_only=True).tag(sync=True)
     classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     skeleton = traitlets.Dict().tag(sync=True)  # for new keypoint objects (and first choice)
-    skeletons = traitlets.Dict().tag(sync=True)  # built-in skeletons, matched by point count
     regions = traitlets.List().tag(sync=True)  # read-only de-identification regions
     counts = traitlets.Dict().tag(sync=True)
     errors = traitlets.List(traitlets.Unicode()).tag(sync=True)  # callback tracebacks
@@ -159,8 +268,6 @@ class Annotator(anywidget.AnyWidget):
     threshold = traitlets.Float(0.25, min=0.0, max=1.0).tag(sync=True)
     hide_below = traitlets.Bool(False).tag(sync=True)
     show_regions = traitlets.Bool(True).tag(sync=True)
-    # browser -> Python: one request per finished gesture or command, numbered by ``seq``
-    request = traitlets.Dict().tag(sync=True)
     # video rows only: one entry per frame for the frame strip (see nblabel.tracks.frame_marks)
     strip = traitlets.List().tag(sync=True)
 
@@ -175,7 +282,7 @@ class Annotator(anywidget.AnyWidget):
         polygonizer: Callable | None = None,
         skeleton: Any = None,
         start: Any = None,
-        **kwargs,
+        **traits,
     ):
         for attr in ("annotate", "row", "image", "keys", "on_change", "classes"):
             if not hasattr(ds, attr):
@@ -183,6 +290,7 @@ class Annotator(anywidget.AnyWidget):
                     f"Annotator needs an nblabel.Dataset, got {type(ds).__name__} (no .{attr}); "
                     "build one with nbl.Dataset.from_folder(...) or from_dataframe(...)"
                 )
+        _check_trait_arguments(type(self), traits)
         if tool not in TOOLS:
             raise ValueError(f"tool must be one of {TOOLS}, got {tool!r}")
         if int(display_size) < 64:
@@ -207,9 +315,9 @@ class Annotator(anywidget.AnyWidget):
             tool=tool,
             threshold=threshold,
             skeleton=skeleton_payload(skeleton),
-            skeletons=builtin_skeletons(),
-            **kwargs,
+            **traits,
         )
+        self.set_trait("constants", widget_constants(TOOL_TABLE))
         self.ds = ds
         self.display_size = int(display_size)
         self.polygonizer = polygonizer or _default_polygonizer
@@ -232,12 +340,13 @@ class Annotator(anywidget.AnyWidget):
             "strip": _Coalesced(self._push_strip, self._lock, self._report),
         }
         self._displays: list = []  # display handles of the cells showing this widget
-        self._in_request = False  # handling a browser request (it prefetches at the end)
-        self._shown = False  # an image went on screen during the current request
+        self._in_request = False  # handling a browser message (it prefetches at the end)
+        self._shown = False  # an image went on screen during the current message
         self._video = is_video(ds)  # frames of a video: edits go through nblabel.tracks
 
         # weak: the Dataset must not keep a closed or forgotten widget alive
         ds.on_change(self._on_ds_change, weak=True)
+        self.on_msg(self._on_message)
         first = 0
         if start is not None:
             first = self._position(start)
@@ -254,6 +363,11 @@ class Annotator(anywidget.AnyWidget):
     def key(self):
         """Dataset key of the image on screen."""
         return self._keys[self._index]
+
+    @property
+    def skeletons(self) -> dict[str, dict]:
+        """The built-in skeletons (body 17, face 5, hand 21) as the browser draws them."""
+        return self.constants.get("skeletons", {})
 
     @property
     def _keys(self) -> list:
@@ -536,30 +650,32 @@ class Annotator(anywidget.AnyWidget):
         if handle is not None:
             self._displays.append(handle)
 
-    # -- browser requests ----------------------------------------------------------------
-    @traitlets.observe("request")
-    def _on_request(self, change) -> None:
-        req = change["new"] or {}
-        if not req:
-            return
-        seq = int(req.get("seq") or 0)
+    # -- browser messages ----------------------------------------------------------------
+    def _on_message(self, _widget, content, _buffers) -> None:
+        """One message from the browser: checked here, then run by its ``_msg_<kind>``."""
+        if isinstance(content, dict) and str(content.get("kind", "")).startswith("anywidget-"):
+            return  # anywidget's own protocol
         self._shown = False
         with self._lock:
             self._in_request = True
             try:
                 with self.hold_sync():
+                    seq = content.get("seq") if isinstance(content, dict) else None
                     try:
-                        self._dispatch(req)
+                        kind, fields = _check_message(content, len(self._keys))
+                        getattr(self, f"_msg_{kind}")(**fields)
                     except (AnnotationError, ValueError, KeyError, IndexError) as e:
-                        # A malformed edit (an empty box, an unknown class): tell the user and
-                        # put the canvas back to what the Dataset holds.
+                        # A malformed message or edit (an empty box, an unknown class): tell
+                        # the user and put the canvas back to what the Dataset holds.
                         self.message = f"Not saved: {e}"
                         self._push_current()
                     except Exception:
-                        self._report(f"request {req.get('action')!r} failed")
+                        what = content.get("kind") if isinstance(content, dict) else content
+                        self._report(f"message {what!r} failed")
                         self._push_current()
                     finally:
-                        self.ack = max(self.ack, seq)
+                        if _is_int(seq):
+                            self.ack = max(self.ack, seq)
                 # the image on screen went out with the answer; the next one follows it
                 if self._shown:
                     self._prefetch()
@@ -568,46 +684,50 @@ class Annotator(anywidget.AnyWidget):
             finally:
                 self._in_request = False
 
-    def _dispatch(self, req: dict) -> None:
-        """Run one browser request."""
-        action = req.get("action")
-        index = int(req.get("index", self._index))
-        if action == "edit":
-            kind = req.get("kind")
-            if kind not in EDIT_KINDS:
-                raise ValueError(f"edit kind must be one of {EDIT_KINDS}, got {kind!r}")
-            self._edit(index, req.get("annotations") or [], kind)
-        elif action == "submit":
-            records = req.get("annotations")
-            if not self._submit_allowed(records, bool(req.get("empty"))):
-                return
-            if index != self._index:
-                self._edit(index, self.shown(records or []), "submit")
-            else:
-                self.submit(records)
-        elif action == "auto":
-            self._auto_polygon(index, req.get("box"), req.get("label") or self.label)
-        elif action == "goto":
-            self._show(max(0, min(len(self._keys) - 1, index)))
-        elif action == "step":
-            self._step(int(req.get("delta", 1)))
-        elif action == "step_frame":
-            self._step_frame(int(req.get("delta", 1)))
-        elif action == "propagate":
-            track = req.get("track")
-            self.propagate(int(req.get("n") or 5), None if track is None else int(track))
-        elif action == "next_flagged":
-            self.next_flagged()
-        elif action == "next_status":
-            self.next_with_status(str(req.get("status")))
-        elif action == "undo":
-            self.undo()
-        elif action == "redo":
-            self.redo()
-        elif action == "clear_errors":
-            self.errors = []
+    def _msg_edit(self, edit: str, annotations: list, index: int | None = None) -> None:
+        self._edit(self._at(index), annotations, edit)
+
+    def _msg_submit(self, annotations: list, empty: bool = False, index: int | None = None):
+        if not self._submit_allowed(annotations, empty):
+            return
+        if self._at(index) != self._index:
+            self._edit(self._at(index), self.shown(annotations), "submit")
         else:
-            raise ValueError(f"unknown request {action!r}")
+            self.submit(annotations)
+
+    def _msg_auto(self, box: list, label: str | None = None, index: int | None = None):
+        self._auto_polygon(self._at(index), box, label or self.label)
+
+    def _msg_goto(self, index: int) -> None:
+        self._show(max(0, min(len(self._keys) - 1, index)))
+
+    def _msg_step(self, delta: int, index: int | None = None) -> None:
+        self._step(delta)
+
+    def _msg_step_frame(self, delta: int, index: int | None = None) -> None:
+        self._step_frame(delta)
+
+    def _msg_propagate(self, n: int = 5, track: int | None = None, index: int | None = None):
+        self.propagate(n or 5, track)
+
+    def _msg_next_flagged(self, index: int | None = None) -> None:
+        self.next_flagged()
+
+    def _msg_next_status(self, status: str, index: int | None = None) -> None:
+        self.next_with_status(status)
+
+    def _msg_undo(self, index: int | None = None) -> None:
+        self.undo()
+
+    def _msg_redo(self, index: int | None = None) -> None:
+        self.redo()
+
+    def _msg_clear_errors(self, index: int | None = None) -> None:
+        self.errors = []
+
+    def _at(self, index: int | None) -> int:
+        """The row a message is about: the one it names, else the one on screen."""
+        return self._index if index is None else index
 
     def _submit_allowed(self, records, empty: bool) -> bool:
         """Submitting from the browser: an image verified with no objects says "nothing

@@ -17,8 +17,9 @@ import numpy as np
 
 from ..core.jsonsafe import json_safe
 from ..core.palette import PALETTE as PALETTE  # the class colours, imported from here too
-from ..core.palette import REGION_COLOR, class_color
+from ..core.palette import REGION_COLOR, UNKNOWN_COLOR, class_color
 from ..core.skeletons import COCO17, FACE5, HAND21, SKELETONS, get_skeleton
+from ..core.statuses import STATUSES
 from ..images import encode_image, fit_long_side
 
 # Where each point of a built-in skeleton starts inside a freshly drawn box, by skeleton
@@ -106,6 +107,35 @@ def builtin_skeletons() -> dict[str, dict]:
         {'coco17': 17, 'face5': 5, 'hand21': 21}
     """
     return {name: skeleton_payload(sk) for name, sk in SKELETONS.items()}
+
+
+def widget_constants(tools: Sequence[Sequence[str]]) -> dict:
+    """The facts the browser draws with, sent once when an Annotator is built.
+
+    Their one definition is in :mod:`nblabel.core` (and the tools in the Annotator); the
+    browser code declares none of them, so the canvas cannot drift from the saved snapshot.
+
+    Args:
+        tools: ``(name, button label, key)`` of each drawing tool.
+
+    Returns:
+        ``palette`` (class and track colours), ``unknown_color`` (a label not among the
+        classes), ``region_color`` (de-identification regions), ``statuses``, ``tools`` (as
+        ``[name, label, key]`` lists) and ``skeletons`` (see :func:`builtin_skeletons`).
+
+    Example:
+        >>> c = widget_constants([("box", "Box", "b")])
+        >>> c["palette"][0], c["tools"], sorted(c["skeletons"])
+        ('#4e79a7', [['box', 'Box', 'b']], ['coco17', 'face5', 'hand21'])
+    """
+    return {
+        "palette": list(PALETTE),
+        "unknown_color": UNKNOWN_COLOR,
+        "region_color": REGION_COLOR,
+        "statuses": list(STATUSES),
+        "tools": [[str(part) for part in tool] for tool in tools],
+        "skeletons": builtin_skeletons(),
+    }
 
 
 def skeleton_for_record(rec: dict, skeletons: Sequence[dict]) -> dict | None:
