@@ -119,7 +119,9 @@ class Dataset:
         self.import_report: list[str] = []
         self._rev = rev  # newest journal revision this object's DataFrame reflects
         self._status_counts: dict[str, int] | None = None  # counts(), kept by _set_row
-        self._data_version = journal.data_version()
+        # unknown until the first sync, which asks the journal once: a commit made while
+        # the rows were being read is pulled then, not missed
+        self._data_version: int | None = None
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -580,7 +582,7 @@ class Dataset:
         if not self._lock.acquire(blocking=False):
             return []
         try:
-            return self._sync(force=False)
+            return self._sync()
         finally:
             self._lock.release()
 
@@ -723,7 +725,7 @@ class Dataset:
             if all(n in self._classes for n in names):
                 return self.classes
             with self._journal.transaction():
-                self._sync(force=True)  # another writer's new classes are kept, not replaced
+                self._sync()  # another writer's new classes are kept, not replaced
                 new = list(self._classes)
                 for n in names:
                     if n not in new:
@@ -792,7 +794,7 @@ class Dataset:
         prepared = []
         with self._lock:
             with self._journal.transaction():
-                self._sync(force=True)
+                self._sync()
                 rev = self._journal.next_rev()
                 for key, anns, opt in writes:
                     self._check_key(key)
@@ -870,7 +872,7 @@ class Dataset:
             _check_json(key, c, v)
         with self._lock:
             with self._journal.transaction():
-                self._sync(force=True)
+                self._sync()
                 self._check_key(key)
                 rev = self._journal.next_rev()
                 self._put(key, checked, {"kind": "update", "source": ",".join(columns), "key": key})
@@ -1005,11 +1007,13 @@ class Dataset:
         self._set_row(key, changes)
         self._rev = max(self._rev, rev)
 
-    def _sync(self, force: bool) -> list:
-        """Pull rows committed by other writers; with ``force`` (inside a write transaction)
-        always ask the journal, else only when SQLite says another connection committed."""
+    def _sync(self) -> list:
+        """Pull rows committed by other writers, when SQLite says another connection
+        committed since this object last looked (inside a write transaction as well: the
+        transaction's snapshot holds every commit made before it began, so an unchanged
+        ``data_version`` means nothing to pull, and each write skips two queries)."""
         dv = self._journal.data_version()
-        if not force and dv == self._data_version:
+        if dv == self._data_version:
             return []
         self._data_version = dv
         changed = self._journal.rows_since(self._rev)
