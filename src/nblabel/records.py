@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .core.errors import NblabelError
+from .core.geometry import iou as iou  # its one home; imported from here too
 from .core.sources import HUMAN
 
 CORE_KEYS = ("label", "bbox", "points", "keypoints", "score", "source")
@@ -165,20 +166,6 @@ def normalize_record(
         if k not in out:
             out[k] = v
     return out
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two ``[x1, y1, x2, y2]`` boxes.
-
-    Example:
-        >>> iou([0, 0, 10, 10], [5, 0, 15, 10])
-        0.3333333333333333
-    """
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def image_confidence(records: Sequence[dict]) -> float | None:

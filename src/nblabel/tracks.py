@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .core.geometry import box_iou, greedy_match
 from .core.skeletons import skeleton_for
 from .core.sources import HUMAN
 from .core.statuses import OPEN_STATUSES
@@ -167,13 +168,14 @@ def link(
         alive = [j for j, m in state.items() if t - m.t <= max_gap + 1]
         taken = {i for i in ids if i is not None}
         pairs = []
+        overlap = box_iou([r["bbox"] for r in recs], [state[j].predict(t) for j in alive])
         for d, r in enumerate(recs):
             if ids[d] is not None:
                 continue
-            for j in alive:
+            for c, j in enumerate(alive):
                 if j in taken or state[j].label != r["label"]:
                     continue
-                v = iou(state[j].predict(t), r["bbox"])
+                v = float(overlap[d, c])
                 if v >= iou_threshold:
                     pairs.append((t - state[j].t, -v, d, j))
         # DeepSORT's matching cascade: tracks seen most recently choose first, so a track
@@ -794,14 +796,9 @@ def id_switches(
     switches = matches = misses = fps_ = 0
     for f in sorted(set(predicted) | set(truth)):
         p, g = list(predicted.get(f, [])), list(truth.get(f, []))
-        pairs = sorted(
-            ((iou(gb, pb), i, j) for i, (_, gb) in enumerate(g) for j, (_, pb) in enumerate(p)),
-            reverse=True,
-        )
+        overlap = box_iou([gb for _, gb in g], [pb for _, pb in p])
         used_g, used_p = set(), set()
-        for v, i, j in pairs:
-            if v < min_iou or i in used_g or j in used_p:
-                continue
+        for i, j in greedy_match(overlap, min_iou, ties="last"):
             used_g.add(i)
             used_p.add(j)
             gid, pid = g[i][0], p[j][0]

@@ -20,8 +20,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..core.geometry import box_iou, greedy_match
 from ..core.statuses import AUTO, REVIEW
-from ..records import image_confidence, iou
+from ..records import image_confidence
 
 # Why an image is in the review queue; shown next to it so the user knows what to look at.
 REASON_EMPTY = "nothing found"
@@ -50,23 +53,15 @@ def match_boxes(
         >>> match_boxes(a, b)
         [(0, 0, 0.8181818181818182)]
     """
-    pairs = []
-    for i, p in enumerate(pred):
-        for j, t in enumerate(truth):
-            if same_label and p["label"] != t["label"]:
-                continue
-            v = iou(p["bbox"], t["bbox"])
-            if v >= min_iou and v > 0:
-                pairs.append((v, i, j))
-    pairs.sort(key=lambda x: -x[0])
-    used_p, used_t, out = set(), set(), []
-    for v, i, j in pairs:
-        if i in used_p or j in used_t:
-            continue
-        used_p.add(i)
-        used_t.add(j)
-        out.append((i, j, v))
-    return sorted(out)
+    m = box_iou([p["bbox"] for p in pred], [t["bbox"] for t in truth])
+    allowed = m > 0  # boxes that do not touch are never the same object, even at min_iou=0
+    if same_label:
+        allowed &= (
+            np.asarray([p["label"] for p in pred], dtype=object)[:, None]
+            == np.asarray([t["label"] for t in truth], dtype=object)[None, :]
+        )
+    pairs = greedy_match(np.where(allowed, m, np.nan), min_iou)
+    return sorted((i, j, float(m[i, j])) for i, j in pairs)
 
 
 def disagree(a: Sequence[dict], b: Sequence[dict], min_iou: float = 0.5) -> bool:

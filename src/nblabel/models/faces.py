@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from nblabel.core.errors import NblabelError
+from nblabel.core.geometry import box_containment, box_iou, greedy_suppress
 from nblabel.core.skeletons import FACE5
 from nblabel.images import load_rgb
 from nblabel.models.weights import (
@@ -30,7 +31,6 @@ from nblabel.models.weights import (
     short_hash,
 )
 from nblabel.models.weights import YUNET_URL as YUNET_URL  # imported from here too
-from nblabel.records import iou
 
 # Narrowest face (pixels) YuNet still finds reliably; measured on faces shrunk step by step.
 _YUNET_MIN_FACE = 12.0
@@ -94,14 +94,6 @@ def _tile_starts(length: int, tile: int, step: int) -> list[int]:
     starts = list(range(0, length - tile, step))
     starts.append(length - tile)
     return starts
-
-
-def _contained(a: list[float], b: list[float]) -> float:
-    """Share of box ``a`` that lies inside box ``b``."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 1.0
 
 
 class FaceDetector:
@@ -277,7 +269,7 @@ class FaceDetector:
 
     def _merge(self, found: list[dict], w: int, h: int) -> list[dict]:
         found.sort(key=lambda f: -f["score"])
-        kept: list[dict] = []
+        ranked: list[dict] = []
         for f in found:
             x1, y1, x2, y2 = f["bbox"]
             f["bbox"] = [
@@ -286,17 +278,13 @@ class FaceDetector:
                 min(max(x2, 0.0), w),
                 min(max(y2, 0.0), h),
             ]
-            if f["bbox"][2] <= f["bbox"][0] or f["bbox"][3] <= f["bbox"][1]:
-                continue
-            # The same face found by two passes (or two tiles) is kept once.
-            if any(
-                iou(f["bbox"], k["bbox"]) > self.nms_threshold
-                or _contained(f["bbox"], k["bbox"]) > 0.7
-                for k in kept
-            ):
-                continue
-            kept.append(f)
-        return kept[: self.top_k]
+            if f["bbox"][2] > f["bbox"][0] and f["bbox"][3] > f["bbox"][1]:
+                ranked.append(f)
+        # The same face found by two passes (or two tiles) is kept once: a face overlapping a
+        # better one, or lying mostly inside it, goes.
+        boxes = [f["bbox"] for f in ranked]
+        same = (box_iou(boxes, boxes) > self.nms_threshold) | (box_containment(boxes, boxes) > 0.7)
+        return [ranked[i] for i in greedy_suppress(same)][: self.top_k]
 
     def predict(self, images) -> list[list[dict]]:
         """Predictor protocol: one list of ``face`` records (5 keypoints each) per image.

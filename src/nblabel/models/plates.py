@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from nblabel.core.geometry import box_iou, greedy_suppress
 from nblabel.images import load_rgb
-from nblabel.records import iou
 
 # Work resolution of the fallback: plates are searched at this long side and at half of it.
 _WORK_SIDE = 1280
@@ -278,11 +278,9 @@ def detect_plates_classical(rgb: np.ndarray, min_score: float = 0.0) -> list[dic
         level = cv2.pyrDown(level)
         f /= 2.0
     found.sort(key=lambda d: -d["score"])
-    kept: list[dict] = []
-    for d in found:
-        if all(iou(d["bbox"], k["bbox"]) < 0.3 for k in kept):
-            kept.append(d)
-    return kept
+    boxes = [d["bbox"] for d in found]
+    # a plate found at two scales (or as dark and light text) is kept once, the better one
+    return [found[i] for i in greedy_suppress(box_iou(boxes, boxes) >= 0.3)]
 
 
 # -- synthetic plates (tests, benchmarks, offline demos) --------------------------------------

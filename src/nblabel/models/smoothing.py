@@ -32,8 +32,9 @@ from functools import reduce
 
 import numpy as np
 
+from ..core.geometry import box_iou, greedy_match
 from ..core.statuses import MODEL_STATUSES
-from ..records import bbox_of_points, iou
+from ..records import bbox_of_points
 
 # Chi-square quantile for 2 degrees of freedom at p = 0.999: a correct measurement lands
 # outside the gate about once in a thousand frames.
@@ -492,23 +493,18 @@ def _link(dets: dict, iou_threshold: float, max_gap: int) -> list[list[tuple]]:
     active: list[int] = []
     for t in sorted(dets):
         active = [j for j in active if t - tracks[j][-1][0] <= max_gap + 1]
-        pairs = []
+        lasts = [tracks[j][-1][3] for j in active]
+        overlap = box_iou([rec["bbox"] for _, _, rec in dets[t]], [a["bbox"] for a in lasts])
         for d, (_, _, rec) in enumerate(dets[t]):
-            for j in active:
-                last = tracks[j][-1][3]
+            for c, last in enumerate(lasts):
                 if last["label"] != rec["label"] or len(last["keypoints"]) != len(rec["keypoints"]):
-                    continue
-                v = iou(last["bbox"], rec["bbox"])
-                if v >= iou_threshold:
-                    pairs.append((v, d, j))
-        taken_d, taken_j = set(), set()
-        for _, d, j in sorted(pairs, reverse=True):
-            if d in taken_d or j in taken_j:
-                continue
+                    overlap[d, c] = np.nan  # another kind of object: never the same track
+        taken_d = set()
+        # active tracks are in creation order, so ties go to the later track as they always did
+        for d, c in greedy_match(overlap, iou_threshold, ties="last"):
             key, i, rec = dets[t][d]
-            tracks[j].append((t, key, i, rec))
+            tracks[active[c]].append((t, key, i, rec))
             taken_d.add(d)
-            taken_j.add(j)
         for d, (key, i, rec) in enumerate(dets[t]):
             if d not in taken_d:
                 tracks.append([(t, key, i, rec)])
