@@ -29,9 +29,10 @@ import numpy as np
 
 from ..core.tasks import TASKS
 from ..images import ImageError, fit_long_side, load_rgb
-from ..records import AnnotationError, check_class_names, normalize_record
+from ..records import check_class_names
 from .checkpoints import quiet_ultralytics as _quiet_ultralytics
 from .portable import restore_state, shipped_state
+from .ultralytics_records import records_from_result
 from .weights import TASK_WEIGHTS
 
 # Standard checkpoint (used when it is on this machine or can be downloaded) and the model
@@ -39,8 +40,6 @@ from .weights import TASK_WEIGHTS
 _TASK_MODELS = {
     task: (name, Path(name).with_suffix(".yaml").name) for task, name in TASK_WEIGHTS.items()
 }
-# A predicted keypoint counts as visible (v=2) from this score on; below it is absent (v=0).
-KEYPOINT_VISIBLE = 0.5
 
 ProgressFn = Callable[[float, str], Any]
 
@@ -491,7 +490,7 @@ class CustomAI:
                 results = model.predict(bgrs, **kwargs)
                 for rgb, res in zip(rgbs, results):
                     h, w = rgb.shape[:2]
-                    out.append(_records_from_result(res, classes, version, w, h))
+                    out.append(records_from_result(res, classes, width=w, height=h, source=version))
         return out
 
 
@@ -641,40 +640,3 @@ def _report(progress: ProgressFn | None, fraction: float, message: str) -> None:
         progress(float(fraction), message)
     except Exception as e:  # a broken progress display must not throw away a training run
         warnings.warn(f"CustomAI: progress callback failed: {e!r}", stacklevel=2)
-
-
-def _records_from_result(res, classes: list[str], version: str, w: int, h: int) -> list[dict]:
-    """Turn one ultralytics ``Results`` into annotation records."""
-    boxes = res.boxes
-    if boxes is None or len(boxes) == 0:
-        return []
-    xyxy = boxes.xyxy.cpu().numpy().tolist()
-    scores = boxes.conf.cpu().numpy().tolist()
-    cls_ids = boxes.cls.cpu().numpy().astype(int).tolist()
-    polygons = res.masks.xy if getattr(res, "masks", None) is not None else None
-    kp_data = (
-        res.keypoints.data.cpu().numpy() if getattr(res, "keypoints", None) is not None else None
-    )
-    records = []
-    for j, (box, score, c) in enumerate(zip(xyxy, scores, cls_ids)):
-        rec: dict[str, Any] = {
-            "label": classes[c] if 0 <= c < len(classes) else str(c),
-            "bbox": box,
-            "score": float(score),
-            "source": version,
-        }
-        if polygons is not None and j < len(polygons) and len(polygons[j]) >= 3:
-            rec["points"] = polygons[j].tolist()
-        if kp_data is not None and j < len(kp_data):
-            kp = kp_data[j]
-            conf = kp[:, 2] if kp.shape[1] > 2 else np.ones(len(kp))
-            rec["keypoints"] = [
-                [float(x), float(y), 2 if s >= KEYPOINT_VISIBLE else 0]
-                for (x, y), s in zip(kp[:, :2], conf)
-            ]
-            rec["keypoint_scores"] = [round(float(s), 4) for s in conf]
-        try:
-            records.append(normalize_record(rec, width=w, height=h, default_source=version))
-        except AnnotationError:
-            continue  # a box squeezed to nothing at the image border is not an object
-    return records

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from nblabel.images import load_rgb
-from nblabel.records import AnnotationError, normalize_record
 
 from .categories import (
     ALL,
@@ -28,6 +27,7 @@ from .categories import (
     select_classes,
 )
 from .portable import restore_state, shipped_state
+from .ultralytics_records import finish_records, records_from_result
 from .weights import (
     DETECT_FALLBACKS,
     WeightsUnavailableError,
@@ -35,13 +35,6 @@ from .weights import (
     model_version,
     resolve_weights,
 )
-
-# A keypoint the model is less sure of than this is kept (its position is still the best
-# guess) but marked "hidden" (COCO visibility 1) so the editor shows it as uncertain.
-VISIBLE_KEYPOINT_CONF = 0.5
-# Mask outlines are traced pixel by pixel; merging points closer than this to the outline
-# keeps the shape while cutting hundreds of stair-step vertices the editor would have to draw.
-POLYGON_TOLERANCE_PX = 1.0
 
 ImageLike = str | os.PathLike | np.ndarray
 
@@ -310,16 +303,14 @@ class GeneralAI:
             rgbs = [load_rgb(im) for im in items[start : start + self.batch]]
             with self._lock:
                 if self.backend == "yunet":
-                    found = [self._faces(rgb) for rgb in rgbs]
+                    out.extend(self._faces(rgb, source) for rgb in rgbs)
                 else:
-                    found = self._ultralytics(rgbs)
-            for rgb, recs in zip(rgbs, found):
-                h, w = rgb.shape[:2]
-                out.append(_finish(recs, w, h, source))
+                    out.extend(self._ultralytics(rgbs, source))
         return out
 
-    def _faces(self, rgb: np.ndarray) -> list[dict]:
-        return [
+    def _faces(self, rgb: np.ndarray, source: str) -> list[dict]:
+        h, w = rgb.shape[:2]
+        found = [
             {
                 "label": "face",
                 "bbox": f["bbox"],
@@ -329,8 +320,9 @@ class GeneralAI:
             for f in self.model_.detect(rgb)
             if f["score"] >= self.conf
         ]
+        return finish_records(found, w, h, source)
 
-    def _ultralytics(self, rgbs: list[np.ndarray]) -> list[list[dict]]:
+    def _ultralytics(self, rgbs: list[np.ndarray], source: str) -> list[list[dict]]:
         # ultralytics treats arrays as OpenCV BGR; decoding ourselves (rather than passing
         # paths) applies EXIF rotation and handles 16-bit/grayscale/RGBA the nblabel way
         bgrs = [np.ascontiguousarray(rgb[:, :, ::-1]) for rgb in rgbs]
@@ -352,70 +344,6 @@ class GeneralAI:
                 verbose=False,
             )
             for i, r in zip(idx, results):
-                out[i] = _from_result(r, self.model_.names, self.task)
+                h, w = rgbs[i].shape[:2]
+                out[i] = records_from_result(r, self.model_.names, width=w, height=h, source=source)
         return out
-
-
-def _from_result(result, names: dict, task: str) -> list[dict]:
-    """Records from one ultralytics ``Results`` (boxes, plus polygons or keypoints)."""
-    boxes = result.boxes
-    if boxes is None or len(boxes) == 0:
-        return []
-    xyxy = boxes.xyxy.cpu().numpy().tolist()
-    scores = boxes.conf.cpu().numpy().tolist()
-    cls = boxes.cls.cpu().numpy().astype(int).tolist()
-    polygons = _polygons(result) if task == "segment" else None
-    kpts = (
-        result.keypoints.data.cpu().numpy()
-        if task == "pose" and result.keypoints is not None
-        else None
-    )
-    recs = []
-    for i, (box, score, c) in enumerate(zip(xyxy, scores, cls)):
-        rec = {"label": names[c], "bbox": box, "score": float(score)}
-        if polygons is not None:
-            rec["points"] = polygons[i]
-        if kpts is not None:
-            rec.update(_keypoints(kpts[i]))
-        recs.append(rec)
-    return recs
-
-
-def _polygons(result) -> list[list[list[float]] | None]:
-    import cv2
-
-    n = len(result.boxes)
-    if result.masks is None:
-        return [None] * n
-    out: list[list[list[float]] | None] = []
-    for xy in result.masks.xy:  # outlines already scaled to the original image
-        if len(xy) >= 3:
-            xy = cv2.approxPolyDP(np.asarray(xy, np.float32), POLYGON_TOLERANCE_PX, True)
-            xy = xy.reshape(-1, 2)
-        out.append(xy.tolist() if len(xy) >= 3 else None)
-    return out
-
-
-def _keypoints(kp: np.ndarray) -> dict:
-    if kp.shape[-1] < 3:  # a model without keypoint confidences
-        return {"keypoints": [[float(x), float(y), 2] for x, y in kp[:, :2]]}
-    return {
-        "keypoints": [
-            [float(x), float(y), 2 if c >= VISIBLE_KEYPOINT_CONF else 1] for x, y, c in kp
-        ],
-        "keypoint_scores": [float(c) for c in kp[:, 2]],
-    }
-
-
-def _finish(recs: list[dict], width: int, height: int, source: str) -> list[dict]:
-    out = []
-    for rec in recs:
-        rec.setdefault("points", None)
-        rec.setdefault("keypoints", None)
-        rec["source"] = source
-        try:
-            out.append(normalize_record(rec, width=width, height=height))
-        except AnnotationError:
-            continue  # a sliver of a box on the image border has no area once clipped
-    out.sort(key=lambda r: -r["score"])
-    return out

@@ -106,18 +106,19 @@ class PlateDetector:
     def _detect_model(self, rgb: np.ndarray) -> list[dict]:
         m = self.load()
         if type(m).__module__.startswith("ultralytics"):
+            from .ultralytics_records import records_from_result
+
             # ultralytics takes BGR arrays (OpenCV order)
             res = m.predict(
                 np.ascontiguousarray(rgb[:, :, ::-1]), conf=self.threshold, verbose=False
             )[0]
-            names = res.names
-            out = []
-            for xyxy, conf, cls in zip(
-                res.boxes.xyxy.tolist(), res.boxes.conf.tolist(), res.boxes.cls.tolist()
-            ):
-                if self.classes is None or names[int(cls)] in self.classes:
-                    out.append({"bbox": [float(v) for v in xyxy], "score": float(conf)})
-            return out
+            h, w = rgb.shape[:2]
+            recs = records_from_result(res, res.names, width=w, height=h, source="plate")
+            return [
+                {"bbox": r["bbox"], "score": r["score"]}
+                for r in recs
+                if self.classes is None or r["label"] in self.classes
+            ]
         records = m.predict([rgb])[0]
         return [
             {
