@@ -13,13 +13,23 @@ from support.annotator_page import H, W, close, kinds, open_annotator, page_erro
 from support.browser import canvas_point, make_images, wait_for
 
 from nblabel import Dataset
+from nblabel.core.palette import PALETTE, REGION_COLOR
 
 pytestmark = pytest.mark.browser
 
 FACE = {"kind": "face", "bbox": [300, 200, 700, 600], "score": 0.93, "method": "blur"}
 PLATE = {"kind": "plate", "bbox": [1200, 700, 1600, 850], "score": 0.71, "method": "blur"}
-BLUE = (0x4E, 0x79, 0xA7)  # colour of the first class
-MAGENTA = (0xFF, 0x00, 0xD4)  # colour of the regions layer
+
+
+def _rgb(hex_color: str) -> tuple[int, int, int]:
+    return tuple(int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+
+
+# The canvas draws with the colours Python sends (the widget's `constants`); the browser code
+# has no copy, so these pixels can only come from nblabel.core.palette.
+BLUE = _rgb(PALETTE[0])  # colour of the first class, #4e79a7
+MAGENTA = _rgb(REGION_COLOR)  # colour of the regions layer, #ff00d4
+assert (BLUE, MAGENTA) == ((0x4E, 0x79, 0xA7), (0xFF, 0x00, 0xD4))
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,10 @@ def test_strip_propagate_and_frame_keys(lab, clip, tmp_path):
     page.keyboard.press(",")
     page.keyboard.press(",")
     wait_for(lambda: _frame_of(db, lab.eval("w.key")) == 9, what="two frames back")
-    assert "frame 9" in page.locator("[data-testid=frame-label]").inner_text()
+    # the kernel answers `w.key` before the browser has drawn the update it sent: wait for it
+    label = page.locator("[data-testid=frame-label]")
+    wait_for(lambda: "frame 9" in label.inner_text(), what="the label of frame 9")
+    assert "frame 9" in label.inner_text()
     shots = os.environ.get("NBLABEL_SCREENSHOTS")
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
