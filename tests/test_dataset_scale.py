@@ -157,3 +157,13 @@ def test_headers_read_by_several_processes_come_back_in_order(raccoon_dir, tmp_p
     assert folders.image_sizes(paths, workers=2, progress=False) == serial
     assert serial[10][2].startswith("broken link") and serial[11] == (0, 0, "file not found")
     assert all(w > 0 and h > 0 and p is None for w, h, p in serial[:10])
+
+
+def test_a_folder_import_builds_the_frame_a_reopen_reads(folder, db):
+    images = folder(6)
+    (images / "broken.jpg").write_bytes(b"not a jpeg")
+    (images / "sub").mkdir()
+    (images / "sub" / "gone.jpg").symlink_to(images / "nothing.jpg")
+    ds = nbl.Dataset.from_folder(images, db=db)  # built from the rows, not read back
+    assert ds.df.loc["broken", "issues"] and ds.df.loc["sub/gone", "issues"].startswith("broken")
+    pd.testing.assert_frame_equal(ds.df, nbl.Dataset.open(db).df)

@@ -93,6 +93,8 @@ def _base_row(image: str, width: int, height: int, issues: str | None) -> dict:
 
 
 def _join_issues(*parts: str | None) -> str | None:
+    if len(parts) == 1:  # one issue or none, on nearly every row of an import
+        return parts[0] or None
     text = "; ".join(p for p in parts if p)
     return text or None
 
@@ -135,8 +137,14 @@ class Dataset:
         overwrite: bool = False,
         durability: str = "normal",
         report: Sequence[str] = (),
+        plain: bool = False,
     ) -> Dataset:
-        """Journal ``items`` (dicts with image/width/height/annotations/issues/key + extras)."""
+        """Journal ``items`` (dicts with image/width/height/annotations/issues/key + extras).
+
+        ``plain``: the items hold only JSON's own types, so what the journal would give back
+        is what they are, and a new journal's DataFrame is built from them directly instead
+        of being read back (a folder import of a million images saves the second pass).
+        """
         explicit_db = db is not None
         path = Path(db).expanduser() if explicit_db else default_db_path(source or "dataset")
         if overwrite and path.exists():
@@ -150,9 +158,15 @@ class Dataset:
             rows, known = cls._new_rows(journal, items, classes, source)
             journal.add_rows(rows)
             added = len(rows)
+            rev = journal.next_rev()
             journal.event({"kind": "import", "source": str(source), "n_objects": added})
-        del rows  # freed before the DataFrame is read back: a million dicts are gigabytes
-        ds = cls._from_journal(journal)
+        if plain and not known:
+            problems: list[str] = []
+            df = _frame_of((k, _view_row(k, d, problems)) for k, d in _drained(rows))
+            ds = cls._from_frame(journal, df, rev, problems)
+        else:
+            del rows  # freed before the DataFrame is read back: a million dicts are gigabytes
+            ds = cls._from_journal(journal)
         ds.import_report = list(report) + ds.import_report
         if known:
             ds.import_report.append(
@@ -236,8 +250,11 @@ class Dataset:
                     revs[0] = r
                 yield k, _view_row(k, d, problems)
 
-        df = _frame_of(rows())
-        ds = cls(journal, df, _class_list(journal.get_meta("classes", []) or []), revs[0])
+        return cls._from_frame(journal, _frame_of(rows()), revs[0], problems)
+
+    @classmethod
+    def _from_frame(cls, journal: Journal, df: pd.DataFrame, rev: int, problems: list) -> Dataset:
+        ds = cls(journal, df, _class_list(journal.get_meta("classes", []) or []), rev)
         if problems:
             # a bad value must never lock the user out of their labels: open, and say where
             ds.import_report = [
@@ -332,6 +349,7 @@ class Dataset:
             overwrite=overwrite,
             durability=durability,
             report=report,
+            plain=True,  # paths, sizes and problems: JSON's own types
         )
 
     @classmethod
@@ -1169,6 +1187,14 @@ def _plain(value):
     if hasattr(value, "item"):
         value = value.item()  # a numpy scalar
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _drained(items: list):
+    """The items of ``items`` in order, each dropped from the list as it is handed out
+    (a million row dicts are freed one by one as the DataFrame takes their values)."""
+    items.reverse()
+    while items:
+        yield items.pop()
 
 
 def _native(value):

@@ -17,7 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -52,18 +55,16 @@ def list_folder(root: str | os.PathLike, recursive: bool = True) -> Listing:
     would); linked folders are listed but not entered, so a link loop cannot hang the import.
     """
     found: dict[str, list] = {"images": [], "other": [], "odd": []}
-    _scan(os.fspath(root), (), recursive, found)
+    _scan(os.fspath(root), [], recursive, found)
     for kind in found.values():
         kind.sort(key=lambda item: item[0])
     return Listing(**{kind: [path for _, path in items] for kind, items in found.items()})
 
 
-def _order(parts: tuple, name: str) -> list:
-    # the name itself breaks ties ("a01", "a1") so the order never depends on the disk
-    return [(natural_key(n), n) for n in (*parts, name)]
-
-
-def _scan(folder: str, parts: tuple, recursive: bool, found: dict) -> None:
+def _scan(folder: str, prefix: list, recursive: bool, found: dict) -> None:
+    """Sort ``folder``'s entries into ``found``; ``prefix`` is the folder's own sort key
+    (one ``(natural key, name)`` per path component; the name breaks ties such as "a01"
+    and "a1", so the order never depends on the disk)."""
     try:
         with os.scandir(folder) as it:
             entries = list(it)
@@ -76,7 +77,7 @@ def _scan(folder: str, parts: tuple, recursive: bool, found: dict) -> None:
         except OSError:
             real_dir = False
         if real_dir and recursive:
-            _scan(entry.path, (*parts, name), recursive, found)
+            _scan(entry.path, [*prefix, (natural_key(name), name)], recursive, found)
         if name.startswith("."):
             continue
         image = is_image_name(name)
@@ -94,7 +95,7 @@ def _scan(folder: str, parts: tuple, recursive: bool, found: dict) -> None:
             kind = "odd"
         else:
             continue
-        found[kind].append((_order(parts, name), entry.path))
+        found[kind].append(([*prefix, (natural_key(name), name)], entry.path))
 
 
 def image_sizes(
@@ -109,30 +110,79 @@ def image_sizes(
         >>> image_sizes(["missing.jpg"])
         [(0, 0, 'file not found')]
     """
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or os.cpu_count() or 1, -(-len(paths) // _CHUNK))
     if workers < 2 or len(paths) < PARALLEL_FROM:
         return [size_or_problem(p) for p in paths]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import threading
 
     from tqdm.auto import tqdm
 
-    chunks = [list(paths[i : i + _CHUNK]) for i in range(0, len(paths), _CHUNK)]
-    out: list[tuple[int, int, str | None]] = []
-    # spawned, not forked: a notebook kernel runs threads (torch, the loop's worker) that a
-    # forked child would inherit mid-step
-    context = multiprocessing.get_context("spawn")
-    with (
-        ProcessPoolExecutor(workers, mp_context=context) as pool,
-        tqdm(
-            total=len(paths), desc="reading image headers", unit="img", disable=not progress
-        ) as bar,
-    ):
-        for sizes in pool.map(_sizes_of, chunks):
-            out.extend(sizes)
-            bar.update(len(sizes))
+    # Plain child processes fed on stdin, not multiprocessing: a spawned pool imports the
+    # caller's script again (an import cell in a script without a main guard would run
+    # twice), and a forked one would inherit the kernel's threads mid-step.
+    shards = [paths[i::workers] for i in range(workers)]
+    results: list[list] = [[] for _ in shards]
+    errors: list[str] = []
+    bar = tqdm(total=len(paths), desc="reading image headers", unit="img", disable=not progress)
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nblabel.folders"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+        )
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, shards[i]), daemon=True)
+        feeder.start()
+        for line in proc.stdout:
+            chunk = json.loads(line)
+            results[i].extend(tuple(r) for r in chunk)
+            with lock:
+                bar.update(len(chunk))
+        feeder.join()
+        if proc.wait() != 0:
+            errors.append(proc.stderr.read().strip()[-500:])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bar.close()
+    if errors or sum(map(len, results)) != len(paths):
+        # a worker that could not start or died: read the headers here instead
+        return [size_or_problem(p) for p in paths]
+    out: list = [None] * len(paths)
+    for i, shard in enumerate(results):
+        out[i::workers] = shard
     return out
 
 
-def _sizes_of(paths: list[str]) -> list[tuple[int, int, str | None]]:
-    return [size_or_problem(p) for p in paths]
+def _feed(stream, paths: Sequence[str]) -> None:
+    try:
+        for p in paths:
+            stream.write(json.dumps(p) + "\n")
+    finally:
+        stream.close()
+
+
+def _worker() -> None:
+    """``python -m nblabel.folders``: JSON paths on stdin, sizes on stdout a chunk a line."""
+    sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
+    sys.stdout.reconfigure(encoding="utf-8", errors="surrogateescape")
+    chunk = []
+    for line in sys.stdin:
+        chunk.append(size_or_problem(json.loads(line)))
+        if len(chunk) == 1000:
+            print(json.dumps(chunk), flush=True)
+            chunk = []
+    if chunk:
+        print(json.dumps(chunk), flush=True)
+
+
+if __name__ == "__main__":
+    _worker()

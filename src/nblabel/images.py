@@ -77,6 +77,9 @@ def is_image_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
 def natural_key(text: str) -> list:
     """Sort key that puts ``img-2`` before ``img-10`` (file listings read like a person counts).
 
@@ -84,7 +87,7 @@ def natural_key(text: str) -> list:
         >>> sorted(["img-10", "img-2", "IMG-1"], key=natural_key)
         ['IMG-1', 'img-2', 'img-10']
     """
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+    return [int(t) if t.isdigit() else t.lower() for t in _DIGIT_RUNS.split(text)]
 
 
 def image_folder(folder: str | os.PathLike) -> Path:

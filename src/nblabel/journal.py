@@ -71,8 +71,12 @@ def _clean(o: Any):
 
 
 def dumps(o: Any) -> str:
-    if isinstance(o, dict):
-        o = {k: _clean(v) for k, v in o.items()}
+    try:  # nearly every row holds no NaN: encode it as it is
+        return json.dumps(o, default=json_default, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        if not isinstance(o, dict):
+            raise
+    o = {k: _clean(v) for k, v in o.items()}
     return json.dumps(o, default=json_default, allow_nan=False, separators=(",", ":"))
 
 
