@@ -23,8 +23,13 @@ def ds(clip, tmp_path):
     )
 
 
-def _ask(w, **req):
-    w.request = {"seq": int(w.ack) + 1, "index": w.index, **req}
+def _ask(w, action, kind=None, **fields):
+    """One browser message (``model.send``), delivered the way the comm delivers it."""
+    content = {"kind": action, "seq": int(w.ack) + 1, "index": w.index, **fields}
+    if kind is not None:
+        content["edit"] = kind  # an edit's gesture
+    w._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+    assert w.ack == content["seq"], w.message
 
 
 def test_strip_lists_every_frame_and_still_images_have_none(ds, folder, tmp_path):
