@@ -8,6 +8,8 @@ into the source tree and reads real images:
 - ``raccoon/images``, ``raccoon/annotations``: the raccoon data set (200 photos, VOC files);
 - ``photo.jpg``: a raccoon photo; ``bus.jpg``, ``zidane.jpg``: ultralytics' sample photos,
   also in ``photos/``;
+- ``best.pt`` (also ``runs/train/weights/best.pt``): an untrained YOLO11n detector as
+  ultralytics saves one, for the examples that name it;
 - ``clip.mp4``: ten seconds of video (640x360, 25 frames a second), made from a raccoon
   photo for the examples that name it;
 - ``../shared``: the shared data itself (``../shared/models/yolov5n.pt``).
@@ -84,6 +86,15 @@ def _write_clip(path: Path, frames: int = 250) -> None:
         out.release()
 
 
+def _write_checkpoint(work: Path) -> None:
+    """An untrained YOLO11n detector (from ultralytics' yaml), saved as training saves one."""
+    from ultralytics import YOLO
+
+    YOLO("yolo11n.yaml").save(str(work / "best.pt"))
+    (work / "runs" / "train" / "weights").mkdir(parents=True)
+    (work / "runs" / "train" / "weights" / "best.pt").symlink_to(work / "best.pt")
+
+
 def _walk_dataset(work: Path):
     """The ``walk.mp4`` frames, a detector's boxes on them, linked into tracks."""
     import nblabel
@@ -123,6 +134,8 @@ def _example_folder(request, tmp_path, monkeypatch, doctest_namespace):
     work = _lay_out(tmp_path)
     if any("clip.mp4" in ex.source for ex in request.node.dtest.examples):
         _write_clip(work / "clip.mp4")
+    if any("best.pt" in ex.source for ex in request.node.dtest.examples):
+        _write_checkpoint(work)
     monkeypatch.chdir(work)
     monkeypatch.setenv("NBLABEL_HOME", str(tmp_path / "home"))
     import nblabel

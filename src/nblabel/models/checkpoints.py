@@ -372,8 +372,8 @@ def load_ultralytics_checkpoint(path: str | os.PathLike) -> dict:
         CheckpointError: the file names a global outside the allow-list, or holds no model.
 
     Example:
-        >>> ckpt = load_ultralytics_checkpoint("best.pt")  # doctest: +SKIP
-        >>> type(ckpt["model"]).__name__  # doctest: +SKIP
+        >>> ckpt = load_ultralytics_checkpoint("best.pt")
+        >>> type(ckpt["model"]).__name__
         'DetectionModel'
     """
     ckpt = _torch_load_safely(path, _safe_ultralytics_pickle)
@@ -436,8 +436,11 @@ def safe_loading():
     the best weights reloaded after ``train``) goes through the allow-list unpickler.
 
     Example:
-        >>> with safe_loading():  # doctest: +SKIP
+        >>> from ultralytics import YOLO
+        >>> with safe_loading():
         ...     model = YOLO("best.pt")
+        >>> model.task
+        'detect'
     """
     _route_ultralytics_loads()
     _routing.depth = getattr(_routing, "depth", 0) + 1
@@ -454,8 +457,8 @@ def load_ultralytics(path: str | os.PathLike, task: str | None = None):
     :class:`CheckpointError` instead of running its payload.
 
     Example:
-        >>> model = load_ultralytics("runs/train/weights/best.pt")  # doctest: +SKIP
-        >>> model.task  # doctest: +SKIP
+        >>> model = load_ultralytics("runs/train/weights/best.pt")
+        >>> model.task
         'detect'
     """
     from ultralytics import YOLO
