@@ -15,7 +15,6 @@ kernel picks all of it up with :meth:`nblabel.Dataset.open`.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import threading
 import time
 import traceback
@@ -25,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
 
+from ..core.protocols import DatasetLike, Predictor, Trainable, missing
 from ..core.sources import HUMAN
 from ..core.statuses import MODEL_STATUSES
 from ..records import check_class_names, image_confidence, shown
@@ -108,21 +108,20 @@ class AutoLabeler:
         target_accuracy: float = 0.95,
         costs: EffortCosts | None = None,
     ):
-        for attr in ("annotate_many", "on_change", "df", "add_classes"):
-            if not hasattr(ds, attr):
-                raise TypeError(
-                    f"AutoLabeler needs an nblabel.Dataset, got {type(ds).__name__} (no .{attr});"
-                    " build one with nbl.Dataset.from_folder(...)"
-                )
-        if not callable(getattr(model, "predict", None)):
+        if not isinstance(ds, DatasetLike):
+            raise TypeError(
+                f"AutoLabeler needs an nblabel.Dataset, got {type(ds).__name__} (no "
+                f".{missing(ds, DatasetLike)[0]}); build one with nbl.Dataset.from_folder(...)"
+            )
+        if not isinstance(model, Predictor):
             raise TypeError(
                 f"model must have a predict(images) method, got {type(model).__name__}; use "
                 "nbl.GeneralAI(...) or nbl.CustomAI(...)"
             )
-        if general is not None and not callable(getattr(general, "predict", None)):
+        if general is not None and not isinstance(general, Predictor):
             raise TypeError(f"general must have a predict(images) method, got {general!r}")
         classes = getattr(model, "classes", None)
-        if callable(getattr(model, "fit", None)) and isinstance(classes, list) and classes:
+        if isinstance(model, Trainable) and isinstance(classes, list) and classes:
             # a trainable model's classes are typed by the user: catch "racoon" now, not at
             # the first background retrain
             check_class_names(classes, ds.classes)
@@ -187,7 +186,7 @@ class AutoLabeler:
 
     @property
     def trainable(self) -> bool:
-        return callable(getattr(self.model, "fit", None))
+        return isinstance(self.model, Trainable)
 
     @property
     def state(self) -> dict:
@@ -469,7 +468,7 @@ class AutoLabeler:
         trigger = self._trigger_t
         df = ds.df
         verified = [k for k in df.index[df["status"] == "verified"] if _readable(df, k)]
-        takes_keys = _accepts(model.fit, "keys")
+        takes_keys = isinstance(model, Trainable)  # fit(ds, keys=None, progress=None)
         held = [k for k in verified if takes_keys and is_held_out(k, self.holdout)]
         train = [k for k in verified if k not in set(held)]
         info = {
@@ -494,7 +493,7 @@ class AutoLabeler:
             kwargs: dict[str, Any] = {}
             if takes_keys:
                 kwargs["keys"] = train
-            if _accepts(model.fit, "progress"):
+            if takes_keys:
                 kwargs["progress"] = fit_progress
             with self._model_lock:
                 model.fit(ds, **kwargs)
@@ -540,7 +539,7 @@ class AutoLabeler:
         # a model that never trains never saw any verified image
         if not self.trainable:
             return True
-        return _accepts(self.model.fit, "keys") and is_held_out(key, self.holdout)
+        return is_held_out(key, self.holdout)
 
     def _refresh_evidence(self, keys: Iterable | None = None) -> None:
         """Predict verified held-out images this version has not been graded on yet."""
@@ -1146,14 +1145,6 @@ def _has_version(model) -> bool:
 def _version_of(model) -> str:
     v = getattr(model, "version", None)
     return str(v) if v is not None else type(model).__name__
-
-
-def _accepts(fn, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _readable(df, key) -> bool:

@@ -28,6 +28,7 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from ..core.protocols import DatasetLike
 from ..images import ImageError, fit_long_side, load_rgb
 from .codecs import class_color
 from .rows import RowIndex
@@ -205,7 +206,7 @@ class ReviewGrid(W.VBox):
         bad = [s for s in statuses if s not in ("unlabeled", *QUEUE_STATUSES, "verified")]
         if bad:
             raise ValueError(f"unknown status {bad[0]!r} in statuses")
-        if not all(hasattr(ds, a) for a in ("df", "annotate", "row", "on_change")):
+        if not isinstance(ds, DatasetLike):
             raise TypeError(f"ReviewGrid needs an nblabel.Dataset, got {type(ds).__name__}")
         self.ds = ds
         self.annotator = annotator

@@ -23,6 +23,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..core.errors import NblabelError
+from ..core.protocols import DatasetLike, missing
 from ..core.tasks import TASKS
 from ..loop.counts import autolabel_count_range, check_count
 from ..models.categories import (
@@ -73,12 +74,11 @@ class SetupPanel(W.VBox):
     """
 
     def __init__(self, ds, weights=None, face_model=None, plate_model=None):
-        for attr in ("df", "classes", "annotate_many", "on_change", "keys"):
-            if not hasattr(ds, attr):
-                raise TypeError(
-                    f"setup_panel needs an nblabel.Dataset, got {type(ds).__name__} (no "
-                    f".{attr}); build one with nbl.Dataset.from_folder(...)"
-                )
+        if not isinstance(ds, DatasetLike):
+            raise TypeError(
+                f"setup_panel needs an nblabel.Dataset, got {type(ds).__name__} (no "
+                f".{missing(ds, DatasetLike)[0]}); build one with nbl.Dataset.from_folder(...)"
+            )
         self.ds = ds
         self.face_model = face_model
         self.plate_model = plate_model
