@@ -17,7 +17,6 @@ import inspect
 import threading
 import time
 import traceback
-import uuid
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -29,7 +28,6 @@ import traitlets
 
 from ..columns import DONE_STATUSES, STATUSES
 from ..core.edits import EDIT_KINDS
-from ..core.geometry import iou
 from ..core.protocols import DatasetLike, missing
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names, shown
@@ -63,9 +61,6 @@ _CACHE = 8  # encoded display images kept
 # Model writes come in bursts (a loop writes row after row): what they change beyond the image
 # on screen (status counts, the frame strip) is sent at most this often, and once after a burst.
 REFRESH_EVERY = 0.3
-# A record rewritten (moved, re-predicted) keeps its widget id when its box overlaps its old
-# box at least this much and it kept its label.
-SAME_OBJECT_IOU = 0.3
 
 
 class RecordList(traitlets.List):
@@ -180,11 +175,6 @@ def _check_message(content, n_rows: int) -> tuple[str, dict]:
     return kind, fields
 
 
-def _has_box(rec: dict) -> bool:
-    box = rec.get("bbox")
-    return isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)
-
-
 def _check_trait_arguments(cls, traits: dict) -> None:
     """Keyword arguments beyond the signature must name a trait (``hide_below=True``); a typo
     (``thresold=0.9``) raises instead of being dropped with a warning."""
@@ -261,9 +251,6 @@ class Annotator(anywidget.AnyWidget):
     slots = traitlets.List([-1, -1]).tag(sync=True)  # row position held by image_a, image_b
     meta = traitlets.Dict().tag(sync=True)  # the image on screen: index, key, size, scale ...
     annotations = RecordList().tag(sync=True)
-    # one id per record of ``annotations``, in its order: the browser selects by id, so a
-    # model write that reorders the objects leaves the selection on the same object
-    ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     # seq of the last browser message handled: a trait, so it reaches the browser in the same
     # update as the state that message produced (a reply message could overtake that update)
     ack = traitlets.Int(0).tag(sync=True)
@@ -347,7 +334,6 @@ class Annotator(anywidget.AnyWidget):
         self._undo: dict[Any, list] = {}
         self._redo: dict[Any, list] = {}
         self._jpeg: OrderedDict[int, tuple[bytes, float, str | None]] = OrderedDict()
-        self._known: tuple[Any, list[dict], list[str]] = (None, [], [])  # key, records, ids
         self._submit_fns: list[Callable] = []
         self._change_fns: list[Callable] = []
         self._later = {
@@ -941,46 +927,10 @@ class Annotator(anywidget.AnyWidget):
             "problem": problem or (str(issues) if issues else ""),
             "regions_unreadable": unreadable,  # entries without a usable bbox
         }
-        records = clean_records(row["annotations"])
-        self.ids = self._ids_for(key, records)
-        self.annotations = records
+        self.annotations = clean_records(row["annotations"])
         self.regions = regions
         if self._video:
             self._push_strip()
-
-    def _ids_for(self, key, records: list[dict]) -> list[str]:
-        """Ids of ``records``: an object seen on screen before keeps its id.
-
-        Ids live in the widget only: the journal's records carry no id (records keep extra
-        keys as they are, so an id would reach every export), and a record's identity in a
-        row is its place. Between two pushes of the same image an object is the same when it
-        is unchanged, else when it kept its label and overlaps its old box by
-        ``SAME_OBJECT_IOU``; any other record is new.
-        """
-        old_key, old, old_ids = self._known
-        ids: list[str | None] = [None] * len(records)
-        if old_key == key:
-            free = set(range(len(old)))
-            for j, rec in enumerate(records):
-                same = next((i for i in sorted(free) if old[i] == rec), None)
-                if same is not None:
-                    ids[j] = old_ids[same]
-                    free.discard(same)
-            for j, rec in enumerate(records):
-                if ids[j] is not None or not _has_box(rec):
-                    continue
-                near = [
-                    (iou(old[i]["bbox"], rec["bbox"]), i)
-                    for i in free
-                    if old[i].get("label") == rec.get("label") and _has_box(old[i])
-                ]
-                score, i = max(near, default=(0.0, None))
-                if i is not None and score >= SAME_OBJECT_IOU:
-                    ids[j] = old_ids[i]
-                    free.discard(i)
-        out = [i if i is not None else uuid.uuid4().hex[:8] for i in ids]
-        self._known = (key, records, out)
-        return out
 
     def _push_strip(self) -> None:
         position = self._rows.position
