@@ -7,7 +7,7 @@ into the source tree and reads real images:
 - ``images/img1.jpg``, ``images/img2.jpg``: two raccoon photos;
 - ``raccoon/images``, ``raccoon/annotations``: the raccoon data set (200 photos, VOC files);
 - ``photo.jpg``: a raccoon photo; ``bus.jpg``, ``zidane.jpg``: ultralytics' sample photos,
-  also in ``photos/``;
+  also in ``photos/``; ``garden.jpg``: birds (a COCO photo from coco128);
 - ``best.pt`` (also ``runs/train/weights/best.pt``): an untrained YOLO11n detector as
   ultralytics saves one, for the examples that name it;
 - ``clip.mp4``: ten seconds of video (640x360, 25 frames a second), made from a raccoon
@@ -34,6 +34,7 @@ import pytest
 _ROOT = Path(__file__).resolve().parents[1]
 _SHARED = Path(os.environ.get("NBLABEL_SHARED", _ROOT.parent / "shared")).resolve()
 _RACCOON = _SHARED / "datasets" / "raccoon"
+_BIRDS = "000000000143.jpg"  # eight waxwings on bare branches (yolov5n finds five)
 # Modules whose examples work on the frames of a video.
 _VIDEO_MODULES = (
     "nblabel.tracks",
@@ -50,6 +51,7 @@ def _lay_out(tmp: Path) -> Path:
     for i in (1, 2):
         (work / "images" / f"img{i}.jpg").symlink_to(_RACCOON / "images" / f"raccoon-{i}.jpg")
     (work / "photo.jpg").symlink_to(_RACCOON / "images" / "raccoon-1.jpg")
+    (work / "garden.jpg").symlink_to(_SHARED / "datasets" / "coco128" / "images" / _BIRDS)
     (work / "raccoon").symlink_to(_RACCOON)
     for sub, ext in (("images", "jpg"), ("annotations", "xml")):
         (tmp / "subset" / sub).mkdir(parents=True)

@@ -122,10 +122,10 @@ class GeneralAI:
         model_: The loaded model (after the first ``predict`` or :meth:`load`).
 
     Example:
-        >>> ai = GeneralAI("animal", classes=["bird"], weights="models/yolo11n.pt")
-        >>> ai.predict(["garden.jpg"])[0]  # doctest: +SKIP
-        [{'label': 'bird', 'bbox': [...], 'points': None, 'keypoints': None,
-          'score': 0.87, 'source': 'yolo11n@0ebbc80d'}]
+        >>> ai = GeneralAI("animal", classes=["bird"], weights="../shared/models/yolov5n.pt")
+        >>> birds = ai.predict(["garden.jpg"])[0]
+        >>> len(birds), birds[0]["label"], birds[0]["source"]
+        (5, 'bird', 'yolov5n@4f180cf2')
     """
 
     def __init__(
