@@ -10,9 +10,9 @@ carry the same ``source``) and loads the network on its first ``predict``.
 Example:
     >>> import pickle
     >>> from nblabel.models import GeneralAI
-    >>> ai = GeneralAI("animal", classes=["bird"], weights=None)
-    >>> copy = pickle.loads(pickle.dumps(ai))  # doctest: +SKIP
-    >>> copy.version == ai.version  # doctest: +SKIP
+    >>> ai = GeneralAI("animal", classes=["bird"], weights="../shared/models/yolov5n.pt")
+    >>> copy = pickle.loads(pickle.dumps(ai))
+    >>> copy.version == ai.version
     True
 """
 
