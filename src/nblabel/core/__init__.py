@@ -11,6 +11,9 @@ colour is written once and every layer above imports it instead of spelling it a
 - :mod:`nblabel.core.skeletons`: the keypoint skeletons (COCO-17 body, face, hand);
 - :mod:`nblabel.core.tracking`: the keys a video object carries, and which are keyframes;
 - :mod:`nblabel.core.palette`: the class colours, and those of regions and errors;
+- :mod:`nblabel.core.geometry`: box IoU (one pair, or a matrix), greedy matching, NMS;
+- :mod:`nblabel.core.protocols`: what a model (``Predictor``, ``Trainable``) and a dataset
+  (``DatasetLike``) must offer, as ``typing.Protocol`` classes;
 - :mod:`nblabel.core.jsonsafe`: numpy and pandas values made plain for JSON;
 - :mod:`nblabel.core.errors`: the base class of nblabel's own errors;
 - :mod:`nblabel.core.lazy`: package attributes that import their module on first use.
