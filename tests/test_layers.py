@@ -297,12 +297,16 @@ def test_the_skeleton_payload_is_the_same_in_every_form():
     assert [list(e) for e in COCO17_SKELETON] == [[a + 1, b + 1] for a, b in body["edges"]]
 
 
-def test_the_browser_bundle_draws_with_the_same_palette():
-    # the browser cannot import Python: its copy of the colours must stay the same list
+def test_the_browser_is_sent_the_colours_and_declares_none():
+    from nblabel.widgets.codecs import widget_constants
+
+    # a copy of the colours in the browser code could drift from the saved snapshot
     bundle = (SRC / "static" / "annotator.js").read_text(encoding="utf-8").lower()
-    at = [bundle.find(f'"{c}"') for c in palette.PALETTE]
-    assert -1 not in at and at == sorted(at), "static/annotator.js and core.palette differ"
-    assert f'"{palette.REGION_COLOR}"' in bundle
+    colours = (*palette.PALETTE, palette.REGION_COLOR, palette.UNKNOWN_COLOR)
+    assert not [c for c in colours if c in bundle], "static/annotator.js declares a colour"
+    sent = widget_constants([])
+    assert sent["palette"] == list(palette.PALETTE)
+    assert (sent["region_color"], sent["unknown_color"]) == colours[-2:]
 
 
 def test_every_nblabel_error_is_still_its_builtin_error():
