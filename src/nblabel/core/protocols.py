@@ -9,7 +9,8 @@ and :func:`missing` names what an object lacks, for an error that says what to d
 - :class:`Trainable`: a predictor with ``fit(ds, keys=None, progress=None)``: the loop
   passes the verified keys it may train on (others are held out for grading) and a
   ``progress(fraction, message)`` callback;
-- :class:`DatasetLike`: what the loop and the widgets use of a :class:`nblabel.Dataset`.
+- :class:`DatasetLike`: what the loop, the widgets and :func:`nblabel.deidentify` use of a
+  :class:`nblabel.Dataset`.
 
 ``isinstance`` checks that the members exist, not their signatures: a ``fit`` that takes no
 ``keys`` passes the check and fails on the first retrain with Python's own TypeError.
@@ -55,7 +56,8 @@ class Trainable(Predictor, Protocol):
 
 @runtime_checkable
 class DatasetLike(Protocol):
-    """The parts of :class:`nblabel.Dataset` the loop and the widgets read and write."""
+    """The parts of :class:`nblabel.Dataset` the loop, the widgets and de-identification
+    read and write."""
 
     @property
     def df(self) -> Any: ...
@@ -74,6 +76,8 @@ class DatasetLike(Protocol):
     def annotate_many(self, writes: Iterable[tuple[Any, Sequence[dict], dict]]) -> list: ...
 
     def add_classes(self, names: Iterable[str]) -> list[str]: ...
+
+    def update(self, key: Any, **columns: Any) -> None: ...
 
     def on_change(self, fn: Callable, remove: bool = False) -> Any: ...
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from nblabel.core.protocols import DatasetLike
 from nblabel.images import ImageError, load_rgb
 
 TARGETS = ("face", "plate")
@@ -450,7 +451,7 @@ def deidentify(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    if not (hasattr(ds, "update") and hasattr(ds, "row") and hasattr(ds, "keys")):
+    if not isinstance(ds, DatasetLike):
         raise TypeError(
             f"deidentify() takes an nblabel Dataset, got {type(ds).__name__}; "
             "use deidentify_image() for a single image or array"

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nblabel.core.geometry import box_iou, greedy_suppress
+from nblabel.core.protocols import Predictor
 from nblabel.images import load_rgb
 
 # Work resolution of the fallback: plates are searched at this long side and at half of it.
@@ -88,7 +89,7 @@ class PlateDetector:
             from .checkpoints import load_ultralytics
 
             m = load_ultralytics(p)
-        elif not hasattr(m, "predict"):
+        elif not isinstance(m, Predictor):
             raise TypeError(
                 f"plate_model must be a path, a YOLO model or an object with predict(images), "
                 f"got {type(m).__name__}"
