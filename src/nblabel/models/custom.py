@@ -115,23 +115,18 @@ class CustomAI:
         time_budget: float | None = 18.0,
         keep_versions: int | None = 5,
     ):
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-        if isinstance(classes, str):
-            raise TypeError(f"classes must be a list of names, e.g. [{classes!r}], not a string")
-        for name, value, low in (
-            ("epochs", epochs, 1),
-            ("imgsz", imgsz, 32),
-            ("batch", batch, 1),
-            ("freeze", 0 if freeze is None else freeze, 0),
-            ("keep_versions", 1 if keep_versions is None else keep_versions, 1),
-        ):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if time_budget is not None and not float(time_budget) > 0:
-            raise ValueError(f"time_budget must be seconds > 0 or None, got {time_budget!r}")
-        if not 0.0 <= float(conf) <= 1.0:
-            raise ValueError(f"conf must be between 0 and 1, got {conf!r}")
+        # checked here as well as in fit: a typo should fail where it was typed
+        _check_params(
+            task=task,
+            classes=classes,
+            epochs=epochs,
+            imgsz=imgsz,
+            batch=batch,
+            freeze=freeze,
+            keep_versions=keep_versions,
+            time_budget=time_budget,
+            conf=conf,
+        )
         self.task = task
         self.classes = list(classes) if classes is not None else None
         self.base = base
@@ -207,6 +202,7 @@ class CustomAI:
 
     def _fit(self, ds, keys, progress) -> CustomAI:
         t0 = time.perf_counter()
+        self._check_params()
         if self.classes:
             # "racoon" on a raccoon dataset would train a class nothing is labelled with
             check_class_names(self.classes, ds.classes)
@@ -268,6 +264,21 @@ class CustomAI:
             _prune_versions(run_dir.parent, self.keep_versions, keep)
         _report(progress, 1.0, f"trained {self.version} on {len(rows)} images")
         return self
+
+    def _check_params(self) -> None:
+        """Check the configuration as it is now (an attribute may have been set since
+        ``__init__``), before a fit makes a version folder or starts training."""
+        _check_params(
+            task=self.task,
+            classes=self.classes,
+            epochs=self.epochs,
+            imgsz=self.imgsz,
+            batch=self.batch,
+            freeze=self.freeze,
+            keep_versions=self.keep_versions,
+            time_budget=self.time_budget,
+            conf=self.conf,
+        )
 
     def _workdir(self, ds) -> Path:
         if self.workdir is not None:
@@ -492,6 +503,29 @@ class CustomAI:
                     h, w = rgb.shape[:2]
                     out.append(records_from_result(res, classes, width=w, height=h, source=version))
         return out
+
+
+def _check_params(
+    *, task, classes, epochs, imgsz, batch, freeze, keep_versions, time_budget, conf
+) -> None:
+    """Raise on a CustomAI setting that cannot work, naming it and the value given."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if isinstance(classes, str):
+        raise TypeError(f"classes must be a list of names, e.g. [{classes!r}], not a string")
+    for name, value, low in (
+        ("epochs", epochs, 1),
+        ("imgsz", imgsz, 32),
+        ("batch", batch, 1),
+        ("freeze", 0 if freeze is None else freeze, 0),
+        ("keep_versions", 1 if keep_versions is None else keep_versions, 1),
+    ):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if time_budget is not None and not float(time_budget) > 0:
+        raise ValueError(f"time_budget must be seconds > 0 or None, got {time_budget!r}")
+    if not 0.0 <= float(conf) <= 1.0:
+        raise ValueError(f"conf must be between 0 and 1, got {conf!r}")
 
 
 # -- training data ------------------------------------------------------------------------
