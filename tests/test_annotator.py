@@ -646,3 +646,32 @@ def test_an_unknown_keyword_argument_raises_with_the_close_one(ds):
 def test_trait_keyword_arguments_still_set_the_trait(ds):
     w = Annotator(ds, hide_below=True, show_regions=False)
     assert w.hide_below is True and w.show_regions is False
+
+
+def test_each_object_keeps_its_id_through_edits_and_a_reordering_prediction(ds):
+    w = Annotator(ds)
+    b = Browser(w)
+    one = dict(BOX, score=None, source="human")
+    two = dict(BOX, label="dog", bbox=[400.0, 100.0, 600.0, 300.0], score=None, source="human")
+    b.edit("added", [one, two])
+    first, second = w.ids
+    assert len(set(w.ids)) == 2 and all(len(i) == 8 for i in w.ids)
+    b.edit("moved", [dict(one, bbox=[350.0, 200.0, 640.0, 410.0]), two])  # far: no overlap
+    assert w.ids == [first, second], "a person's move keeps the object's id"
+    # a model writes the objects again, reordered and slightly moved, with a new one
+    pred = dict(score=0.9, source="yolo@2")
+    new = [
+        dict(two, bbox=[402.0, 101.0, 598.0, 305.0], **pred),
+        dict(BOX, label="raccoon", bbox=[10.0, 10.0, 40.0, 40.0], **pred),
+        dict(one, bbox=[352.0, 198.0, 640.0, 410.0], **pred),
+    ]
+    ds.annotate("raccoon-1", new, source="yolo@2")
+    assert w.ids[0] == second and w.ids[2] == first
+    assert w.ids[1] not in (first, second), "a new object gets a new id"
+    b.edit("deleted", [w.annotations[0], w.annotations[2]])
+    assert w.ids == [second, first]
+    stored = ds.row("raccoon-1")["annotations"]
+    assert all("id" not in r for r in stored), "ids are the widget's, not the journal's"
+    w.next()
+    w.previous()
+    assert len(w.ids) == 2 and w.ids == [second, first], "the same image keeps its ids"

@@ -40,6 +40,9 @@ export function createCommands({ model, S, q, dom, painter, sync }) {
    * @param {Ann[]} anns
    */
   function commit(kind, anns) {
+    // an edit appends new objects (no id until Python stores them); deleteSelected drops its
+    // object's id itself
+    while (S.ids.length < anns.length) S.ids.push("");
     S.anns = anns;
     if (S.sel.i >= anns.length) S.sel = noSelection();
     request("edit", { edit: kind, annotations: clone(anns) });
@@ -107,6 +110,7 @@ export function createCommands({ model, S, q, dom, painter, sync }) {
     const a = q.selected();
     if (!a) return say("Select an object first.");
     const anns = S.anns.filter((_, i) => i !== S.sel.i);
+    S.ids = S.ids.filter((_, i) => i !== S.sel.i);
     S.sel = noSelection();
     commit(isPrediction(a) ? "rejected" : "deleted", anns);
     showSelection();

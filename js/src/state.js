@@ -60,6 +60,7 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * @property {[number, number]} slots row positions held by image_a and image_b
  * @property {Meta} meta
  * @property {Ann[]} annotations
+ * @property {string[]} ids one id per record of `annotations`, in its order
  * @property {number} ack seq of the last message Python handled
  * @property {Constants} constants
  * @property {string[]} classes
@@ -106,6 +107,7 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * Everything one view of the widget holds between events.
  * @typedef {object} State
  * @property {Ann[]} anns the objects on screen (ahead of Python while a request is in flight)
+ * @property {string[]} ids the id of each of `anns` ("" for one drawn here, not yet stored)
  * @property {{ i: number, v: number }} sel selected object and vertex/keypoint, -1 for none
  * @property {View} view
  * @property {number} cssW
@@ -144,6 +146,7 @@ export function createState(model) {
   const slot = () => ({ dv: null, index: -1, bmp: null, token: 0 });
   return {
     anns: clone(model.get("annotations") || []),
+    ids: [...(model.get("ids") || [])],
     sel: noSelection(),
     view: { s: 1, ox: 0, oy: 0, fitted: true },
     cssW: 800, cssH: 500, dpr: 1,

@@ -51,7 +51,15 @@ export function createSync({ model, S, q, dom, painter }) {
 
   function adoptRemote() {
     if (S.gesture || (model.get("ack") || 0) < S.sent) return; // our newer edit is in flight
+    const selected = S.sel.i >= 0 ? S.ids[S.sel.i] : "";
     S.anns = clone(model.get("annotations") || []);
+    S.ids = [...(model.get("ids") || [])];
+    // the selection follows its object's id (a model write may reorder the objects); an
+    // object drawn here has none yet and keeps its place
+    if (selected) {
+      const i = S.ids.indexOf(selected);
+      S.sel = i >= 0 ? { i, v: S.sel.v } : noSelection();
+    }
     if (S.sel.i >= S.anns.length) S.sel = noSelection();
     if (S.waitingAuto) {
       S.waitingAuto = false;
@@ -163,6 +171,7 @@ export function createSync({ model, S, q, dom, painter }) {
     if (m.index !== S.shownIndex) {
       S.shownIndex = m.index;
       S.anns = clone(model.get("annotations") || []);
+      S.ids = [...(model.get("ids") || [])];
       S.sel = noSelection();
       S.drawing = null;
       S.gesture = null;

@@ -314,6 +314,27 @@ def test_undo_and_moving_on_refresh_the_class_and_selection_line(lab, images, db
     wait_for(lambda: selection.inner_text().strip() == "", what="an empty selection line")
 
 
+def test_a_reordering_prediction_keeps_the_selection_on_the_same_object(lab, images, db):
+    setup = (
+        f"ds.annotate('img_000', [dict(label={RACCOON!r}, bbox=[100, 100, 500, 500], score=0.9),"
+        f" dict(label={BIRD!r}, bbox=[1200, 300, 1700, 800], score=0.8)], source='m@1')\n"
+    )
+    page, view = open_annotator(lab, images, db, setup)
+    selection = page.locator("[data-testid=annotator]").last.locator("[data-testid=selection]")
+    view.click(1450, 550)  # the bird, second in the row
+    wait_for(lambda: "prediction 0.80" in selection.inner_text(), what="the bird selected")
+    # a model writes the objects again, the bird first now, with new scores
+    lab.run_python(
+        f"ds.annotate('img_000', [dict(label={BIRD!r}, bbox=[1205, 300, 1700, 805], score=0.7),"
+        f" dict(label={RACCOON!r}, bbox=[100, 100, 500, 500], score=0.95)], source='m@2')"
+    )
+    wait_for(
+        lambda: "prediction 0.70" in selection.inner_text(),
+        what=f"the bird still selected; the line says {selection.inner_text()!r}",
+    )
+    assert BIRD in selection.inner_text() and "m@2" in selection.inner_text()
+
+
 SCROLLER = """sel => {
   let n = [...document.querySelectorAll(sel)].pop();
   while (n && !(n.scrollHeight > n.clientHeight + 10

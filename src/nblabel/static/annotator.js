@@ -154,6 +154,7 @@ function createState(model) {
   const slot = () => ({ dv: null, index: -1, bmp: null, token: 0 });
   return {
     anns: clone(model.get("annotations") || []),
+    ids: [...model.get("ids") || []],
     sel: noSelection(),
     view: { s: 1, ox: 0, oy: 0, fitted: true },
     cssW: 800,
@@ -237,6 +238,7 @@ function createCommands({ model, S, q, dom, painter, sync }) {
     model.send({ kind, seq: S.seq, index: q.meta().index, ...payload });
   }
   function commit(kind, anns) {
+    while (S.ids.length < anns.length) S.ids.push("");
     S.anns = anns;
     if (S.sel.i >= anns.length) S.sel = noSelection();
     request("edit", { edit: kind, annotations: clone(anns) });
@@ -286,6 +288,7 @@ function createCommands({ model, S, q, dom, painter, sync }) {
     const a = q.selected();
     if (!a) return say("Select an object first.");
     const anns = S.anns.filter((_, i) => i !== S.sel.i);
+    S.ids = S.ids.filter((_, i) => i !== S.sel.i);
     S.sel = noSelection();
     commit(isPrediction(a) ? "rejected" : "deleted", anns);
     showSelection();
@@ -1294,7 +1297,13 @@ function createSync({ model, S, q, dom, painter }) {
   }
   function adoptRemote() {
     if (S.gesture || (model.get("ack") || 0) < S.sent) return;
+    const selected = S.sel.i >= 0 ? S.ids[S.sel.i] : "";
     S.anns = clone(model.get("annotations") || []);
+    S.ids = [...model.get("ids") || []];
+    if (selected) {
+      const i = S.ids.indexOf(selected);
+      S.sel = i >= 0 ? { i, v: S.sel.v } : noSelection();
+    }
     if (S.sel.i >= S.anns.length) S.sel = noSelection();
     if (S.waitingAuto) {
       S.waitingAuto = false;
@@ -1388,6 +1397,7 @@ function createSync({ model, S, q, dom, painter }) {
     if (m.index !== S.shownIndex) {
       S.shownIndex = m.index;
       S.anns = clone(model.get("annotations") || []);
+      S.ids = [...model.get("ids") || []];
       S.sel = noSelection();
       S.drawing = null;
       S.gesture = null;

@@ -17,6 +17,7 @@ import inspect
 import threading
 import time
 import traceback
+import uuid
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ import traitlets
 
 from ..columns import DONE_STATUSES, STATUSES
 from ..core.edits import EDIT_KINDS
+from ..core.geometry import iou
 from ..core.protocols import DatasetLike, missing
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names, shown
@@ -61,6 +63,9 @@ _CACHE = 8  # encoded display images kept
 # Model writes come in bursts (a loop writes row after row): what they change beyond the image
 # on screen (status counts, the frame strip) is sent at most this often, and once after a burst.
 REFRESH_EVERY = 0.3
+# A record rewritten (moved, re-predicted) keeps its widget id when its box overlaps its old
+# box at least this much and it kept its label.
+SAME_OBJECT_IOU = 0.3
 
 
 class RecordList(traitlets.List):
@@ -175,6 +180,11 @@ def _check_message(content, n_rows: int) -> tuple[str, dict]:
     return kind, fields
 
 
+def _has_box(rec: dict) -> bool:
+    box = rec.get("bbox")
+    return isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)
+
+
 def _check_trait_arguments(cls, traits: dict) -> None:
     """Keyword arguments beyond the signature must name a trait (``hide_below=True``); a typo
     (``thresold=0.9``) raises instead of being dropped with a warning."""
@@ -251,6 +261,9 @@ class Annotator(anywidget.AnyWidget):
     slots = traitlets.List([-1, -1]).tag(sync=True)  # row position held by image_a, image_b
     meta = traitlets.Dict().tag(sync=True)  # the image on screen: index, key, size, scale ...
     annotations = RecordList().tag(sync=True)
+    # one id per record of ``annotations``, in its order: the browser selects by id, so a
+    # model write that reorders the objects leaves the selection on the same object
+    ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     # seq of the last browser message handled: a trait, so it reaches the browser in the same
     # update as the state that message produced (a reply message could overtake that update)
     ack = traitlets.Int(0).tag(sync=True)
@@ -334,6 +347,8 @@ class Annotator(anywidget.AnyWidget):
         self._undo: dict[Any, list] = {}
         self._redo: dict[Any, list] = {}
         self._jpeg: OrderedDict[int, tuple[bytes, float, str | None]] = OrderedDict()
+        # key -> (records, ids) last sent, for the last few images shown
+        self._known: OrderedDict[Any, tuple[list[dict], list[str]]] = OrderedDict()
         self._submit_fns: list[Callable] = []
         self._change_fns: list[Callable] = []
         self._later = {
@@ -784,7 +799,7 @@ class Annotator(anywidget.AnyWidget):
         self._clock[key] = now
         after = self.ds.row(key)["annotations"]
         if key == self.key:
-            self._push_current()
+            self._push_current(same_order=True)
         self._later["counts"](force=True)
         self._fire(self._change_fns, key, after, kind)
         return after
@@ -904,8 +919,12 @@ class Annotator(anywidget.AnyWidget):
             with self._lock, self.hold_sync():
                 self._load_slot(nxt, keep=self._index)
 
-    def _push_current(self, slot: str | None = None) -> None:
-        """Send the Dataset's state of the image on screen to the browser."""
+    def _push_current(self, slot: str | None = None, same_order: bool = False) -> None:
+        """Send the Dataset's state of the image on screen to the browser.
+
+        ``same_order``: the records are a person's edit of the ones on screen, so an object
+        kept its place unless the edit added or deleted one (see :meth:`_ids_for`).
+        """
         key = self.key
         row = self.ds.row(key)
         _, scale, problem = self._encoded(self._index)
@@ -927,10 +946,53 @@ class Annotator(anywidget.AnyWidget):
             "problem": problem or (str(issues) if issues else ""),
             "regions_unreadable": unreadable,  # entries without a usable bbox
         }
-        self.annotations = clean_records(row["annotations"])
+        records = clean_records(row["annotations"])
+        self.ids = self._ids_for(key, records, same_order)
+        self.annotations = records
         self.regions = regions
         if self._video:
             self._push_strip()
+
+    def _ids_for(self, key, records: list[dict], same_order: bool = False) -> list[str]:
+        """Ids of ``records``: an object seen on screen before keeps its id.
+
+        Ids live in the widget only (for the last few images shown): the journal's records carry no id (records keep extra
+        keys as they are, so an id would reach every export), and a record's identity in a
+        row is its place. Between two pushes of the same image an object is the same when it
+        is unchanged, else when it kept its label and overlaps its old box by
+        ``SAME_OBJECT_IOU``; any other record is new. A person's edit that kept the number of
+        objects (a move, a relabel, an undo of one) keeps every id in place, however far the
+        object moved.
+        """
+        seen = key in self._known
+        old, old_ids = self._known.pop(key, ([], []))
+        ids: list[str | None] = [None] * len(records)
+        if seen and same_order and len(old) == len(records):
+            ids = list(old_ids)
+        elif seen:
+            free = set(range(len(old)))
+            for j, rec in enumerate(records):
+                same = next((i for i in sorted(free) if old[i] == rec), None)
+                if same is not None:
+                    ids[j] = old_ids[same]
+                    free.discard(same)
+            for j, rec in enumerate(records):
+                if ids[j] is not None or not _has_box(rec):
+                    continue
+                near = [
+                    (iou(old[i]["bbox"], rec["bbox"]), i)
+                    for i in free
+                    if old[i].get("label") == rec.get("label") and _has_box(old[i])
+                ]
+                score, i = max(near, default=(0.0, None))
+                if i is not None and score >= SAME_OBJECT_IOU:
+                    ids[j] = old_ids[i]
+                    free.discard(i)
+        out = [i if i is not None else uuid.uuid4().hex[:8] for i in ids]
+        self._known[key] = (records, out)
+        while len(self._known) > _CACHE:
+            self._known.popitem(last=False)
+        return out
 
     def _push_strip(self) -> None:
         position = self._rows.position
