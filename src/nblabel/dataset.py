@@ -14,6 +14,8 @@ against the file, not against this object's memory.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import re
@@ -162,7 +164,8 @@ class Dataset:
             journal.event({"kind": "import", "source": str(source), "n_objects": added})
         if plain and not known:
             problems: list[str] = []
-            df = _frame_of((k, _view_row(k, d, problems)) for k, d in _drained(rows))
+            with _gc_paused():
+                df = _frame_of((k, _view_row(k, d, problems)) for k, d in _drained(rows))
             ds = cls._from_frame(journal, df, rev, problems)
         else:
             del rows  # freed before the DataFrame is read back: a million dicts are gigabytes
@@ -250,7 +253,9 @@ class Dataset:
                     revs[0] = r
                 yield k, _view_row(k, d, problems)
 
-        return cls._from_frame(journal, _frame_of(rows()), revs[0], problems)
+        with _gc_paused():
+            df = _frame_of(rows())
+        return cls._from_frame(journal, df, revs[0], problems)
 
     @classmethod
     def _from_frame(cls, journal: Journal, df: pd.DataFrame, rev: int, problems: list) -> Dataset:
@@ -311,6 +316,11 @@ class Dataset:
             >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
         """
         root = image_folder(folder)
+        with _gc_paused():
+            return cls._import_folder(root, db, classes, recursive, overwrite, durability)
+
+    @classmethod
+    def _import_folder(cls, root: Path, db, classes, recursive, overwrite, durability):
         listing = list_folder(root, recursive)
         other, odd = [Path(o) for o in listing.other], [Path(o) for o in listing.odd]
         if not listing.images:
@@ -1187,6 +1197,19 @@ def _plain(value):
     if hasattr(value, "item"):
         value = value.item()  # a numpy scalar
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while a million rows are built: the collector would
+    walk every object made so far, again and again, for cycles these rows never form."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _drained(items: list):

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from orjson import loads as _orjson_loads
+
 from .core.errors import NblabelError
 from .core.jsonsafe import json_default
 
@@ -83,6 +85,42 @@ def dumps(o: Any) -> str:
 def encode_key(key: Any) -> str:
     """Index labels keep their type (int stays int) through the journal."""
     return json.dumps(json_default(key) if hasattr(key, "item") else key)
+
+
+# orjson reads integers within 64 bits exactly and larger ones as floats of at least this size
+_HUGE = 9.2e18
+
+
+def loads(text: str) -> Any:
+    """A journaled value. orjson parses a row about five times faster than the standard
+    library, which counts when a million rows open; what it refuses or may read differently
+    (a NaN in a journal edited by hand, an integer beyond 64 bits) is read by the standard
+    parser, as before.
+
+    Example:
+        >>> loads('{"n": 123456789012345678901234567890, "x": NaN}')["n"]
+        123456789012345678901234567890
+    """
+    try:
+        value = _orjson_loads(text)
+    except ValueError:
+        return json.loads(text)
+    return json.loads(text) if _has_huge_float(value) else value
+
+
+def _has_huge_float(o: Any) -> bool:
+    if type(o) is dict:
+        o = o.values()
+    elif type(o) is not list:
+        return type(o) is float and not -_HUGE < o < _HUGE
+    for v in o:
+        t = type(v)
+        if t is float:
+            if not -_HUGE < v < _HUGE:
+                return True
+        elif (t is dict or t is list) and _has_huge_float(v):
+            return True
+    return False
 
 
 def decode_key(text: str) -> Any:
@@ -229,7 +267,7 @@ class Journal:
             query = "SELECT key, data, rev FROM rows INDEXED BY rows_rev WHERE rev > ? ORDER BY pos"
         with self._lock:
             fetched = self._conn.execute(query, () if rev < 0 else (rev,)).fetchall()
-        return [(decode_key(k), json.loads(d), r) for k, d, r in fetched]
+        return [(decode_key(k), loads(d), r) for k, d, r in fetched]
 
     def scan(self, chunk: int = 10_000) -> Iterator[tuple[Any, dict, int]]:
         """``(key, data, rev)`` of every row in row order, decoded a chunk at a time.
@@ -241,7 +279,7 @@ class Journal:
             cursor = self._conn.execute("SELECT key, data, rev FROM rows ORDER BY pos")
             while batch := cursor.fetchmany(chunk):
                 for k, d, r in batch:
-                    yield decode_key(k), json.loads(d), r
+                    yield decode_key(k), loads(d), r
 
     def read_row(self, key: Any) -> dict | None:
         """The row as stored now (inside a :meth:`transaction`, as this write will see it)."""
@@ -249,7 +287,7 @@ class Journal:
             row = self._conn.execute(
                 "SELECT data FROM rows WHERE key=?", (encode_key(key),)
             ).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else loads(row[0])
 
     def next_rev(self) -> int:
         """The revision the open transaction writes its rows with."""
