@@ -167,3 +167,13 @@ def test_a_folder_import_builds_the_frame_a_reopen_reads(folder, db):
     ds = nbl.Dataset.from_folder(images, db=db)  # built from the rows, not read back
     assert ds.df.loc["broken", "issues"] and ds.df.loc["sub/gone", "issues"].startswith("broken")
     pd.testing.assert_frame_equal(ds.df, nbl.Dataset.open(db).df)
+
+
+def test_values_the_fast_parser_would_change_come_back_exactly(folder, db):
+    ds = nbl.Dataset.from_folder(folder(3), db=db)
+    key = ds.keys()[0]
+    big = 123456789012345678901234567890  # beyond 64 bits: a float in orjson
+    ds.update(key, serial=big, checksum=2**64 - 1, ratio=1e300)
+    row = nbl.Dataset.open(db).df.loc[key]
+    assert row["serial"] == big and type(row["serial"]) is int
+    assert row["checksum"] == 2**64 - 1 and row["ratio"] == 1e300
