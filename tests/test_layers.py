@@ -64,9 +64,6 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 OTHER_FACTS = {
     # the General AI category named "human" (person boxes), not the source of a person's work
     ("nblabel.models.categories", "DEFAULT_CATEGORY"),
-    # the loop view's error colour: to import nblabel.core.palette.ERROR_COLOR once the
-    # widget module is free to change
-    ("nblabel.widgets.loop_view", "ERROR_COLOR"),
 }
 
 

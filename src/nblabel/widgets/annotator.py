@@ -27,10 +27,10 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..columns import DONE_STATUSES, STATUSES
 from ..core.edits import EDIT_KINDS
 from ..core.geometry import iou
 from ..core.protocols import DatasetLike, missing
+from ..core.statuses import DONE_STATUSES, STATUSES
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names, shown
 from ..tracks import annotate_frame, frame_marks, is_video, propagate, video_frames

@@ -20,13 +20,14 @@ import warnings
 
 import ipywidgets as W
 
+from ..core.palette import ERROR_COLOR
+
 # Bulk writes notify once per row: a few refreshes a second are plenty.
 REFRESH_EVERY = 0.25
 # Where the loop records the failure of its retrain job (``AutoLabeler._retrain_job``).
 RETRAIN_WHERE = "background retrain"
 # Characters of the error kept in the status bar; the whole traceback is in the error area.
 REASON_CHARS = 160
-ERROR_COLOR = "#c44e52"
 
 
 class LoopView(W.VBox):

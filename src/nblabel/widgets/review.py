@@ -28,14 +28,15 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
+from ..core.palette import class_color
 from ..core.protocols import DatasetLike
+from ..core.statuses import AUTO, PREDICTED, REVIEW
 from ..images import ImageError, fit_long_side, load_rgb
-from .codecs import class_color
 from .rows import RowIndex
 
 ORDERS = ("uncertainty", "dataset")
 # Rows with a model's objects on them, in the order they are worth a look.
-QUEUE_STATUSES = ("review", "predicted", "auto")
+QUEUE_STATUSES = (REVIEW, PREDICTED, AUTO)
 CAPTION_H = 18  # pixels under each thumbnail for its key, status and confidence
 GAP = 6
 _THUMB_CACHE = 256  # thumbnails kept in memory, so paging back redraws without decoding
