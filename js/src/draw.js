@@ -241,13 +241,22 @@ export function createPainter({ model, S, q, canvas, stage }) {
     const tw = ctx.measureText(text).width + 6;
     // below the region, where an object's tag (above its box) cannot cover it
     const ty = y2 + 16 <= S.cssH ? y2 : y2 - 16;
-    ctx.globalAlpha = 0.85;
-    ctx.fillStyle = regionColor;
-    ctx.fillRect(x1, ty, tw, 16);
+    paintLabel(text, x1, ty, tw, regionColor, 0.85);
+    ctx.restore();
+  }
+
+  /**
+   * A 16 px high tag with white text on a filled strip (the caller has set the font).
+   * @param {string} text @param {number} x @param {number} y @param {number} w
+   * @param {string} color @param {number} alpha
+   */
+  function paintLabel(text, x, y, w, color, alpha) {
+    ctx.globalAlpha = alpha;
+    ctx.fillStyle = color;
+    ctx.fillRect(x, y, w, 16);
     ctx.globalAlpha = 1;
     ctx.fillStyle = "#fff";
-    ctx.fillText(text, x1 + 3, ty + 12); // canvas text: never interpreted as markup
-    ctx.restore();
+    ctx.fillText(text, x + 3, y + 12); // canvas text: never interpreted as markup
   }
 
   /** @param {Ann} a @param {string} c */
@@ -265,12 +274,7 @@ export function createPainter({ model, S, q, canvas, stage }) {
     ctx.font = "12px sans-serif";
     const w = ctx.measureText(text).width + 6;
     const ty = y > 16 ? y - 16 : y;
-    ctx.globalAlpha = isPrediction(a) && Number(a.score) < S.threshold ? 0.35 : 0.85;
-    ctx.fillStyle = c;
-    ctx.fillRect(x, ty, w, 16);
-    ctx.globalAlpha = 1;
-    ctx.fillStyle = "#fff";
-    ctx.fillText(text, x + 3, ty + 12); // canvas text: never interpreted as markup
+    paintLabel(text, x, ty, w, c, isPrediction(a) && Number(a.score) < S.threshold ? 0.35 : 0.85);
     ctx.restore();
   }
 

@@ -697,13 +697,16 @@ function createPainter({ model, S, q, canvas, stage }) {
     ctx.font = "12px sans-serif";
     const tw = ctx.measureText(text).width + 6;
     const ty = y2 + 16 <= S.cssH ? y2 : y2 - 16;
-    ctx.globalAlpha = 0.85;
-    ctx.fillStyle = regionColor;
-    ctx.fillRect(x1, ty, tw, 16);
+    paintLabel(text, x1, ty, tw, regionColor, 0.85);
+    ctx.restore();
+  }
+  function paintLabel(text, x, y, w, color, alpha) {
+    ctx.globalAlpha = alpha;
+    ctx.fillStyle = color;
+    ctx.fillRect(x, y, w, 16);
     ctx.globalAlpha = 1;
     ctx.fillStyle = "#fff";
-    ctx.fillText(text, x1 + 3, ty + 12);
-    ctx.restore();
+    ctx.fillText(text, x + 3, y + 12);
   }
   function paintTag(a, c) {
     let text = isPrediction(a) ? `${a.label} ${Number(a.score).toFixed(2)}` : a.label;
@@ -716,12 +719,7 @@ function createPainter({ model, S, q, canvas, stage }) {
     ctx.font = "12px sans-serif";
     const w = ctx.measureText(text).width + 6;
     const ty = y > 16 ? y - 16 : y;
-    ctx.globalAlpha = isPrediction(a) && Number(a.score) < S.threshold ? 0.35 : 0.85;
-    ctx.fillStyle = c;
-    ctx.fillRect(x, ty, w, 16);
-    ctx.globalAlpha = 1;
-    ctx.fillStyle = "#fff";
-    ctx.fillText(text, x + 3, ty + 12);
+    paintLabel(text, x, ty, w, c, isPrediction(a) && Number(a.score) < S.threshold ? 0.35 : 0.85);
     ctx.restore();
   }
   function square([x, y], r, fill) {
