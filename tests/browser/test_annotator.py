@@ -270,6 +270,10 @@ def test_enter_on_an_empty_image_asks_and_shift_enter_never_submits(lab, images,
     # "Nothing here" is a deliberate key of its own: e verifies img_001 with no objects.
     page.keyboard.press("Enter")
     wait_for(lambda: lab.eval("w.key") == "img_001", what="img_000 submitted")
+    # the browser must show img_001 before e means it: a key pressed while the old image is
+    # still on screen is about that image, which has a box, and is refused
+    file_name = root.locator("[data-testid=file-name]")
+    wait_for(lambda: file_name.inner_text() == "img_001.jpg", what="img_001 on screen")
     page.keyboard.press("e")
     ds = wait_for(
         lambda: (d := nbl.Dataset.open(db)).row("img_001")["status"] == "verified" and d,
