@@ -106,11 +106,19 @@ def test_every_annotation_is_kept_and_you_choose_which_wins(tmp_path):
     out = write_labelstudio([row], classes, tmp_path / "out.json")
     (task,) = json.loads(out.read_text())
     assert task["id"] == 77
-    assert [a.get("id") for a in task["annotations"]] == [1, None]  # the winner last
+    # the winner last, under its own id and annotator
+    assert [(a.get("id"), a.get("completed_by")) for a in task["annotations"]] == [(1, 5), (2, 9)]
     assert len(task["predictions"]) == 1
     _, (again,) = read_labelstudio(out, tmp_path)
     assert [r["label"] for r in again["annotations"]] == ["dog", "dog"]
     assert [o.get("id") for o in again["labelstudio_others"]] == [1, None]
+    assert again["labelstudio_entry"]["id"] == 2
+
+    # objects edited in nblabel are a new annotation: no id, no annotator of its own
+    edited = {**row, "annotations": row["annotations"][:1]}
+    (task,) = json.loads(write_labelstudio([edited], classes, tmp_path / "e.json").read_text())
+    assert [a.get("id") for a in task["annotations"]] == [1, None]
+    assert "completed_by" not in task["annotations"][-1]
 
 
 def test_a_keypoint_without_a_parent_is_a_point_object(tmp_path):

@@ -55,11 +55,11 @@ def test_dataset_export_keeps_task_ids_and_every_annotation(shared_dir, tmp_path
 
     assert [t["id"] for t in written] == [t["id"] for t in tasks]
     for task, back in zip(tasks, written):
-        # as many annotations and predictions, the imported ones under their own ids; the
-        # winning annotation is written last, without the id Label Studio gave it
+        # as many annotations and predictions, each under its own id (the winning
+        # annotation, written last, included)
         before, after = _entries(task), _entries(back)
         assert sorted(k for k, _, _ in after) == sorted(k for k, _, _ in before)
-        assert {i for _, i, _ in after if i is not None} < {i for _, i, _ in before} | {None}
+        assert {i for _, i, _ in after} == {i for _, i, _ in before}
 
     # read back, each task holds the same objects in the same annotations
     _, again = read_labelstudio(out)

@@ -17,6 +17,7 @@ source and extra keys ride along in an ``nblabel`` field that Label Studio ignor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -68,12 +69,24 @@ _GEOMETRY = {
     "brushlabels": "brush",
     "brush": "brush",
 }
-# Row columns a read keeps for the export: the task id and the annotations that did not win
-ROW_COLUMNS = ("labelstudio_id", "labelstudio_others")
-# What an annotation / prediction kept in labelstudio_others says besides its regions. Not
-# created_at: Label Studio's converter sorts a task's annotations by it and fails when only
-# some have one (the row's own annotation has none).
-_ENTRY_KEYS = ("id", "completed_by", "model_version", "ground_truth", "updated_at")
+# Row columns a read keeps for the export: the task id, what the winning annotation says
+# besides its regions (who made it, when), and the annotations that did not win
+ROW_COLUMNS = ("labelstudio_id", "labelstudio_entry", "labelstudio_others")
+# What Label Studio stores per annotation / prediction besides its regions, kept through a
+# round trip. created_at is written only where every entry of the task has one: Label
+# Studio's converter sorts a task's annotations by it and fails when only some have one.
+_ENTRY_KEYS = (
+    "id",
+    "completed_by",
+    "model_version",
+    "ground_truth",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "lead_time",
+    "unique_id",
+)
+_SORT_KEY = "created_at"
 _LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels", "labels")
 
 
@@ -93,8 +106,10 @@ def read_labelstudio(
     For each task one annotation that was not cancelled gives the row's objects (source
     ``"human"``); a task without one uses its latest prediction (source = ``model_version``,
     scores kept). Every other annotation and prediction is kept too, in the item's
-    ``labelstudio_others`` (``[{"kind", "id", "completed_by", "annotations": [...]}]``), and
-    the task id in ``labelstudio_id``, so :func:`write_labelstudio` writes them back.
+    ``labelstudio_others`` (``[{"kind", "id", "completed_by", "annotations": [...]}]``), what
+    the winner says besides its regions (``id``, ``completed_by``, ``created_at``,
+    ``lead_time``, ``ground_truth`` ...) in ``labelstudio_entry``, and the task id in
+    ``labelstudio_id``, so :func:`write_labelstudio` writes them back.
     Rotated boxes keep their ``rotation`` (degrees clockwise about the box centre, as in
     CVAT) with ``bbox`` the box before rotation; a keypoint without a ``parentID`` is a point
     set of its own class; a brush mask is kept pixel for pixel as the record's ``mask``.
@@ -322,18 +337,42 @@ def _read_task(path, n, task, results, origin, pick, images, names, allowed) -> 
     item["annotations"] = _task_records(n, results, origin, w, h, names, issues)
     if isinstance(task.get("id"), int) and not isinstance(task.get("id"), bool):
         item["labelstudio_id"] = task["id"]
+    said = _entry_meta(pick) if pick is not None else {}
+    if said:
+        # the winner's id, annotator and times, written back while its objects are unchanged
+        kind = "prediction" if origin is not None else "annotation"
+        item["labelstudio_entry"] = json_safe(
+            {"kind": kind, **said, "objects": records_tag(item["annotations"])}
+        )
     others = []
     for entry, kind in _others(task, pick):
         recs = _task_records(n, list(entry.get("result") or []), entry if kind else None, w, h,
                              names, issues)  # fmt: skip
-        other = {"kind": kind or "annotation", "annotations": recs}
-        for k in _ENTRY_KEYS:
-            if entry.get(k) is not None:
-                other[k] = entry[k]
+        other = {"kind": kind or "annotation", "annotations": recs, **_entry_meta(entry)}
         others.append(json_safe(other))
     if others:
         item["labelstudio_others"] = others  # every other annotation / prediction, kept
     return item
+
+
+def _entry_meta(entry: dict) -> dict:
+    """What an annotation / prediction says besides its regions (:data:`_ENTRY_KEYS`)."""
+    return {k: entry[k] for k in _ENTRY_KEYS if entry.get(k) is not None}
+
+
+def records_tag(records: Sequence[dict]) -> str:
+    """Short fingerprint of a list of records' objects (label and geometry, 3 decimals), to
+    tell whether they were edited since the import."""
+    parts = []
+    for r in records:
+        geometry = [r.get("bbox") or [], r.get("points") or [], r.get("keypoints") or []]
+        nums = ",".join(f"{float(v):.3f}" for g in geometry for p in g for v in _flat(p))
+        parts.append(f"{r.get('label')}|{float(r.get('rotation') or 0.0):.3f}|{nums}")
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def _flat(value):
+    return value if isinstance(value, (list, tuple)) else [value]
 
 
 def _task_records(n, results, origin, w, h, names, issues) -> list[dict]:
@@ -499,7 +538,10 @@ def write_labelstudio(
     rows are written as tasks without results, ready to be labeled in Label Studio. Every
     task has an ``id`` (the imported one, from ``labelstudio_id``, else the next free
     number), as Label Studio's converter needs; the annotations and predictions an import
-    kept in ``labelstudio_others`` are written before the row's own, which comes last.
+    kept in ``labelstudio_others`` are written before the row's own, which comes last. The
+    row's own keeps the imported winner's ``id``, ``completed_by``, times and flags
+    (``labelstudio_entry``) while its objects are the ones imported; objects edited or made
+    in nblabel are written as a new annotation without them.
     Rotated boxes (a record's ``rotation``) are written with Label Studio's ``rotation``,
     objects with a mask as brush masks of the same pixels (``label_config(..., masks=True)``),
     objects of several parts as one polygon through all of them.
@@ -557,7 +599,8 @@ def write_labelstudio(
                 task.setdefault(group, []).append(entry)
         records = row["annotations"]
         if not records and row.get("status") == "verified":
-            task.setdefault("annotations", []).append({"result": []})  # "nothing here"
+            nothing = {**_winner_meta(row, "annotation"), "result": []}  # "nothing here"
+            task.setdefault("annotations", []).append(nothing)
         if records:
             result = []
             for j, rec in enumerate(records):
@@ -566,18 +609,41 @@ def write_labelstudio(
             human = all((r.get("source") or HUMAN) == HUMAN for r in records)
             if status == "verified" or (status is None and human):
                 # last, so that reading it back ("latest") picks the same annotation
-                task.setdefault("annotations", []).append({"result": result})
+                entry = {**_winner_meta(row, "annotation"), "result": result}
+                task.setdefault("annotations", []).append(entry)
             else:
                 sources = [r.get("source") or HUMAN for r in records]
                 scores = [r["score"] for r in records if r.get("score") is not None]
                 pred = {"model_version": max(set(sources), key=sources.count), "result": result}
+                pred = {**_winner_meta(row, "prediction"), **pred}
                 if scores:
                     pred["score"] = min(scores)
                 task.setdefault("predictions", []).append(pred)
+        _sortable(task.get("annotations") or [])
         tasks.append(task)
     out = Path(path).expanduser()
     write_atomic(out, json_text(tasks, indent=1))
     return out
+
+
+def _winner_meta(row: dict, kind: str) -> dict:
+    """The imported winner's own keys (id, annotator, times) for the entry written from the
+    row's objects, while they are the ones imported: objects edited or made in nblabel are
+    a new annotation, which Label Studio numbers itself."""
+    said = row.get("labelstudio_entry")
+    if not isinstance(said, dict) or said.get("kind") != kind:
+        return {}
+    if said.get("objects") != records_tag(row["annotations"]):
+        return {}
+    return {k: said[k] for k in _ENTRY_KEYS if said.get(k) is not None}
+
+
+def _sortable(entries: list[dict]) -> None:
+    """Keep ``created_at`` only where every annotation of the task has one (see
+    :data:`_ENTRY_KEYS`)."""
+    if not all(_SORT_KEY in e for e in entries):
+        for e in entries:
+            e.pop(_SORT_KEY, None)
 
 
 def _readable(rows: Iterable[dict]) -> list[dict]:
@@ -628,11 +694,7 @@ def _other_entry(other, rid: str, row: dict, classes, kp_names) -> dict | None:
         except AnnotationError as e:
             raise ValueError(f"row {row['key']!r} labelstudio_others: {e}") from None
         result += _regions(rec, f"{rid}r{j}", row["width"], row["height"], kp_names)
-    entry: dict = {"result": result}
-    for k in _ENTRY_KEYS:
-        if other.get(k) is not None:
-            entry[k] = other[k]
-    return entry
+    return {**_entry_meta(other), "result": result}
 
 
 def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
