@@ -3,17 +3,23 @@
 CVAT and LabelMe hold a mask as a tight crop placed at a corner of the image, and an object of
 several polygons as one polygon per part in one group. These helpers turn a record's exact
 mask (see :mod:`._masks`) into such a crop and back, and the parts of a group into one
-record, so both formats carry masks and multi-part objects pixel for pixel.
+record, so both formats carry masks and multi-part objects pixel for pixel. An ellipse (a
+CVAT ``<ellipse>``, a LabelMe ``circle``) becomes the polygon every format can hold, with the
+ellipse itself kept beside it (:func:`ellipse_record`, :func:`exact_ellipse`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from ..records import bbox_of_points
 from . import limits
 from ._common import polygon_area
-from ._masks import decode_counts, exact_mask, mask_record, rle_box, rle_mask
+from ._masks import decode_counts, exact_mask, mask_record, outline_tag, rle_box, rle_mask
+
+#: Points of the polygon an ellipse is read as (its area is within 0.2 % of the ellipse's).
+ELLIPSE_POINTS = 64
 
 
 def record_crop(rec: dict):
@@ -58,3 +64,59 @@ def parts_record(recs: Sequence[dict]) -> dict:
     out["parts"] = parts
     out["bbox"] = bbox_of_points([p for part in parts for p in part])
     return out
+
+
+def ellipse_record(cx: float, cy: float, rx: float, ry: float, rotation: float = 0.0) -> dict:
+    """Record keys of an ellipse: ``points`` (a polygon of :data:`ELLIPSE_POINTS` points
+    through it), ``bbox`` (the ellipse's own box, not its polygon's) and ``ellipse``
+    (``{"cx", "cy", "rx", "ry", "rotation", "outline"}``), which writers that hold ellipses
+    write back while the polygon is not redrawn. ``rotation`` is in degrees, clockwise on
+    screen (image y points down), as CVAT turns boxes and ellipses.
+
+    Raises:
+        ValueError: a radius that is not positive.
+
+    Example:
+        >>> rec = ellipse_record(10, 10, 5, 5)
+        >>> len(rec["points"]), rec["bbox"]
+        (64, [5.0, 5.0, 15.0, 15.0])
+    """
+    cx, cy, rx, ry = float(cx), float(cy), float(rx), float(ry)
+    if not (rx > 0 and ry > 0):
+        raise ValueError("an ellipse needs positive radii")
+    angle = float(rotation or 0.0) % 360
+    a = math.radians(angle)
+    ca, sa = math.cos(a), math.sin(a)
+    pts = []
+    for k in range(ELLIPSE_POINTS):
+        t = 2 * math.pi * k / ELLIPSE_POINTS
+        dx, dy = rx * math.cos(t), ry * math.sin(t)
+        pts.append([cx + dx * ca - dy * sa, cy + dx * sa + dy * ca])
+    ellipse = {"cx": cx, "cy": cy, "rx": rx, "ry": ry, "rotation": angle}
+    return {
+        "points": pts,
+        "bbox": ellipse_box(**ellipse),
+        "ellipse": {**ellipse, "outline": outline_tag(pts)},
+    }
+
+
+def ellipse_box(cx: float, cy: float, rx: float, ry: float, rotation: float) -> list[float]:
+    """The tight ``[x1, y1, x2, y2]`` around an ellipse turned by ``rotation`` degrees."""
+    a = math.radians(rotation)
+    ex = math.hypot(rx * math.cos(a), ry * math.sin(a))
+    ey = math.hypot(rx * math.sin(a), ry * math.cos(a))
+    return [cx - ex, cy - ey, cx + ex, cy + ey]
+
+
+def exact_ellipse(rec: dict) -> dict | None:
+    """The record's ellipse (``cx, cy, rx, ry, rotation``) while its ``points`` are still
+    the polygon :func:`ellipse_record` made; ``None`` once redrawn (the drawing wins)."""
+    e = rec.get("ellipse")
+    if not isinstance(e, dict) or not rec.get("points"):
+        return None
+    if e.get("outline") != outline_tag(rec["points"]):
+        return None
+    try:
+        return {k: float(e.get(k) or 0.0) for k in ("cx", "cy", "rx", "ry", "rotation")}
+    except (TypeError, ValueError):
+        return None

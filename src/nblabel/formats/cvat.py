@@ -27,7 +27,6 @@ restores; their CVAT ``source`` is ``auto``.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import xml.etree.ElementTree as ET
@@ -49,16 +48,22 @@ from ._common import (
     real_size,
     xml_name,
 )
-from ._masks import exact_parts, outline_tag
-from ._pieces import crop_record, parts_record, record_crop
+from ._masks import exact_parts
+from ._pieces import ELLIPSE_POINTS as ELLIPSE_POINTS  # its one home; named here too
+from ._pieces import (
+    crop_record,
+    ellipse_box,
+    ellipse_record,
+    exact_ellipse,
+    parts_record,
+    record_crop,
+)
 from ._xml import parse_xml
 from .limits import check_file_size, label_problem
 
 # Shapes CVAT can hold that a record cannot (yet); reported per object instead of dropped.
 _UNSUPPORTED = ("polyline", "cuboid", "skeleton", "tag")
 _SHAPES = ("box", "polygon", "points", "mask", "ellipse")
-#: Points of the polygon an ``<ellipse>`` is read as (its area is within 0.2 % of the ellipse's).
-ELLIPSE_POINTS = 64
 # CVAT's ``source`` values for shapes a person drew (older versions write none).
 _HUMAN_SOURCES = ("manual", "")
 
@@ -346,42 +351,7 @@ def _read_mask(shape: ET.Element, w: int, h: int) -> dict:
 
 def _read_ellipse(shape: ET.Element) -> dict:
     cx, cy, rx, ry = (float(shape.get(a)) for a in ("cx", "cy", "rx", "ry"))
-    if not (rx > 0 and ry > 0):
-        raise ValueError("an ellipse needs positive radii")
-    angle = float(shape.get("rotation") or 0.0) % 360
-    a = math.radians(angle)
-    ca, sa = math.cos(a), math.sin(a)
-    pts = []
-    for k in range(ELLIPSE_POINTS):
-        t = 2 * math.pi * k / ELLIPSE_POINTS
-        dx, dy = rx * math.cos(t), ry * math.sin(t)
-        # turned clockwise on screen (image y points down), as CVAT turns boxes and ellipses
-        pts.append([cx + dx * ca - dy * sa, cy + dx * sa + dy * ca])
-    ellipse = {"cx": cx, "cy": cy, "rx": rx, "ry": ry, "rotation": angle}
-    return {
-        "points": pts,
-        "bbox": _ellipse_box(**ellipse),  # the ellipse's own box, not its polygon's
-        "ellipse": {**ellipse, "outline": outline_tag(pts)},
-    }
-
-
-def _ellipse_box(cx: float, cy: float, rx: float, ry: float, rotation: float) -> list[float]:
-    a = math.radians(rotation)
-    ex = math.hypot(rx * math.cos(a), ry * math.sin(a))
-    ey = math.hypot(rx * math.sin(a), ry * math.cos(a))
-    return [cx - ex, cy - ey, cx + ex, cy + ey]
-
-
-def _exact_ellipse(rec: dict) -> dict | None:
-    e = rec.get("ellipse")
-    if not isinstance(e, dict) or not rec.get("points"):
-        return None
-    if e.get("outline") != outline_tag(rec["points"]):
-        return None  # redrawn since the import: the drawing wins
-    try:
-        return {k: float(e.get(k) or 0.0) for k in ("cx", "cy", "rx", "ry", "rotation")}
-    except (TypeError, ValueError):
-        return None
+    return ellipse_record(cx, cy, rx, ry, float(shape.get("rotation") or 0.0))
 
 
 def _parse_points(text: str | None) -> list[list[float]]:
@@ -546,7 +516,7 @@ def _user_attributes(rec: dict) -> list[str]:
 def _write_shapes(parent: ET.Element, rec: dict, next_group: int) -> int:
     points_only = rec.get("shape") == "points" and rec.get("keypoints")
     crop = record_crop(rec)
-    ellipse = _exact_ellipse(rec) if crop is None else None
+    ellipse = exact_ellipse(rec) if crop is None else None
     parts = exact_parts(rec) if crop is None and ellipse is None else None
     pose = rec.get("keypoints") and not points_only and any(k[2] for k in rec["keypoints"])
     group = int(rec.get("group_id") or 0)
@@ -566,7 +536,7 @@ def _write_shapes(parent: ET.Element, rec: dict, next_group: int) -> int:
         if ellipse["rotation"] % 360:
             geometry["rotation"] = _num(ellipse["rotation"])
         el = _shape(parent, "ellipse", rec, geometry)
-        outline_box = _ellipse_box(**ellipse)
+        outline_box = ellipse_box(**ellipse)
     elif parts:
         # one <polygon> per part in one group: how CVAT and Datumaro hold a multi-part object
         for part in parts:
