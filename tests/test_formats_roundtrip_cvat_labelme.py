@@ -205,12 +205,13 @@ def test_cvat_ellipses_become_polygons_and_go_back_as_ellipses(tmp_path):
         assert ((x - 20) / 4) ** 2 + ((y - 15) / 8) ** 2 == pytest.approx(1)
     area = abs(sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(rec["points"], rec["points"][1:] + rec["points"][:1]))) / 2  # fmt: skip
     assert area == pytest.approx(math.pi * 8 * 4, rel=0.002)
-    # a polyline still has no record form: said so, not dropped silently
+    # a polyline has no record form: said so, and kept for the CVAT export
     assert len(item["issues"]) == 1 and "polyline" in item["issues"][0]
 
     out = write_cvat([{**item, "status": "verified"}], classes, tmp_path / "out.xml")
-    (el,) = ET.parse(out).getroot().find("image")
+    el, line = ET.parse(out).getroot().find("image")
     assert el.tag == "ellipse"
+    assert (line.tag, line.get("points")) == ("polyline", "1,2;3,4")
     assert [el.get(k) for k in ("cx", "cy", "rx", "ry", "rotation")] == [
         "20.00", "15.00", "8.00", "4.00", "90.00"
     ]  # fmt: skip

@@ -14,20 +14,29 @@ Each ``<image>`` holds its shapes. What maps onto a record:
   format can hold), with the ellipse itself in the record's ``ellipse``
   (``{"cx", "cy", "rx", "ry", "rotation", "outline"}``), written back as an ``<ellipse>``
   while the polygon is not redrawn;
+- ``<skeleton>``: a pose: its ``<points>`` elements are the record's ``keypoints``, one slot
+  per element its label declares (``outside`` absent, ``occluded`` hidden), with the element
+  names, edges (0-based pairs) and CVAT's drawing of them in ``skeleton``
+  (``{"names", "edges", "layout"}``); written back as a ``<skeleton>`` of the same label;
 - ``<attribute>`` children: the record's ``attributes`` (text, as CVAT writes it), plus
   ``occluded: 1`` for occluded shapes (the key VOC uses for the same flag);
 - ``z_order`` and ``group_id`` (when not 0) stay as record keys of the same name.
 
-Polylines (a record has no open-line form), cuboids, skeletons and tags have no record form
-yet; each one is left out with an issue naming it. ``<track>`` elements (CVAT for video) are refused with
-what to export instead. CVAT has no score: records written by a model carry ``score`` and
+Polylines (a record has no open-line form), cuboids and tags are kept as they are, as
+plain data in the row's ``cvat_shapes``, with an issue saying what each is; :func:`write_cvat`
+writes them back unchanged, other formats leave them out. ``<track>`` elements (CVAT for
+video) are refused with what to export instead. CVAT has no score: records written by a model carry ``score`` and
 ``nblabel_source`` XML attributes, which CVAT and Datumaro ignore and :func:`read_cvat`
 restores; their CVAT ``source`` is ``auto``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import html
+import math
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -61,9 +70,12 @@ from ._pieces import (
 from ._xml import parse_xml
 from .limits import check_file_size, label_problem
 
-# Shapes CVAT can hold that a record cannot (yet); reported per object instead of dropped.
-_UNSUPPORTED = ("polyline", "cuboid", "skeleton", "tag")
-_SHAPES = ("box", "polygon", "points", "mask", "ellipse")
+# Shapes CVAT can hold that a record cannot: an open line, a 3-d cuboid, an image-level tag.
+# Each is kept as it is in the row's ``cvat_shapes`` and written back by write_cvat.
+PASSED = ("polyline", "cuboid", "tag")
+_SHAPES = ("box", "polygon", "points", "mask", "ellipse", "skeleton")
+#: Row columns a read keeps for the export: the shapes no record can hold, as they were.
+ROW_COLUMNS = ("cvat_shapes",)
 # CVAT's ``source`` values for shapes a person drew (older versions write none).
 _HUMAN_SOURCES = ("manual", "")
 
@@ -126,7 +138,7 @@ def read_cvat(
         check_file_size(path)
         root = parse_xml(path)
         _check_root(root, path)
-        classes = _declared_labels(root, path)
+        classes, skeletons = _declared_labels(root, path)
     except FormatError as e:
         if errors == "raise":
             raise
@@ -146,7 +158,7 @@ def read_cvat(
     any_shapes = any(len(el) for el in entries)
     items = []
     for n, el in enumerate(entries, start=1):
-        item = _read_image(el, n, path, roots, allowed, stems, any_shapes)
+        item = _read_image(el, n, path, roots, allowed, stems, any_shapes, skeletons)
         for rec in item["annotations"]:
             if rec["label"] not in classes:
                 classes.append(rec["label"])
@@ -168,16 +180,62 @@ def _check_root(root: ET.Element, path: Path) -> None:
         )
 
 
-def _declared_labels(root: ET.Element, path: Path) -> list[str]:
+def _declared_labels(root: ET.Element, path: Path) -> tuple[list[str], dict[str, dict]]:
+    """The label names a file declares (a skeleton's elements are not classes of their own)
+    and each skeleton's layout: ``{label: {"names", "edges", "layout"}}``."""
     out: list[str] = []
+    elements: dict[str, list[str]] = {}
+    drawings: dict[str, str] = {}
     for meta in ("meta/task/labels", "meta/project/labels", "meta/job/labels"):
         for label in root.findall(f"{meta}/label"):
             name = (label.findtext("name") or "").strip()
             problem = label_problem(name, "label name")
             if problem:
                 raise FormatError(path, f"<label>: {problem}")
+            parent = (label.findtext("parent") or "").strip()
+            if parent:
+                elements.setdefault(parent, []).append(name)
+                continue
+            if (label.findtext("type") or "").strip() == "skeleton":
+                drawings[name] = label.findtext("svg") or ""
             if name and name not in out:
                 out.append(name)
+    skeletons = {
+        name: _skeleton_layout(elements.get(name, []), drawings[name]) for name in drawings
+    }
+    return out, skeletons
+
+
+_SVG_ATTR = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def _skeleton_layout(names: list[str], svg: str) -> dict:
+    """A skeleton label's element names (in declared order), its edges as pairs of 0-based
+    element indices and where CVAT draws each element in its label editor, from the
+    label's ``<svg>`` (circles with ``data-node-id`` / ``data-label-name``, lines with
+    ``data-node-from`` / ``data-node-to``)."""
+    nodes: dict[str, str] = {}
+    layout: dict[str, list[float]] = {}
+    edges = []
+    for tag, body in re.findall(r"<(circle|line)\b([^>]*)>", svg):
+        attrs = dict(_SVG_ATTR.findall(body))
+        if tag == "circle" and attrs.get("data-node-id"):
+            label = html.unescape(attrs.get("data-label-name", ""))
+            nodes[attrs["data-node-id"]] = label
+            with contextlib.suppress(KeyError, ValueError):  # a node without a place
+                layout[label] = [float(attrs["cx"]), float(attrs["cy"])]
+        elif tag == "line":
+            edges.append((attrs.get("data-node-from"), attrs.get("data-node-to")))
+    names = list(names) or [n for n in nodes.values() if n]
+    index = {n: i for i, n in enumerate(names)}
+    pairs = [
+        [index[nodes[a]], index[nodes[b]]]
+        for a, b in edges
+        if nodes.get(a) in index and nodes.get(b) in index
+    ]
+    out: dict = {"names": names, "edges": pairs}
+    if names and all(n in layout for n in names):
+        out["layout"] = [layout[n] for n in names]
     return out
 
 
@@ -187,7 +245,14 @@ def _stem(name: str) -> str:
 
 
 def _read_image(
-    el: ET.Element, n: int, path: Path, roots: list[Path], allowed, stems: dict, any_shapes: bool
+    el: ET.Element,
+    n: int,
+    path: Path,
+    roots: list[Path],
+    allowed,
+    stems: dict,
+    any_shapes: bool,
+    skeletons: dict,
 ) -> dict:
     issues: list[str] = []
     name = el.get("name", "").strip()
@@ -210,19 +275,18 @@ def _read_image(
     grouped: dict[str, list[tuple[str, dict]]] = {}
     given: set[int] = set()  # records whose box the file gives (nblabel_bbox)
     annotations = []
+    passed: list[dict] = []
     for k, shape in enumerate(el, start=1):
         tag = shape.tag
         where = f"{path.name} image {name or n} {tag} {k}"
-        if tag in _UNSUPPORTED:
-            issues.append(
-                f"{where} ({shape.get('label') or 'no label'}): a CVAT {tag} has no nblabel "
-                "form yet; left out"
-            )
+        if tag in PASSED:
+            passed.append(_element_dict(shape))
+            issues.append(_passed_note(where, shape))
             continue
         if tag not in _SHAPES:
             issues.append(f"{where}: unknown element <{tag}>; left out")
             continue
-        raw = _shape_record(shape, tag, where, w, h, issues)
+        raw = _shape_record(shape, tag, where, w, h, issues, skeletons)
         if raw is None:
             continue
         rec = make_record(raw, w, h, f"{where} ({raw['label']})", issues)
@@ -244,13 +308,51 @@ def _read_image(
     }
     if subset:
         item["subset"] = subset
+    if passed:
+        item["cvat_shapes"] = passed
     said = el.get("nblabel_status")
     if len(el) == 0 and said != "unlabeled" and (any_shapes or said == "verified"):
         item["negative"] = True
     return item
 
 
-def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
+def _element_dict(el: ET.Element) -> dict:
+    """An XML element as plain data (``tag``, ``attrib``, ``text``, ``children``), which a
+    row column holds and :func:`_add_element` writes back as it was."""
+    out: dict = {"tag": el.tag, "attrib": dict(el.attrib)}
+    if el.text and el.text.strip():
+        out["text"] = el.text
+    if len(el):
+        out["children"] = [_element_dict(c) for c in el]
+    return out
+
+
+def _add_element(parent: ET.Element, data, where: str) -> None:
+    if not (isinstance(data, dict) and isinstance(data.get("tag"), str)):
+        raise ValueError(f"{where}: cvat_shapes entries must be {{'tag', 'attrib', ...}} dicts")
+    attrib = data.get("attrib") or {}
+    if not isinstance(attrib, dict):
+        raise ValueError(f"{where}: the attrib of a kept <{data['tag']}> must be a dict")
+    el = ET.SubElement(parent, data["tag"], {str(k): str(v) for k, v in attrib.items()})
+    if data.get("text") is not None:
+        el.text = str(data["text"])
+    for child in data.get("children") or []:
+        _add_element(el, child, where)
+
+
+def _passed_note(where: str, shape: ET.Element) -> str:
+    """What a shape no record can hold is, and where it went (an issue on its row)."""
+    label = shape.get("label") or "no label"
+    points = shape.get("points")
+    size = f", {points.count(';') + 1} points" if points else ""
+    return (
+        f"{where} ({label}{size}): a CVAT {shape.tag} has no nblabel record form; kept "
+        "unchanged in the row's cvat_shapes, which write_cvat writes back; other formats "
+        "leave it out"
+    )
+
+
+def _shape_record(shape, tag, where, w, h, issues, skeletons=None) -> dict | None:
     label = (shape.get("label") or "").strip()
     if not label:
         issues.append(f"{where}: shape has no label; left out")
@@ -278,6 +380,11 @@ def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
                 return None
         elif tag == "ellipse":
             raw.update(_read_ellipse(shape))
+        elif tag == "skeleton":
+            found = _read_skeleton(shape, (skeletons or {}).get(label), w, h, where, issues)
+            if found is None:
+                return None
+            raw.update(found)
         else:
             n_points = (shape.get("points") or "").count(";") + 1
             if n_points > limits.MAX_POLYGON_POINTS:
@@ -329,6 +436,42 @@ def _shape_record(shape, tag, where, w, h, issues) -> dict | None:
         # e.g. "auto" or "semi-auto": CVAT's own record of how the shape was made
         raw["cvat_source"] = shape.get("source")
     return raw
+
+
+def _read_skeleton(shape, layout, w, h, where, issues) -> dict | None:
+    """Record keys of a ``<skeleton>``: its ``<points>`` elements as keypoints, one slot per
+    element the label declares (in its order), ``outside`` as absent (0), ``occluded`` as
+    hidden (1), and the element names, edges and drawing in ``skeleton``."""
+    label = shape.get("label")
+    names = list((layout or {}).get("names") or [])
+    seen: dict[str, list[float]] = {}
+    for part in shape:
+        if part.tag == "attribute":
+            continue
+        name = (part.get("label") or "").strip()
+        if part.tag != "points" or not name:
+            issues.append(f"{where} ({label}): skeleton element <{part.tag} {name}> left out")
+            continue
+        x, y = _parse_points(part.get("points"))[0]
+        v = 0 if _flag(part.get("outside")) else 1 if _flag(part.get("occluded")) else 2
+        seen[name] = [x, y, v]
+        if name not in names:
+            names.append(name)  # an element the file does not declare: kept, after the others
+    if len(names) > limits.MAX_KEYPOINTS:
+        issues.append(
+            f"{where} ({label}): {len(names)} skeleton elements is above the limit of "
+            f"{limits.MAX_KEYPOINTS} (nblabel.formats.limits.MAX_KEYPOINTS); left out"
+        )
+        return None
+    kps = [seen.get(n, [0.0, 0.0, 0]) for n in names]
+    shown = [k[:2] for k in kps if k[2]]
+    if not shown:
+        issues.append(f"{where} ({label}): skeleton has no visible element; left out")
+        return None
+    spec = {**(layout or {}), "names": names, "edges": list((layout or {}).get("edges") or [])}
+    if "layout" in spec and len(spec["layout"]) != len(names):
+        del spec["layout"]
+    return {"keypoints": kps, "bbox": point_box(shown, w, h), "skeleton": spec}
 
 
 def _read_mask(shape: ET.Element, w: int, h: int) -> dict:
@@ -422,11 +565,15 @@ def write_cvat(
 
     Polygons become ``<polygon>``, point sets (``shape: "points"``) ``<points>``, other
     records ``<box>``. A record with a box *and* keypoints (a pose) becomes a ``<box>`` and a
-    ``<points>`` sharing a ``group_id``. Exactly as read, while the outline is not redrawn:
-    a mask becomes a ``<mask>`` of the same pixels, each part of a multi-part object its own
-    ``<polygon>`` in one group, an ellipse an ``<ellipse>``; a box CVAT would derive
-    differently from the outline (a COCO ``bbox``, say) rides along as ``nblabel_bbox``. Attributes are written as ``<attribute>`` children
-    and declared on their label (as text attributes); ``occluded`` becomes the shape's flag.
+    ``<points>`` sharing a ``group_id``; a pose read from a CVAT skeleton (its ``skeleton``)
+    goes back as a ``<skeleton>``, its label declared as one with its elements. Exactly as
+    read, while the outline is not redrawn: a mask becomes a ``<mask>`` of the same pixels,
+    each part of a multi-part object its own ``<polygon>`` in one group, an ellipse an
+    ``<ellipse>``; a box CVAT would derive differently from the outline (a COCO ``bbox``,
+    say) rides along as ``nblabel_bbox``. A row's ``cvat_shapes`` (polylines, cuboids, tags
+    kept by :func:`read_cvat`) are written back unchanged. Attributes are written as
+    ``<attribute>`` children and declared on their label (as text attributes); ``occluded``
+    becomes the shape's flag.
 
     Args:
         rows: dicts with ``key``, ``image``, ``width``, ``height``, ``annotations``.
@@ -457,8 +604,16 @@ def write_cvat(
         base = out.parent.resolve()
 
     attr_names: dict[str, list[str]] = {c: [] for c in classes}
+    skeletons: dict[str, dict] = {}  # the first skeleton of each label gives its elements
     for row in prepared:
+        for shape in row.get("cvat_shapes") or []:
+            label = shape.get("attrib", {}).get("label") if isinstance(shape, dict) else None
+            if label and label not in attr_names:
+                attr_names[label] = []  # a kept shape's label is declared like the others
         for rec in row["annotations"]:
+            spec = _skeleton_spec(rec)
+            if spec is not None:
+                skeletons.setdefault(rec["label"], spec)
             names = attr_names[rec["label"]]
             pose = rec.get("keypoints") and rec.get("shape") != "points"
             for a in _user_attributes(rec) + (["visibility"] if pose else []):
@@ -473,9 +628,11 @@ def write_cvat(
     ET.SubElement(task, "size").text = str(len(prepared))
     ET.SubElement(task, "mode").text = "annotation"
     labels = ET.SubElement(task, "labels")
-    for c in classes:
+    for c in attr_names:
         label = ET.SubElement(labels, "label")
         ET.SubElement(label, "name").text = c
+        if c in skeletons:
+            ET.SubElement(label, "type").text = "skeleton"
         attrs = ET.SubElement(label, "attributes")
         for a in attr_names[c]:
             attr = ET.SubElement(attrs, "attribute")
@@ -484,6 +641,8 @@ def write_cvat(
             ET.SubElement(attr, "input_type").text = "text"
             ET.SubElement(attr, "default_value").text = ""
             ET.SubElement(attr, "values").text = ""
+        if c in skeletons:
+            _declare_skeleton(labels, label, c, skeletons[c])
     ET.SubElement(meta, "dumped").text = time.strftime("%Y-%m-%d %H:%M:%S")
 
     for image_id, (row, image) in enumerate(zip(prepared, images)):
@@ -501,11 +660,91 @@ def write_cvat(
         if not row["annotations"] and row.get("status"):
             el.set("nblabel_status", row["status"])  # CVAT and Datumaro ignore it
         for rec in row["annotations"]:
-            next_group = _write_shapes(el, rec, next_group)
+            spec = _skeleton_spec(rec)
+            if spec is not None and spec["names"] == skeletons[rec["label"]]["names"]:
+                _write_skeleton(el, rec, spec)
+            else:
+                next_group = _write_shapes(el, rec, next_group)
+        for shape in row.get("cvat_shapes") or []:
+            _add_element(el, shape, f"row {row['key']!r}")  # as read, unchanged
     ET.indent(root, space="  ")
     text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
     write_atomic(out, text + "\n")
     return out
+
+
+def _skeleton_spec(rec: dict) -> dict | None:
+    """The record's CVAT skeleton (element names, edges, drawing) while it has one name per
+    keypoint; ``None`` for every other record."""
+    spec = rec.get("skeleton")
+    kps = rec.get("keypoints")
+    if not isinstance(spec, dict) or not kps or rec.get("points") or rec.get("mask"):
+        return None
+    names = spec.get("names")
+    if (
+        not isinstance(names, list)
+        or len(names) != len(kps)
+        or len(set(map(str, names))) < len(names)
+    ):
+        return None
+    return {**spec, "names": [str(n) for n in names]}
+
+
+def _declare_skeleton(labels: ET.Element, label: ET.Element, name: str, spec: dict) -> None:
+    """A skeleton label: its drawing (``<svg>``: one circle per element, one line per edge,
+    as CVAT's label editor writes it) and one ``points`` sublabel per element."""
+    names = spec["names"]
+    layout = spec.get("layout")
+    if not (isinstance(layout, list) and len(layout) == len(names)):
+        # no drawing to keep: the elements on a circle, in order
+        layout = [
+            [50 + 40 * math.cos(2 * math.pi * i / len(names)),
+             50 + 40 * math.sin(2 * math.pi * i / len(names))]
+            for i in range(len(names))
+        ]  # fmt: skip
+    svg = []
+    for a, b in spec.get("edges") or []:
+        try:
+            (x1, y1), (x2, y2) = layout[int(a)], layout[int(b)]
+        except (IndexError, TypeError, ValueError):
+            continue
+        svg.append(
+            f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" data-type="edge" '
+            f'data-node-from="{int(a) + 1}" data-node-to="{int(b) + 1}"></line>'
+        )
+    for i, (n, (x, y)) in enumerate(zip(names, layout), start=1):
+        svg.append(
+            f'<circle r="1.5" cx="{float(x):g}" cy="{float(y):g}" data-type="element node" '
+            f'data-element-id="{i}" data-node-id="{i}" data-label-name="{_attr_text(n)}">'
+            "</circle>"
+        )
+    ET.SubElement(label, "svg").text = "".join(svg)
+    for n in names:
+        element = ET.SubElement(labels, "label")
+        ET.SubElement(element, "name").text = n
+        ET.SubElement(element, "type").text = "points"
+        ET.SubElement(element, "attributes")
+        ET.SubElement(element, "parent").text = name
+
+
+def _attr_text(text: str) -> str:
+    # the <svg> text is markup of its own: a name in it is escaped once more
+    return html.escape(text, quote=True)
+
+
+def _write_skeleton(parent: ET.Element, rec: dict, spec: dict) -> None:
+    """A ``<skeleton>`` with one ``<points>`` per element: absent points ``outside``,
+    hidden ones ``occluded`` (how CVAT says both)."""
+    el = _shape(parent, "skeleton", rec, {})
+    del el.attrib["occluded"]  # a skeleton's elements are occluded, not the skeleton
+    source = el.get("source")
+    for name, (x, y, v) in zip(spec["names"], rec["keypoints"]):
+        ET.SubElement(
+            el,
+            "points",
+            {"label": name, "source": source, "outside": "0" if v else "1",
+             "occluded": "1" if v == 1 else "0", "points": _fmt_points([[x, y]])},
+        )  # fmt: skip
 
 
 def _user_attributes(rec: dict) -> list[str]:
