@@ -10,10 +10,16 @@ What maps onto a record:
   outlined for display;
 - ``point`` / ``points``: ``keypoints`` with ``shape: "points"`` (see :mod:`.cvat`);
   points of one label that share a ``group_id`` (LabelMe's instance id) are one object;
+- ``circle`` (its centre and a point on it): the polygon every format can hold, with the
+  circle in the record's ``ellipse`` (the rule CVAT ellipses follow, :mod:`._pieces`),
+  written back as a ``circle`` while the polygon is not redrawn;
 - ``group_id`` and ``description``: record keys of the same name;
 - the shape's ``flags`` and an ``attributes`` dict: the record's ``attributes``.
 
-Circles, lines and line strips have no record form yet; each is left out with an issue. LabelMe keeps keys it does not know on a shape when it saves, so ``score`` and
+Lines and line strips (open lines, which no record holds), and shape types this module does
+not know, are kept as they are in the row's ``labelme_shapes``, with an issue saying what
+each is; :func:`write_labelme` writes them back unchanged, other formats leave them out.
+LabelMe keeps keys it does not know on a shape when it saves, so ``score`` and
 ``source`` of model output, and a pose's keypoint slots (``kp_index``, ``visibility``,
 ``kp_count``), travel as extra shape keys and survive editing in LabelMe.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -43,11 +50,14 @@ from ._common import (
     unique_stem,
 )
 from ._masks import exact_parts
-from ._pieces import crop_record, parts_record, record_crop
+from ._pieces import crop_record, ellipse_record, exact_ellipse, parts_record, record_crop
 from .limits import check_file_size, keypoint_count_problem
 
 LABELME_VERSION = "5.5.0"  # the file layout written here; labelme warns only on a new major
-_UNSUPPORTED = ("circle", "line", "linestrip")
+# Shape types that become records; any other (line, linestrip, ...) is kept as it is
+_KINDS = ("polygon", "rectangle", "mask", "point", "points", "circle")
+#: Row columns a read keeps for the export: shapes no record holds, the image's flags.
+ROW_COLUMNS = ("labelme_shapes", "labelme_flags")
 # Shape keys with a meaning in LabelMe (or for a pose's slots); other keys are record extras.
 _SHAPE_KEYS = frozenset(
     {"label", "points", "group_id", "description", "shape_type", "flags", "mask",
@@ -175,11 +185,21 @@ def _read_one(path: Path, data: dict, images: Path | None, key: str, allowed) ->
             "(labelme_export_json, or File > Save in LabelMe with the image beside the JSON)"
         )
 
-    annotations, grouped, polygons = [], {}, {}
+    annotations, grouped, polygons, passed = [], {}, {}, []
     for n, shape in enumerate(data["shapes"], start=1):
         where = f"{path.name} shape {n}"
         if not isinstance(shape, dict):
             issues.append(f"{where}: not an object; left out")
+            continue
+        kind = shape.get("shape_type") or "polygon"  # labelme 3 files have polygons only
+        if kind not in _KINDS:
+            passed.append(shape)
+            count = len(shape["points"]) if isinstance(shape.get("points"), list) else 0
+            issues.append(
+                f"{where} ({shape.get('label') or 'no label'}, {count} points): a LabelMe "
+                f"{kind} has no nblabel record form; kept unchanged in the row's "
+                "labelme_shapes, which write_labelme writes back; other formats leave it out"
+            )
             continue
         raw = _shape_record(shape, where, w, h, issues)
         if raw is None:
@@ -204,6 +224,8 @@ def _read_one(path: Path, data: dict, images: Path | None, key: str, allowed) ->
         "issues": issues,
         "key": key,
     }
+    if passed:
+        item["labelme_shapes"] = passed
     if not data["shapes"] and data.get("nblabel_status") != "unlabeled":
         item["negative"] = True  # saved without shapes: the file's "nothing here"
     flags = data.get("flags")
@@ -217,9 +239,6 @@ def _shape_record(shape: dict, where: str, w: int, h: int, issues: list[str]) ->
     kind = shape.get("shape_type") or "polygon"  # labelme 3 files have polygons only
     if not label:
         issues.append(f"{where}: {kind} has no label; left out")
-        return None
-    if kind in _UNSUPPORTED:
-        issues.append(f"{where} ({label}): a LabelMe {kind} has no nblabel form yet; left out")
         return None
     try:
         pts = [[float(p[0]), float(p[1])] for p in shape.get("points") or []]
@@ -244,6 +263,16 @@ def _shape_record(shape: dict, where: str, w: int, h: int, issues: list[str]) ->
             issues.append(f"{where} ({label}): a polygon needs 3 points, got {len(pts)}")
             return None
         raw["points"] = pts
+    elif kind == "circle":
+        if len(pts) != 2:
+            issues.append(f"{where} ({label}): a circle needs its centre and a point on it")
+            return None
+        (cx, cy), (px, py) = pts
+        r = math.hypot(px - cx, py - cy)
+        if not r > 0:
+            issues.append(f"{where} ({label}): a circle of radius 0; left out")
+            return None
+        raw.update(ellipse_record(cx, cy, r, r))
     elif kind in ("point", "points"):
         if not pts:
             issues.append(f"{where} ({label}): a {kind} shape without points; left out")
@@ -448,9 +477,11 @@ def write_labelme(
             shapes: list[dict] = []
             for rec in row["annotations"]:
                 next_group = _shapes(rec, shapes, next_group)
+            shapes += _kept_shapes(row)
+            flags = row.get("labelme_flags")
             data = {
                 "version": LABELME_VERSION,
-                "flags": {},
+                "flags": dict(flags) if isinstance(flags, dict) else {},
                 "shapes": shapes,
                 "imagePath": Path(os.path.relpath(image.resolve(), out.resolve())).as_posix(),
                 "imageData": None,
@@ -461,6 +492,14 @@ def write_labelme(
                 data["nblabel_status"] = "unlabeled"  # LabelMe keeps keys it does not know
             (tmp / f"{stem}.json").write_text(json_text(data, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def _kept_shapes(row: dict) -> list[dict]:
+    """The shapes no record holds that :func:`read_labelme` kept (``labelme_shapes``)."""
+    kept = row.get("labelme_shapes") or []
+    if not isinstance(kept, list) or not all(isinstance(s, dict) for s in kept):
+        raise ValueError(f"row {row.get('key')!r}: labelme_shapes must be a list of shape dicts")
+    return [dict(s) for s in kept]
 
 
 def _png(pixels) -> str:
@@ -506,6 +545,15 @@ def _shapes(rec: dict, shapes: list[dict], next_group: int) -> int:
     kps = rec.get("keypoints") or []
     crop = record_crop(rec)
     parts = exact_parts(rec) if crop is None else None
+    ellipse = exact_ellipse(rec) if crop is None and not parts else None
+    if ellipse is not None and math.isclose(ellipse["rx"], ellipse["ry"]):
+        # a circle, as read (or a round CVAT ellipse): LabelMe's centre and a point on it
+        base.pop("ellipse", None)
+        cx, cy, r = ellipse["cx"], ellipse["cy"], ellipse["rx"]
+        shape = {**base, "points": [[cx, cy], [cx + r, cy]], "shape_type": "circle"}
+        _keep_box(shape, rec, [cx - r, cy - r, cx + r, cy + r])
+        shapes.append(shape)
+        return next_group
     if crop is not None:
         left, top, pixels = crop
         ch, cw = pixels.shape
