@@ -93,3 +93,24 @@ def test_a_failing_fit_names_its_error_in_one_line_of_plain_text(folder, tmp_pat
     assert view.failure.tooltip.startswith("RuntimeError: <b>CUDA</b>")
     shown = "".join(o.get("text", "") for o in view.errors.outputs)
     assert "Traceback" in shown and "x" * 400 in shown  # the whole error stays below
+
+
+def test_a_re_route_that_goes_through_clears_the_failure_line(folder, tmp_path):
+    """A model without ``fit`` re-routes instead of retraining: when one re-route fails
+    (grading the newly verified image crashes) and the next goes through, the bar stops
+    saying it failed."""
+    ds = nbl.Dataset.from_folder(folder(6), db=tmp_path / "r.db", classes=["raccoon"])
+    model = BrightModel(fail_on_call=1)  # grading the first verified image crashes
+    lab = AutoLabeler(ds, model, retrain_every=1)
+    view = lab.widget()
+    keys = ds.keys()
+    ds.annotate(keys[0], HUMAN_BOX, kind="submit")
+    assert lab.wait(60)
+    said = _failure_shown(view)
+    assert said.startswith("retrain failed: RuntimeError: model crashed"), said
+
+    ds.annotate(keys[1], HUMAN_BOX, kind="submit")  # the next re-route grades and routes
+    assert lab.wait(60)
+    assert _failure_shown(view) == ""
+    assert view.failure.layout.display == "none"
+    assert _failure_shown(lab.widget()) == ""

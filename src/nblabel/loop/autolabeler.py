@@ -284,7 +284,9 @@ class AutoLabeler:
         ``metrics`` holds ``version``, ``n_train``, ``n_holdout``, ``train_seconds``,
         ``predict_seconds``, ``first_prediction_seconds`` (from the triggering correction to
         the first new prediction written), ``repredicted``, ``auto``, ``review``, ``evidence``
-        and the model's ``fit_metrics``; on failure, ``error``.
+        and the model's ``fit_metrics``; on failure, ``error``. For a model without ``fit``
+        the cycle is a re-routing: ``version``, ``rerouted`` (images whose status changed),
+        ``repredicted`` (0), ``predict_seconds`` and ``evidence``.
 
         Example:
             >>> labeler.on_retrain_end(lambda m: print(m["version"], m["repredicted"]))
@@ -532,7 +534,19 @@ class AutoLabeler:
         """For a model that cannot learn: new verified images are new evidence, so route the
         predictions already written again (no inference, except to grade the model)."""
         self._set_phase(PREDICTING, 0.0, "re-routing with new evidence")
-        self.reroute()
+        t0 = time.perf_counter()
+        changed = self.reroute()
+        # a re-route is this model's retrain cycle: it ends the same way, so whatever shows
+        # the last cycle (a failure line) learns that this one went through
+        metrics = {
+            "version": self.version,
+            "rerouted": changed,
+            "repredicted": 0,
+            "predict_seconds": time.perf_counter() - t0,
+            "evidence": self.evidence().as_dict(),
+        }
+        self._last_metrics = metrics
+        self._emit("on_retrain_end", metrics)
 
     # -- evidence ----------------------------------------------------------------------------
     def _evaluable(self, key) -> bool:
