@@ -7,6 +7,9 @@ annotation / prediction has a ``result`` list of regions in *percent* of the ima
 - ``polygonlabels``: ``value = {points: [[x, y], ...], polygonlabels: [label]}``
 - ``keypointlabels``: ``value = {x, y, width, keypointlabels: [keypoint name]}``, one region
   per point, tied to its object's box by ``parentID`` (Label Studio's own convention).
+- ``ellipselabels``: ``value = {x, y, radiusX, radiusY, rotation, ellipselabels: [label]}``,
+  the centre and radii: a polygon through the ellipse with the ellipse kept beside it, the
+  rule CVAT ellipses and LabelMe circles follow (:func:`._pieces.ellipse_record`).
 
 Verified images are written as ``annotations`` (ground truth); model output as one
 ``predictions`` entry with ``model_version`` and ``score`` (the least confident object), so
@@ -56,10 +59,14 @@ from ._masks import (
     one_outline,
     rle_mask,
 )
+from ._pieces import ellipse_record, exact_ellipse
 from .limits import check_file_size, label_problem
 
-RECT, POLY, KP, BRUSH = "label", "polygon", "keypoint", "brush"  # label_config()'s tags
+# label_config()'s tags
+RECT, POLY, KP, BRUSH, ELLIPSE = "label", "polygon", "keypoint", "brush", "ellipse"
 _GEOMETRY = {
+    "ellipselabels": "ellipse",
+    "ellipse": "ellipse",
     "rectanglelabels": "rect",
     "rectangle": "rect",
     "polygonlabels": "poly",
@@ -87,7 +94,14 @@ _ENTRY_KEYS = (
     "unique_id",
 )
 _SORT_KEY = "created_at"
-_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels", "labels")
+_LABEL_KEYS = (
+    "rectanglelabels",
+    "polygonlabels",
+    "keypointlabels",
+    "brushlabels",
+    "ellipselabels",
+    "labels",
+)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -395,7 +409,7 @@ def _task_records(n, results, origin, w, h, names, issues) -> list[dict]:
         elif r.get("type") != "relation":
             issues.append(
                 f"task #{n} region {rid}: type {r.get('type')!r} is not read by "
-                "nblabel (boxes, polygons and keypoints are); ignored"
+                "nblabel (boxes, polygons, ellipses, brush masks and keypoints are); ignored"
             )
 
     default_source = HUMAN if origin is None else str(origin.get("model_version") or "model")
@@ -481,6 +495,12 @@ def _region_record(reg: dict, w: int, h: int, where: str, issues: list[str]) -> 
         if reg["kind"] == "poly":
             pts = [[float(p[0]) * w / 100.0, float(p[1]) * h / 100.0] for p in v["points"]]
             return {"label": labels[0], "points": pts}
+        if reg["kind"] == "ellipse":
+            # the centre (x, y) and radii in percent of the image's width / height, turned
+            # clockwise about the centre: the rule CVAT ellipses and LabelMe circles follow
+            cx, cy = float(v["x"]) * w / 100.0, float(v["y"]) * h / 100.0
+            rx, ry = float(v["radiusX"]) * w / 100.0, float(v["radiusY"]) * h / 100.0
+            return {"label": labels[0], **ellipse_record(cx, cy, rx, ry, v.get("rotation") or 0)}
         x, y = float(v["x"]) * w / 100.0, float(v["y"]) * h / 100.0
         bw, bh = float(v["width"]) * w / 100.0, float(v["height"]) * h / 100.0
     except (KeyError, TypeError, ValueError, IndexError):
@@ -544,6 +564,7 @@ def write_labelstudio(
     in nblabel are written as a new annotation without them.
     Rotated boxes (a record's ``rotation``) are written with Label Studio's ``rotation``,
     objects with a mask as brush masks of the same pixels (``label_config(..., masks=True)``),
+    ellipses not redrawn as ellipses (``label_config(..., ellipses=True)``),
     objects of several parts as one polygon through all of them.
 
     Args:
@@ -707,7 +728,18 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
         "image_rotation": 0,
     }
     mask = exact_mask(rec)
-    if mask is not None and mask["size"] == [h, w]:
+    ellipse = exact_ellipse(rec) if mask is None else None
+    if ellipse is not None:
+        value = {
+            "x": ellipse["cx"] * 100.0 / w,
+            "y": ellipse["cy"] * 100.0 / h,
+            "radiusX": ellipse["rx"] * 100.0 / w,
+            "radiusY": ellipse["ry"] * 100.0 / h,
+            "rotation": ellipse["rotation"],
+            "ellipselabels": [rec["label"]],
+        }
+        region = {**base, "from_name": ELLIPSE, "type": "ellipselabels", "value": value}
+    elif mask is not None and mask["size"] == [h, w]:
         pixels = rle_mask(decode_counts(mask["counts"]), h, w)
         value = {"format": "rle", "rle": brush_rle(pixels), "brushlabels": [rec["label"]]}
         region = {**base, "from_name": BRUSH, "type": "brushlabels", "value": value}
@@ -734,7 +766,11 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
         region = {**base, "from_name": RECT, "type": "rectanglelabels", "value": value}
     if rec.get("score") is not None:
         region["score"] = float(rec["score"])
-    kept = ("rotation", "mask", "parts") if "brush" in region["type"] else ("rotation",)
+    kept = ("rotation",)
+    if "brush" in region["type"]:
+        kept += ("mask", "parts")
+    elif "ellipse" in region["type"]:
+        kept += ("ellipse",)  # the region is the ellipse
     meta = {"source": rec.get("source") or HUMAN, **json_safe(extras(rec, kept))}
     region["nblabel"] = meta
     out = [region]
@@ -763,12 +799,18 @@ def _regions(rec: dict, rid: str, w: int, h: int, kp_names) -> list[dict]:
 
 
 def label_config(
-    classes: Sequence[str], keypoint_names: Sequence[str] | None = None, *, masks: bool = False
+    classes: Sequence[str],
+    keypoint_names: Sequence[str] | None = None,
+    *,
+    masks: bool = False,
+    ellipses: bool = False,
 ) -> str:
     """Label Studio labeling interface (XML) matching :func:`write_labelstudio`'s regions.
 
     Paste it into the project's Settings > Labeling Interface > Code before importing.
-    ``masks=True`` adds the ``BrushLabels`` that objects with a mask are written as.
+    ``masks=True`` adds the ``BrushLabels`` that objects with a mask are written as,
+    ``ellipses=True`` the ``EllipseLabels`` of ellipses (a CVAT ``<ellipse>``, a LabelMe
+    ``circle``, a Label Studio ellipse) that were not redrawn.
 
     Example:
         >>> print(label_config(["raccoon"]))  # doctest: +NORMALIZE_WHITESPACE
@@ -786,7 +828,9 @@ def label_config(
     view = ET.Element("View")
     ET.SubElement(view, "Image", name="image", value="$image")
     tags = [("RectangleLabels", RECT), ("PolygonLabels", POLY)]
-    for tag, name in tags + ([("BrushLabels", BRUSH)] if masks else []):
+    tags += [("BrushLabels", BRUSH)] if masks else []
+    tags += [("EllipseLabels", ELLIPSE)] if ellipses else []
+    for tag, name in tags:
         ctl = ET.SubElement(view, tag, name=name, toName="image")
         for c in classes:
             ET.SubElement(ctl, "Label", value=c)
