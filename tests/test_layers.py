@@ -295,16 +295,58 @@ def test_the_skeleton_payload_is_the_same_in_every_form():
     assert [list(e) for e in COCO17_SKELETON] == [[a + 1, b + 1] for a, b in body["edges"]]
 
 
+JS_SRC = SRC.parents[1] / "js" / "src"
+
+
+def _browser_sources() -> dict[str, str]:
+    """Every file of the browser code, as written (js/src) and as shipped (static/)."""
+    files = [*sorted(JS_SRC.glob("*.js")), *sorted(JS_SRC.glob("*.css"))]
+    files += sorted((SRC / "static").glob("annotator.*"))
+    assert len(files) >= 4, files  # the scan sees them
+    return {
+        str(f.relative_to(SRC.parents[1])): f.read_text(encoding="utf-8").lower() for f in files
+    }
+
+
 def test_the_browser_is_sent_the_colours_and_declares_none():
+    from nblabel.widgets.annotator import JUMP_TABLE
     from nblabel.widgets.codecs import widget_constants
 
-    # a copy of the colours in the browser code could drift from the saved snapshot
-    bundle = (SRC / "static" / "annotator.js").read_text(encoding="utf-8").lower()
-    colours = (*palette.PALETTE, palette.REGION_COLOR, palette.UNKNOWN_COLOR)
-    assert not [c for c in colours if c in bundle], "static/annotator.js declares a colour"
-    sent = widget_constants([])
+    # a copy of the colours in the browser code could drift from the saved snapshot (the
+    # class colours) or from Python's statuses (the badge and the frame strip)
+    colours = {
+        *palette.PALETTE,
+        *palette.STATUS_COLORS.values(),
+        palette.REGION_COLOR,
+        palette.UNKNOWN_COLOR,
+        palette.ERROR_COLOR,
+    }
+    found = {(name, c) for name, text in _browser_sources().items() for c in colours if c in text}
+    assert not found, f"the browser code declares Python's colours (send them instead): {found}"
+    sent = widget_constants([], JUMP_TABLE)
     assert sent["palette"] == list(palette.PALETTE)
-    assert (sent["region_color"], sent["unknown_color"]) == colours[-2:]
+    assert (sent["region_color"], sent["unknown_color"]) == (
+        palette.REGION_COLOR,
+        palette.UNKNOWN_COLOR,
+    )
+    assert sent["error_color"] == palette.ERROR_COLOR
+    assert {s: c["fill"] for s, c in sent["status_colors"].items()} == palette.STATUS_COLORS
+    assert list(sent["status_colors"]) == list(statuses.STATUSES)  # every status has one
+    assert sent["jumps"] == [list(j) for j in JUMP_TABLE]
+
+
+def test_the_browser_names_no_status():
+    # the browser is sent the statuses (counts, jumps, colours); a status typed in its code
+    # would silently stop working when Python renames it. "auto" is left out: it is also a
+    # drawing tool's name and a CSS keyword.
+    names = [s for s in statuses.STATUSES if s != statuses.AUTO]
+    quoted = re.compile("[\"'`](" + "|".join(names) + ")[\"'`]")
+    found = {
+        (name, m.group(0))
+        for name, text in _browser_sources().items()
+        for m in quoted.finditer(text)
+    }
+    assert not found, f"the browser code names a status (take it from constants): {found}"
 
 
 def test_every_nblabel_error_is_still_its_builtin_error():

@@ -20,9 +20,10 @@ import { buildDom } from "./ui.js";
 function render({ model, el }) {
   const S = createState(model);
   const q = createQueries(model, S);
-  // the tools and their keys are Python's: the keymap, the buttons and the help follow them
-  const keymap = createKeymap(q.constants().tools);
-  const dom = buildDom(keymap);
+  // the tools, the status jumps and their keys are Python's: the keymap, the buttons and the
+  // help follow them, and so do the colours (root custom properties the CSS reads)
+  const keymap = createKeymap(q.constants().tools, q.constants().jumps);
+  const dom = buildDom(keymap, q.constants());
   el.append(dom.root);
   const painter = createPainter({ model, S, q, canvas: dom.canvas, stage: dom.stage });
   const sync = createSync({ model, S, q, dom, painter });
@@ -43,8 +44,6 @@ function render({ model, el }) {
     "help-close": () => cmd.toggleHelp(false),
     prev: () => cmd.step(-1),
     next: () => cmd.step(1),
-    "next-unlabeled": () => cmd.nextStatus("unlabeled"),
-    "next-review": () => cmd.nextStatus("review"),
     submit: () => cmd.submit(),
     "submit-empty": () => cmd.submit(true),
     "prev-frame": () => cmd.stepFrame(-1),
@@ -54,6 +53,7 @@ function render({ model, el }) {
     "errors-clear": () => cmd.request("clear_errors"),
   };
   for (const name of Object.keys(dom.toolButtons)) clicks[`tool-${name}`] = () => cmd.setTool(name);
+  for (const [status] of keymap.JUMPS) clicks[`next-${status}`] = () => cmd.nextStatus(status);
   for (const [testid, b] of Object.entries(dom.buttons)) {
     const act = clicks[testid];
     if (!act) throw new Error(`nblabel: button ${testid} does nothing`);

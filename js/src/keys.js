@@ -1,8 +1,9 @@
 // The keymap: ONE table whose rows are both the help overlay's lines and the keydown
 // handler's bindings, so a key cannot work without being listed, nor be listed without
-// working. The drawing tools and their keys are Python's (nblabel.widgets.annotator
-// TOOL_TABLE, sent in the `constants` trait): createKeymap(tools) builds the table around
-// them. No DOM here: node's test runner checks the table.
+// working. The drawing tools and the status jumps with their keys are Python's
+// (nblabel.widgets.annotator TOOL_TABLE and JUMP_TABLE, sent in the `constants` trait):
+// createKeymap(tools, jumps) builds the table around them. No DOM here: node's test runner
+// checks the table.
 
 /** @typedef {import("./commands.js").Commands} Commands */
 
@@ -28,6 +29,7 @@
  */
 
 /** @typedef {[name: string, label: string, key: string]} Tool tool name, button label, key */
+/** @typedef {[status: string, key: string]} Jump go to the next image with this status */
 
 /** @type {KeyAction} */
 const reject = (app) => app.deleteSelected();
@@ -43,11 +45,13 @@ const redo = (app) => app.request("redo");
 const fit = (app) => app.fitImage();
 
 /**
- * The keymap around the drawing tools Python sent, with its help lines and its bindings (a
- * chord bound twice, a tool key clashing with another key included, is an error here).
+ * The keymap around the drawing tools and status jumps Python sent, with its help lines and
+ * its bindings (a chord bound twice, a tool key clashing with another key included, is an
+ * error here).
  * @param {Tool[]} TOOLS
+ * @param {Jump[]} [JUMPS]
  */
-export function createKeymap(TOOLS) {
+export function createKeymap(TOOLS, JUMPS = []) {
   /** @type {KeyRow[]} */
   const KEYMAP = [
     {
@@ -96,11 +100,13 @@ export function createKeymap(TOOLS) {
       on: { "Shift+Enter": (app) => app.say("Shift+Enter does nothing here: Enter submits this image, e verifies it as empty.") },
     },
     { keys: "n / → , p / ←", does: "Next / previous image", on: { n: next, ArrowRight: next, p: prev, ArrowLeft: prev } },
-    {
-      keys: "u / r",
-      does: "Next unlabeled / next image in review",
-      on: { u: (app) => app.nextStatus("unlabeled"), r: (app) => app.nextStatus("review") },
-    },
+    // one line for the status jumps, none when Python sent none
+    ...(JUMPS.length ? [{
+      keys: JUMPS.map((j) => j[1]).join(" / "),
+      does: `Next ${JUMPS.map((j) => j[0]).join(" / ")} image`,
+      /** @type {Record<string, KeyAction>} */
+      on: Object.fromEntries(JUMPS.map(([status, key]) => [key, (/** @type {Commands} */ app) => app.nextStatus(status)])),
+    }] : []),
     {
       keys: ", / .",
       does: "Video: previous / next frame",
@@ -165,7 +171,7 @@ export function createKeymap(TOOLS) {
     }
   }
 
-  return { TOOLS, KEYMAP, HELP, actionFor, handleKey, onKeyDown };
+  return { TOOLS, JUMPS, KEYMAP, HELP, actionFor, handleKey, onKeyDown };
 }
 
 /** @typedef {ReturnType<typeof createKeymap>} Keymap */

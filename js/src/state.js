@@ -47,8 +47,12 @@ import { clone, isPrediction, pointScore, skeletonFor } from "./geometry.js";
  * @property {string[]} palette class colours, by class position (and track colours)
  * @property {string} unknown_color a label that is not among the classes
  * @property {string} region_color de-identification regions
+ * @property {string} error_color the error box
  * @property {string[]} statuses image statuses, in their order
+ * @property {Record<string, {fill: string, text: string}>} status_colors each status's colour
+ *   (the badge, the frame strip) and the text colour that reads on it
  * @property {import("./keys.js").Tool[]} tools drawing tools: name, button label, key
+ * @property {import("./keys.js").Jump[]} jumps "next image with this status": status, key
  * @property {Record<string, Skeleton>} skeletons the built-in skeletons, by name
  */
 

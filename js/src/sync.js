@@ -4,7 +4,7 @@
 
 import { clone, isPrediction, pointScore, shapeOf } from "./geometry.js";
 import { VIS_NAMES, noSelection } from "./state.js";
-import { h, setOptions } from "./ui.js";
+import { h, paintStatus, setOptions } from "./ui.js";
 
 /**
  * @param {object} deps
@@ -123,9 +123,10 @@ export function createSync({ model, S, q, dom, painter }) {
     const cells = strip.map((m, j) => {
       const marks = m.flagged.length ? ` · flagged: ${m.flagged.join(", ")}` : m.jump ? " · a track jumped" : "";
       const cell = h("span", {
-        class: "nbl-frame", testid: "frame-cell", "data-index": m.index, "data-status": m.status,
+        class: "nbl-frame", testid: "frame-cell", "data-index": m.index,
         title: `frame ${m.frame} · ${m.status} · ${m.objects} object${m.objects === 1 ? "" : "s"}${marks}`,
       });
+      paintStatus(cell, m.status);
       if (m.flagged.length || m.jump) cell.classList.add("nbl-frame-flag");
       if (j === here) cell.classList.add("nbl-frame-here");
       return cell;
@@ -186,7 +187,7 @@ export function createSync({ model, S, q, dom, painter }) {
     dom.fileName.textContent = m.file || m.key || "";
     dom.fileName.title = m.key ? `key: ${m.key}` : "";
     dom.statusBadge.textContent = m.status || "";
-    dom.statusBadge.dataset.status = m.status || "";
+    paintStatus(dom.statusBadge, m.status || "");
     refreshSlots();
     syncRegions();
     syncStrip();

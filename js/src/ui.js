@@ -67,11 +67,40 @@ export function buildHelp(close, help) {
 }
 
 /**
+ * Python's colours as custom properties of the widget root, which the CSS reads: each
+ * status's `--nbl-status-<status>` (fill) and `--nbl-status-<status>-text`, and
+ * `--nbl-error`. A notebook theme can override them on `.nbl-root`.
+ * @param {HTMLElement} root
+ * @param {import("./state.js").Constants} constants
+ */
+export function setColorProperties(root, constants) {
+  for (const [status, c] of Object.entries(constants.status_colors)) {
+    root.style.setProperty(`--nbl-status-${status}`, c.fill);
+    root.style.setProperty(`--nbl-status-${status}-text`, c.text);
+  }
+  root.style.setProperty("--nbl-error", constants.error_color);
+}
+
+/**
+ * Show `status` on an element: its `data-status`, and its colours, which the CSS takes from
+ * `--nbl-fill` and `--nbl-ink` (pointing at the root's properties for that status).
+ * @param {HTMLElement} el
+ * @param {string} status
+ */
+export function paintStatus(el, status) {
+  el.dataset.status = status;
+  el.style.setProperty("--nbl-fill", status ? `var(--nbl-status-${status})` : "");
+  el.style.setProperty("--nbl-ink", status ? `var(--nbl-status-${status}-text)` : "");
+}
+
+/**
  * Every element of one Annotator view. Buttons are in `buttons` by their data-testid, tool
  * buttons also in `toolButtons` by tool name.
- * @param {import("./keys.js").Keymap} keymap the tools (from Python) and the help lines
+ * @param {import("./keys.js").Keymap} keymap the tools and status jumps (from Python) and
+ *   the help lines
+ * @param {import("./state.js").Constants} constants Python's colours
  */
-export function buildDom(keymap) {
+export function buildDom(keymap, constants) {
   /** @type {Record<string, HTMLButtonElement>} */
   const buttons = {};
   /** @type {(label: string, testid: string, title: string) => HTMLButtonElement} */
@@ -122,8 +151,7 @@ export function buildDom(keymap) {
     btn("◀", "prev", "Previous image (p, ←)"),
     indexInput, total,
     btn("▶", "next", "Next image (n, →)"),
-    btn("Next unlabeled", "next-unlabeled", "Next unlabeled image (u)"),
-    btn("Next review", "next-review", "Next image in review (r)"),
+    ...keymap.JUMPS.map(([status, key]) => btn(`Next ${status}`, `next-${status}`, `Next ${status} image (${key})`)),
     btn("Submit ⏎", "submit", "Mark verified and go on (Enter)"),
     btn("Nothing here", "submit-empty", "Verify that this image has no objects and go on (e)"),
     fileName, statusBadge, countsLine,
@@ -169,6 +197,7 @@ export function buildDom(keymap) {
     class: "nbl-root", tabindex: "0", "data-lm-suppress-shortcuts": "true", testid: "annotator",
   }, [toolbar, nav, stripBox, stage, selectionLine, busyLine, messageLine, errorsBox, help]);
   root.classList.add("lm-suppress-shortcuts");
+  setColorProperties(root, constants);
 
   return {
     root, canvas, stage, buttons, toolButtons, classSelect, thr, thrValue, hide, showRegions,

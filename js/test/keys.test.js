@@ -8,7 +8,10 @@ import { bindings, chordOf, createKeymap, describe as name } from "../src/keys.j
 // `constants`); a sample in that shape, its keys the ones the widget ships with.
 /** @type {import("../src/keys.js").Tool[]} */
 const SAMPLE_TOOLS = [["box", "Box", "b"], ["polygon", "Polygon", "o"], ["keypoints", "Keypoints", "k"], ["auto", "Auto polygon", "m"]];
-const { HELP, KEYMAP, TOOLS, actionFor, handleKey } = createKeymap(SAMPLE_TOOLS);
+// The status jumps too (JUMP_TABLE): status, key.
+/** @type {import("../src/keys.js").Jump[]} */
+const SAMPLE_JUMPS = [["unlabeled", "u"], ["review", "r"]];
+const { HELP, KEYMAP, TOOLS, actionFor, handleKey } = createKeymap(SAMPLE_TOOLS, SAMPLE_JUMPS);
 
 /**
  * A stand-in for the commands: every method records its call; `escape` answers `escapes`.
@@ -99,6 +102,16 @@ describe("the keymap table", () => {
     assert.equal(other.actionFor({ key: "b" }), undefined);
     assert.ok(other.HELP[0][0] === "q / l" && other.HELP[0][1].includes("lasso"));
     assert.throws(() => createKeymap([["box", "Box", "x"]]), /bound twice/);
+  });
+
+  it("the status jumps are whatever Python sends: one help line, their keys bound", () => {
+    const other = createKeymap(SAMPLE_TOOLS, [["verified", "g"]]);
+    assert.deepEqual(other.JUMPS, [["verified", "g"]]);
+    assert.ok(other.HELP.some(([k, what]) => k === "g" && what === "Next verified image"));
+    assert.equal(other.actionFor({ key: "u" }), undefined);
+    assert.throws(() => createKeymap(SAMPLE_TOOLS, [["review", "x"]]), /bound twice/);
+    // no jumps sent, no empty line in the help
+    assert.ok(createKeymap(SAMPLE_TOOLS).HELP.every(([k]) => k));
   });
 
   it("describe names chords the way the help does", () => {

@@ -16,6 +16,8 @@ from support.browser import drag, wait_for
 from support.clips import SIZE, T, crossing_clip
 
 import nblabel as nbl
+from nblabel.core.palette import STATUS_COLORS, ink_on
+from nblabel.core.statuses import PREDICTED
 
 pytestmark = pytest.mark.browser
 
@@ -23,6 +25,16 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def clip(raccoon_dir, shared_dir, tmp_path_factory):
     return crossing_clip(raccoon_dir, shared_dir, tmp_path_factory.mktemp("strip"))
+
+
+def _rgb(hex_colour: str) -> str:
+    """``#rrggbb`` as the browser's computed style writes it."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def _style(locator, prop: str) -> str:
+    return locator.evaluate(f"e => getComputedStyle(e).{prop}")
 
 
 def _frame_of(db, key) -> int:
@@ -67,6 +79,14 @@ def test_strip_propagate_and_frame_keys(lab, clip, tmp_path):
         lambda: page.locator("[data-testid=frame-cell][data-status=predicted]").count() == 3,
         what="the strip showing the propagated frames",
     )
+    # the colours are Python's (nblabel.core.palette), sent to the widget: a propagated cell,
+    # and the badge of the image on screen with the text colour that reads on it
+    cell = page.locator("[data-testid=frame-cell][data-status=predicted]").first
+    assert _style(cell, "backgroundColor") == _rgb(STATUS_COLORS[PREDICTED])
+    badge = page.locator("[data-testid=status]")
+    shown = badge.get_attribute("data-status")
+    assert _style(badge, "backgroundColor") == _rgb(STATUS_COLORS[shown])
+    assert _style(badge, "color") == _rgb(ink_on(STATUS_COLORS[shown]))
 
     # a strip cell opens its frame; , and . step through frames
     strip.nth(10).click()

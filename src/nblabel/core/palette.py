@@ -5,11 +5,15 @@ Example:
     True
     >>> class_color("owl", ["cat", "dog"])
     '#888888'
+    >>> STATUS_COLORS["verified"], ink_on(STATUS_COLORS["verified"])
+    ('#59a14f', '#ffffff')
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from .statuses import AUTO, PREDICTED, REVIEW, UNLABELED, VERIFIED
 
 # Tableau 10; the browser uses the same list so the snapshot matches the canvas.
 PALETTE = (
@@ -22,6 +26,19 @@ UNKNOWN_COLOR = "#888888"
 REGION_COLOR = "#ff00d4"
 # Errors said in a widget (a failed retrain, a callback that raised).
 ERROR_COLOR = "#c44e52"
+# Each image status's colour: the badge over the image and its cell on a video's frame strip
+# (the browser is sent these). Grey for an image nobody labeled; the others are Tableau hues
+# that say how far along an image is: red for a person to look at, green when one did.
+STATUS_COLORS = {
+    UNLABELED: "#d0d0d0",
+    PREDICTED: PALETTE[1],  # orange
+    REVIEW: PALETTE[2],  # red
+    AUTO: PALETTE[0],  # blue
+    VERIFIED: PALETTE[4],  # green
+}
+# Text on a fill lighter than this (relative luminance, 0 black to 1 white) is dark, else white.
+_LIGHT_FILL = 0.5
+DARK_INK, LIGHT_INK = "#222222", "#ffffff"
 
 
 def class_color(label: str, classes: Sequence[str]) -> str:
@@ -30,3 +47,14 @@ def class_color(label: str, classes: Sequence[str]) -> str:
         return PALETTE[list(classes).index(label) % len(PALETTE)]
     except ValueError:
         return UNKNOWN_COLOR
+
+
+def ink_on(fill: str) -> str:
+    """The text colour that reads on ``fill`` (``#rrggbb``): dark on light fills, else white.
+
+    Uses the relative luminance of WCAG 2 (sRGB channels linearised, then weighted).
+    """
+    rgb = [int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return DARK_INK if luminance > _LIGHT_FILL else LIGHT_INK

@@ -980,7 +980,7 @@ var next = (app) => app.step(1);
 var prev = (app) => app.step(-1);
 var redo = (app) => app.request("redo");
 var fit = (app) => app.fitImage();
-function createKeymap(TOOLS) {
+function createKeymap(TOOLS, JUMPS = []) {
   const KEYMAP = [
     {
       keys: TOOLS.map((t) => t[2]).join(" / "),
@@ -1028,11 +1028,13 @@ function createKeymap(TOOLS) {
       on: { "Shift+Enter": (app) => app.say("Shift+Enter does nothing here: Enter submits this image, e verifies it as empty.") }
     },
     { keys: "n / → , p / ←", does: "Next / previous image", on: { n: next, ArrowRight: next, p: prev, ArrowLeft: prev } },
-    {
-      keys: "u / r",
-      does: "Next unlabeled / next image in review",
-      on: { u: (app) => app.nextStatus("unlabeled"), r: (app) => app.nextStatus("review") }
-    },
+    // one line for the status jumps, none when Python sent none
+    ...JUMPS.length ? [{
+      keys: JUMPS.map((j) => j[1]).join(" / "),
+      does: `Next ${JUMPS.map((j) => j[0]).join(" / ")} image`,
+      /** @type {Record<string, KeyAction>} */
+      on: Object.fromEntries(JUMPS.map(([status, key]) => [key, (app) => app.nextStatus(status)]))
+    }] : [],
     {
       keys: ", / .",
       does: "Video: previous / next frame",
@@ -1074,7 +1076,7 @@ function createKeymap(TOOLS) {
       e.stopPropagation();
     }
   }
-  return { TOOLS, KEYMAP, HELP, actionFor, handleKey, onKeyDown };
+  return { TOOLS, JUMPS, KEYMAP, HELP, actionFor, handleKey, onKeyDown };
 }
 function bindings(rows) {
   const out = /* @__PURE__ */ new Map();
@@ -1133,7 +1135,19 @@ function buildHelp(close, help) {
     h("table", {}, [h("tbody", {}, rows)])
   ]);
 }
-function buildDom(keymap) {
+function setColorProperties(root, constants) {
+  for (const [status, c] of Object.entries(constants.status_colors)) {
+    root.style.setProperty(`--nbl-status-${status}`, c.fill);
+    root.style.setProperty(`--nbl-status-${status}-text`, c.text);
+  }
+  root.style.setProperty("--nbl-error", constants.error_color);
+}
+function paintStatus(el, status) {
+  el.dataset.status = status;
+  el.style.setProperty("--nbl-fill", status ? `var(--nbl-status-${status})` : "");
+  el.style.setProperty("--nbl-ink", status ? `var(--nbl-status-${status}-text)` : "");
+}
+function buildDom(keymap, constants) {
   const buttons = {};
   const btn = (label, testid, title) => buttons[testid] = button(label, testid, title);
   const canvas = h("canvas", { class: "nbl-canvas", testid: "canvas", "aria-label": "image" });
@@ -1182,8 +1196,7 @@ function buildDom(keymap) {
     indexInput,
     total,
     btn("▶", "next", "Next image (n, →)"),
-    btn("Next unlabeled", "next-unlabeled", "Next unlabeled image (u)"),
-    btn("Next review", "next-review", "Next image in review (r)"),
+    ...keymap.JUMPS.map(([status, key]) => btn(`Next ${status}`, `next-${status}`, `Next ${status} image (${key})`)),
     btn("Submit ⏎", "submit", "Mark verified and go on (Enter)"),
     btn("Nothing here", "submit-empty", "Verify that this image has no objects and go on (e)"),
     fileName,
@@ -1229,6 +1242,7 @@ function buildDom(keymap) {
     testid: "annotator"
   }, [toolbar, nav, stripBox, stage, selectionLine, busyLine, messageLine, errorsBox, help]);
   root.classList.add("lm-suppress-shortcuts");
+  setColorProperties(root, constants);
   return {
     root,
     canvas,
@@ -1355,9 +1369,9 @@ function createSync({ model, S, q, dom, painter }) {
         class: "nbl-frame",
         testid: "frame-cell",
         "data-index": m.index,
-        "data-status": m.status,
         title: `frame ${m.frame} · ${m.status} · ${m.objects} object${m.objects === 1 ? "" : "s"}${marks}`
       });
+      paintStatus(cell, m.status);
       if (m.flagged.length || m.jump) cell.classList.add("nbl-frame-flag");
       if (j === here) cell.classList.add("nbl-frame-here");
       return cell;
@@ -1410,7 +1424,7 @@ function createSync({ model, S, q, dom, painter }) {
     dom.fileName.textContent = m.file || m.key || "";
     dom.fileName.title = m.key ? `key: ${m.key}` : "";
     dom.statusBadge.textContent = m.status || "";
-    dom.statusBadge.dataset.status = m.status || "";
+    paintStatus(dom.statusBadge, m.status || "");
     refreshSlots();
     syncRegions();
     syncStrip();
@@ -1424,8 +1438,8 @@ function createSync({ model, S, q, dom, painter }) {
 function render({ model, el }) {
   const S = createState(model);
   const q = createQueries(model, S);
-  const keymap = createKeymap(q.constants().tools);
-  const dom = buildDom(keymap);
+  const keymap = createKeymap(q.constants().tools, q.constants().jumps);
+  const dom = buildDom(keymap, q.constants());
   el.append(dom.root);
   const painter = createPainter({ model, S, q, canvas: dom.canvas, stage: dom.stage });
   const sync = createSync({ model, S, q, dom, painter });
@@ -1443,8 +1457,6 @@ function render({ model, el }) {
     "help-close": () => cmd.toggleHelp(false),
     prev: () => cmd.step(-1),
     next: () => cmd.step(1),
-    "next-unlabeled": () => cmd.nextStatus("unlabeled"),
-    "next-review": () => cmd.nextStatus("review"),
     submit: () => cmd.submit(),
     "submit-empty": () => cmd.submit(true),
     "prev-frame": () => cmd.stepFrame(-1),
@@ -1454,6 +1466,7 @@ function render({ model, el }) {
     "errors-clear": () => cmd.request("clear_errors")
   };
   for (const name of Object.keys(dom.toolButtons)) clicks[`tool-${name}`] = () => cmd.setTool(name);
+  for (const [status] of keymap.JUMPS) clicks[`next-${status}`] = () => cmd.nextStatus(status);
   for (const [testid, b] of Object.entries(dom.buttons)) {
     const act = clicks[testid];
     if (!act) throw new Error(`nblabel: button ${testid} does nothing`);

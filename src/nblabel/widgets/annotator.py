@@ -30,7 +30,7 @@ import traitlets
 from ..core.edits import EDIT_KINDS
 from ..core.geometry import iou
 from ..core.protocols import DatasetLike, missing
-from ..core.statuses import DONE_STATUSES, STATUSES
+from ..core.statuses import DONE_STATUSES, REVIEW, STATUSES, UNLABELED
 from ..images import ImageError
 from ..records import AnnotationError, check_class_names, shown
 from ..tracks import annotate_frame, frame_marks, is_video, propagate, video_frames
@@ -54,6 +54,9 @@ TOOL_TABLE = (
     ("auto", "Auto polygon", "m"),
 )
 TOOLS = tuple(name for name, _, _ in TOOL_TABLE)
+# "Next image with this status": status, key. The browser builds these buttons, their help
+# line and their keys from this table too, so it names no status itself.
+JUMP_TABLE = ((UNLABELED, "u"), (REVIEW, "r"))
 # Time on one image beyond this between two edits is counted as this: a user who leaves for
 # lunch with the widget open has not spent an hour on that image.
 IDLE_CAP_S = 300.0
@@ -331,7 +334,7 @@ class Annotator(anywidget.AnyWidget):
             skeleton=skeleton_payload(skeleton),
             **traits,
         )
-        self.set_trait("constants", widget_constants(TOOL_TABLE))
+        self.set_trait("constants", widget_constants(TOOL_TABLE, JUMP_TABLE))
         self.ds = ds
         self.display_size = int(display_size)
         self.polygonizer = polygonizer or _default_polygonizer

@@ -16,8 +16,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.jsonsafe import json_safe
+from ..core.palette import (
+    ERROR_COLOR,
+    REGION_COLOR,
+    STATUS_COLORS,
+    UNKNOWN_COLOR,
+    class_color,
+    ink_on,
+)
 from ..core.palette import PALETTE as PALETTE  # the class colours, imported from here too
-from ..core.palette import REGION_COLOR, UNKNOWN_COLOR, class_color
 from ..core.skeletons import COCO17, FACE5, HAND21, SKELETONS, get_skeleton
 from ..core.statuses import STATUSES
 from ..images import encode_image, fit_long_side
@@ -109,7 +116,7 @@ def builtin_skeletons() -> dict[str, dict]:
     return {name: skeleton_payload(sk) for name, sk in SKELETONS.items()}
 
 
-def widget_constants(tools: Sequence[Sequence[str]]) -> dict:
+def widget_constants(tools: Sequence[Sequence[str]], jumps: Sequence[Sequence[str]] = ()) -> dict:
     """The facts the browser draws with, sent once when an Annotator is built.
 
     Their one definition is in :mod:`nblabel.core` (and the tools in the Annotator); the
@@ -117,23 +124,31 @@ def widget_constants(tools: Sequence[Sequence[str]]) -> dict:
 
     Args:
         tools: ``(name, button label, key)`` of each drawing tool.
+        jumps: ``(status, key)`` of each "next image with this status" button and key.
 
     Returns:
         ``palette`` (class and track colours), ``unknown_color`` (a label not among the
-        classes), ``region_color`` (de-identification regions), ``statuses``, ``tools`` (as
-        ``[name, label, key]`` lists) and ``skeletons`` (see :func:`builtin_skeletons`).
+        classes), ``region_color`` (de-identification regions), ``error_color`` (the error
+        box), ``statuses``, ``status_colors`` (each status's ``fill`` and the ``text`` that
+        reads on it), ``tools`` and ``jumps`` (as lists) and ``skeletons`` (see
+        :func:`builtin_skeletons`).
 
     Example:
-        >>> c = widget_constants([("box", "Box", "b")])
-        >>> c["palette"][0], c["tools"], sorted(c["skeletons"])
-        ('#4e79a7', [['box', 'Box', 'b']], ['coco17', 'face5', 'hand21'])
+        >>> c = widget_constants([("box", "Box", "b")], [("review", "r")])
+        >>> c["palette"][0], c["tools"], c["jumps"], sorted(c["skeletons"])
+        ('#4e79a7', [['box', 'Box', 'b']], [['review', 'r']], ['coco17', 'face5', 'hand21'])
+        >>> c["status_colors"]["review"]
+        {'fill': '#e15759', 'text': '#ffffff'}
     """
     return {
         "palette": list(PALETTE),
         "unknown_color": UNKNOWN_COLOR,
         "region_color": REGION_COLOR,
+        "error_color": ERROR_COLOR,
         "statuses": list(STATUSES),
+        "status_colors": {s: {"fill": c, "text": ink_on(c)} for s, c in STATUS_COLORS.items()},
         "tools": [[str(part) for part in tool] for tool in tools],
+        "jumps": [[str(part) for part in jump] for jump in jumps],
         "skeletons": builtin_skeletons(),
     }
 
