@@ -177,3 +177,49 @@ def test_values_the_fast_parser_would_change_come_back_exactly(folder, db):
     row = nbl.Dataset.open(db).df.loc[key]
     assert row["serial"] == big and type(row["serial"]) is int
     assert row["checksum"] == 2**64 - 1 and row["ratio"] == 1e300
+
+
+def test_writes_held_behind_the_frame_read_back_as_the_journal_has_them(folder, db):
+    """Writes reach the DataFrame only when the table is read (in one pass per column): what
+    a row, a path, the counts and the frame show must be what the journal holds."""
+    ds = nbl.Dataset.from_folder(folder(90), db=db, classes=["raccoon"])
+    keys = ds.keys()
+    rec = [{"label": "raccoon", "bbox": [1, 2, 30, 40], "score": 0.8}]
+    for i, key in enumerate(keys[:80]):  # more than one column's bulk threshold
+        ds.annotate(key, rec, source="m@1", status="review" if i % 2 else "predicted")
+        assert ds.row(key)["status"] == ("review" if i % 2 else "predicted")
+    ds.annotate(keys[0], [], seconds=4.0)  # a person: confidence back to missing
+    assert math.isnan(ds.row(keys[0])["confidence"]) and ds.row(keys[0])["seconds"] == 4.0
+    ds.update(keys[1], image="elsewhere/raccoon.jpg")
+    assert ds.path(keys[1]) == "elsewhere/raccoon.jpg"
+    ds.update(keys[2], split=7)  # a new user column while writes are held back
+    for key in keys[3:75]:
+        ds.update(key, split=3)
+    ds.update(keys[75], split="seven")  # ... whose type then changes
+    assert ds.counts() == {
+        s: n for s, n in ds.df["status"].value_counts().to_dict().items() if n
+    } | {s: 0 for s in ds.counts() if s not in set(ds.df["status"])}
+    frame = ds.df
+    assert math.isnan(frame.loc[keys[0], "confidence"]) and frame.loc[keys[5], "confidence"] == 0.8
+    assert frame.loc[keys[75], "split"] == "seven" and frame.loc[keys[4], "split"] == 3
+    assert frame.loc[keys[79], "annotations"][0]["bbox"] == [1, 2, 30, 40]
+    reopened = nbl.Dataset.open(db).df
+    pd.testing.assert_frame_equal(reopened, frame, check_dtype=False)
+    core = list(CHECKS)
+    assert list(reopened.dtypes[core]) == list(frame.dtypes[core])
+
+
+def test_two_writers_taking_turns_keep_growing_revisions(folder, db):
+    """A writer takes the newest revision from the file only when another connection has
+    committed since it last looked: turns taken between two kernels must still reach both."""
+    first = nbl.Dataset.from_folder(folder(6), db=db, classes=["raccoon"])
+    second = nbl.Dataset.open(db)
+    keys = first.keys()
+    rec = [{"label": "raccoon", "bbox": [1, 2, 30, 40]}]
+    for i in range(12):
+        writer, reader = (first, second) if i % 2 else (second, first)
+        writer.annotate(keys[i % 6], rec, seconds=float(i + 1))
+        assert reader.row(keys[i % 6])["seconds"] == writer.row(keys[i % 6])["seconds"]
+    third = nbl.Dataset.open(db)
+    pd.testing.assert_frame_equal(first.df, third.df)
+    pd.testing.assert_frame_equal(second.df, third.df)

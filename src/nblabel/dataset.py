@@ -116,9 +116,9 @@ class Dataset:
 
     def __init__(self, journal: Journal, df: pd.DataFrame, classes: list[str], rev: int = 0):
         self._journal = journal
+        self._lock = threading.RLock()
         self._df = df
         self._classes = list(classes)
-        self._lock = threading.RLock()
         self._listeners: list[Callable[[Any], None]] = []
         self.import_report: list[str] = []
         self._rev = rev  # newest journal revision this object's DataFrame reflects
@@ -126,6 +126,55 @@ class Dataset:
         # unknown until the first sync, which asks the journal once: a commit made while
         # the rows were being read is pulled then, not missed
         self._data_version: int | None = None
+
+    # The frame is written behind: a write keeps its new cells in ``_pending`` (by row
+    # position) and they reach the frame in one pass the next time the whole table is read.
+    # Setting cells one by one in pandas cost more than the SQLite commit of the write, and
+    # most writes (a person's clicks, a model's batches) are never followed by a table read.
+    @property
+    def _df(self) -> pd.DataFrame:
+        if self._pending:
+            with self._lock:
+                self._flush()
+        return self._table
+
+    @_df.setter
+    def _df(self, df: pd.DataFrame) -> None:
+        self._table = df
+        self._pending: dict[int, dict] = {}
+
+    def _flush(self) -> None:
+        """Move the written-behind cells into the frame: column by column, as one array
+        assignment where the values fit the column's type, else cell by cell (which widens
+        a column whose type changed, like a write always did)."""
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        by_col: dict[str, tuple[list[int], list]] = {}
+        for pos, changes in pending.items():
+            for col, value in changes.items():
+                ps, vs = by_col.setdefault(col, ([], []))
+                ps.append(pos)
+                vs.append(value)
+        df = self._table
+        for col, (ps, vs) in by_col.items():
+            c, kind = self._column_kinds()[col]
+            if len(ps) >= _BULK and _assign_column(df, c, kind, ps, vs):
+                continue
+            for pos, value in zip(ps, vs):
+                self._set_cell(pos, col, value)
+
+    def _set_cell(self, pos: int, col: str, value) -> None:
+        df = self._table
+        c, _ = self._column_kinds()[col]
+        try:
+            df.iat[pos, c] = value
+        except (TypeError, ValueError):
+            # a user column changing type (7 -> "seven"): widen it rather than keep the
+            # journal and the DataFrame disagreeing
+            df[col] = df[col].astype(object)
+            c, _ = self._column_kinds(fresh=True)[col]
+            df.iat[pos, c] = value
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -623,7 +672,7 @@ class Dataset:
         return self._journal.path
 
     def __len__(self) -> int:
-        return len(self._df)
+        return len(self._table)
 
     def __repr__(self) -> str:
         counts = self._df["status"].value_counts().to_dict() if len(self._df) else {}
@@ -634,24 +683,31 @@ class Dataset:
         )
 
     def keys(self) -> list:
-        return list(self._df.index)
+        return list(self._table.index)
 
     def row(self, key) -> dict:
         """One row as a plain dict (a copy)."""
         self.refresh()
         self._check_key(key)
         with self._lock:
-            df = self._df
+            df = self._table
             pos = df.index.get_loc(key)
             # cell by cell: building a Series of the row costs several times more, and the
             # loop reads the row of every image it writes
             d = {col: _native(df.iat[pos, i]) for i, col in enumerate(df.columns)}
+            for col, value in self._pending.get(pos, {}).items():
+                d[col] = _native(value)
         d["annotations"] = [dict(a) for a in d["annotations"] or []]
         return d
 
     def path(self, key) -> str:
         self._check_key(key)
-        return self._df.at[key, "image"]
+        with self._lock:
+            pos = self._table.index.get_loc(key)
+            written = self._pending.get(pos, {})
+            if "image" in written:
+                return written["image"]
+            return self._table.iat[pos, self._column_kinds()["image"][0]]
 
     def image(self, key):
         """The image of ``key`` as an RGB ``uint8`` array (EXIF rotation applied)."""
@@ -990,9 +1046,10 @@ class Dataset:
             >>> ds.to_cvat("export/annotations.xml")
             PosixPath('export/annotations.xml')
         """
-        from .formats.cvat import write_cvat
+        from .formats.cvat import ROW_COLUMNS, write_cvat
 
-        return write_cvat(self._export_rows(), self.classes, path, **options)
+        # the shapes an import kept for this format (polylines, lines ...) go back out
+        return write_cvat(self._export_rows(ROW_COLUMNS), self.classes, path, **options)
 
     def to_labelme(self, out_dir, **options) -> Path:
         """Write one LabelMe JSON file per image (see :func:`nblabel.formats.write_labelme`).
@@ -1001,9 +1058,10 @@ class Dataset:
             >>> ds.to_labelme("export/labelme").name
             'labelme'
         """
-        from .formats.labelme import write_labelme
+        from .formats.labelme import ROW_COLUMNS, write_labelme
 
-        return write_labelme(self._export_rows(), self.classes, out_dir, **options)
+        # the shapes an import kept for this format (polylines, lines ...) go back out
+        return write_labelme(self._export_rows(ROW_COLUMNS), self.classes, out_dir, **options)
 
     def to_labelstudio(self, path, **options) -> Path:
         """Write a Label Studio import JSON (human labels as annotations, model output as
@@ -1014,8 +1072,8 @@ class Dataset:
 
     # -- internals ----------------------------------------------------------------------
     def _check_key(self, key) -> None:
-        if key not in self._df.index:
-            sample = list(self._df.index[:5])
+        if key not in self._table.index:
+            sample = list(self._table.index[:5])
             raise KeyError(f"no image with key {key!r} in this dataset (keys look like {sample})")
 
     def _put(self, key, changes: dict, event: dict, stored: dict | None = None) -> None:
@@ -1067,39 +1125,47 @@ class Dataset:
         return [k for k, _, _ in changed]
 
     def _set_row(self, key, row: dict) -> None:
-        df = self._df
+        df = self._table
         pos = df.index.get_loc(key)
         kinds = self._column_kinds()
+        written = self._pending.get(pos)
         counts = self._status_counts
         if counts is not None and "status" in row:
-            old, new = df.iat[pos, kinds["status"][0]], row["status"]
+            if written is not None and "status" in written:
+                old = written["status"]
+            else:
+                old = df.iat[pos, kinds["status"][0]]
+            new = row["status"]
             if old in counts and new in counts:
                 counts[old] -= 1
                 counts[new] += 1
             else:
                 self._status_counts = None  # counted again on the next ask
+        if any(col not in kinds for col in row):
+            # a new column: the frame changes shape, so everything written behind goes in
+            # first and this row is set directly
+            self._flush()
+            for col, value in row.items():
+                if col not in self._column_kinds():
+                    df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
+                    self._column_kinds(fresh=True)
+                if value is None and self._column_kinds()[col][1] == "f":
+                    value = float("nan")
+                self._set_cell(pos, col, value)
+            return
+        if written is None:
+            written = self._pending[pos] = {}
         for col, value in row.items():
-            if col not in kinds:
-                df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
-                kinds = self._column_kinds(fresh=True)
-            c, kind = kinds[col]
-            if value is None and kind == "f":
+            if value is None and kinds[col][1] == "f":
                 value = float("nan")
-            try:
-                df.iat[pos, c] = value
-            except (TypeError, ValueError):
-                # a user column changing type (7 -> "seven"): widen it rather than keep the
-                # journal and the DataFrame disagreeing
-                df[col] = df[col].astype(object)
-                kinds = self._column_kinds(fresh=True)
-                df.iat[pos, c] = value
+            written[col] = value
 
     def _column_kinds(self, fresh: bool = False) -> dict:
         """``{column: (position, dtype kind)}`` of the DataFrame, kept between writes: asking
         pandas for ``dtypes`` builds a Series, which cost more than the write itself."""
-        df = self._df
+        df = self._table
         cached = getattr(self, "_kinds", None)
-        if fresh or cached is None or cached[0] is not df or len(cached[1]) != df.shape[1]:
+        if fresh or cached is None or cached[0] is not df or len(cached[1]) != len(df.columns):
             kinds = {
                 col: (i, getattr(dt, "kind", "O"))
                 for i, (col, dt) in enumerate(zip(df.columns, df.dtypes))
@@ -1218,6 +1284,40 @@ def _drained(items: list):
     items.reverse()
     while items:
         yield items.pop()
+
+
+# from this many written-behind cells of one column on, the column is assigned as one array
+_BULK = 64
+
+
+def _assign_column(df: pd.DataFrame, c: int, kind: str, positions: list[int], values: list):
+    """Set ``values`` at ``positions`` of column ``c`` in one assignment; False (nothing
+    changed) where a value does not fit the column as it is, for the cell-by-cell path."""
+    if kind == "O":
+        if df.dtypes.iloc[c] != np.dtype(object):
+            return False  # pandas' string and other extension columns keep their type
+        arr = df.iloc[:, c].to_numpy(dtype=object, copy=True)
+        for pos, value in zip(positions, values):
+            arr[pos] = value  # one by one: a list value must stay one object, not a row
+    elif kind == "f":
+        if not all(type(v) in (float, int) for v in values):
+            return False
+        arr = df.iloc[:, c].to_numpy(copy=True)
+        arr[positions] = values
+    elif kind == "i":
+        if not all(type(v) is int for v in values):
+            return False
+        arr = df.iloc[:, c].to_numpy(copy=True)
+        info = np.iinfo(arr.dtype)
+        if not all(info.min <= v <= info.max for v in values):
+            return False
+        arr[positions] = values
+    else:
+        return False
+    # as a Series of its own dtype: pandas would read an object array of text as a string
+    # column, and the frame would change type under the user
+    df.isetitem(c, pd.Series(arr, index=df.index, dtype=arr.dtype, copy=False))
+    return True
 
 
 def _native(value):

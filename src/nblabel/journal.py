@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -84,6 +85,16 @@ def dumps(o: Any) -> str:
 
 def encode_key(key: Any) -> str:
     """Index labels keep their type (int stays int) through the journal."""
+    # a plain ASCII key needs no escape: it is its own text between quotes (three keys are
+    # encoded on every write)
+    if (
+        type(key) is str
+        and key.isascii()
+        and key.isprintable()
+        and '"' not in key
+        and "\\" not in key
+    ):
+        return f'"{key}"'
     return json.dumps(json_default(key) if hasattr(key, "item") else key)
 
 
@@ -105,7 +116,14 @@ def loads(text: str) -> Any:
         value = _orjson_loads(text)
     except ValueError:
         return json.loads(text)
-    return json.loads(text) if _has_huge_float(value) else value
+    # only a text with 19 digits in a row or an exponent can hold a value orjson reads
+    # differently; the scan of the parsed value is skipped for the rest
+    if _MAYBE_HUGE.search(text) and _has_huge_float(value):
+        return json.loads(text)
+    return value
+
+
+_MAYBE_HUGE = re.compile(r"\d{19}|\d[eE][+-]?\d")
 
 
 def _has_huge_float(o: Any) -> bool:
@@ -186,6 +204,9 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._tx_rev: int | None = None
+        self._tx_version: int | None = None  # data_version as the open transaction saw it
+        self._seen_rev: int | None = None
+        self._seen_version: int | None = None
         try:
             # autocommit mode; transactions are opened explicitly so each write is exactly one
             self._conn = sqlite3.connect(
@@ -240,8 +261,12 @@ class Journal:
             return self._conn.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
 
     def data_version(self) -> int:
-        """Changes each time *another* connection commits (SQLite's ``data_version``)."""
+        """Changes each time *another* connection commits (SQLite's ``data_version``).
+        Inside a write transaction nobody else can commit, so it is the value read when the
+        transaction began."""
         with self._lock:
+            if self._tx_version is not None:
+                return self._tx_version
             return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def rev(self) -> int:
@@ -323,12 +348,23 @@ class Journal:
     def transaction(self):
         """One write transaction: queued behind other writers, all or nothing, and refused
         (:class:`JournalGoneError`) when the file is no longer the one opened."""
-        with self._lock, self._tx(check=True):
-            self._tx_rev = self.rev() + 1
-            try:
-                yield self
-            finally:
-                self._tx_rev = None
+        with self._lock:
+            with self._tx(check=True):
+                # the newest revision is asked of the file only when another connection has
+                # committed since this one last looked: else it is the one this connection
+                # wrote last (a gap left by a transaction that wrote no row is harmless,
+                # revisions only have to grow)
+                dv = self._conn.execute("PRAGMA data_version").fetchone()[0]
+                if dv != self._seen_version or self._seen_rev is None:
+                    self._seen_rev = self.rev()
+                    self._seen_version = dv
+                self._tx_version = dv
+                self._tx_rev = rev = self._seen_rev + 1
+                try:
+                    yield self
+                finally:
+                    self._tx_rev = self._tx_version = None
+            self._seen_rev = rev  # committed
 
     def log(self, event: dict) -> None:
         with self.transaction():
