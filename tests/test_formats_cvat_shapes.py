@@ -159,3 +159,13 @@ def test_a_skeleton_without_a_visible_element_says_so(tmp_path):
     _, (item,) = read_cvat(xml)
     assert item["annotations"] == []
     assert any("skeleton has no visible element" in s for s in item["issues"])
+
+
+def test_polylines_survive_the_dataset(shared_dir, tmp_path):
+    """``ds.to_cvat`` writes back what the import kept, after a reopen too."""
+    src = shared_dir / CVAT / FIXTURES[0]
+    expected = _kept(src)
+    images = shared_dir / CVAT / Path(FIXTURES[0]).parent / "images"
+    nbl.Dataset.from_cvat(src, images, db=tmp_path / "p.db")
+    out = nbl.Dataset.open(tmp_path / "p.db").to_cvat(tmp_path / "out.xml")
+    assert _kept(out) == expected

@@ -108,3 +108,17 @@ def test_kept_shapes_that_are_not_shapes_are_refused(tmp_path):
     _, (item,) = read_labelme(_file(tmp_path))
     with pytest.raises(ValueError, match="labelme_shapes must be a list of shape dicts"):
         write_labelme([{**item, "labelme_shapes": ["line"]}], ["ball"], tmp_path / "out")
+
+
+def test_lines_and_flags_survive_the_dataset(tmp_path):
+    """``ds.to_labelme`` writes back the kept lines and image flags, after a reopen too."""
+    import nblabel as nbl
+
+    folder = _file(tmp_path)
+    source = json.loads((folder / "a.json").read_text())
+    lines = [s for s in source["shapes"] if s["shape_type"] in ("line", "linestrip")]
+    nbl.Dataset.from_labelme(folder, db=tmp_path / "lm.db")
+    out = nbl.Dataset.open(tmp_path / "lm.db").to_labelme(tmp_path / "out")
+    written = json.loads((out / "a.json").read_text())
+    assert [s for s in written["shapes"] if s["shape_type"] in ("line", "linestrip")] == lines
+    assert written["flags"] == {"night": True}
