@@ -14,6 +14,8 @@ while the kernel keeps serving the widget.
 from __future__ import annotations
 
 import contextlib
+import difflib
+import inspect
 import os
 import re
 import shutil
@@ -47,9 +49,17 @@ ProgressFn = Callable[[float, str], Any]
 class CustomAI:
     """A YOLO model fine-tuned on the dataset's verified images.
 
-    Configuration is kept as given; everything learned by :meth:`fit` ends in ``_``
-    (scikit-learn habits). Each fit makes a new version, ``custom-<task>-v<N>@<hash>``,
-    written to the ``source`` of every record :meth:`predict` returns.
+    scikit-learn's estimator habits: the constructor keeps each setting as given (read them
+    back with :meth:`get_params`, change them with :meth:`set_params` or by assignment);
+    everything :meth:`fit` learns ends in ``_`` and exists only once a fit set it. Each fit
+    makes a new version, ``custom-<task>-v<N>@<hash>``, written to the ``source`` of every
+    record :meth:`predict` returns (:attr:`version`).
+
+    The settings are checked by one validator, :meth:`_check_params`, when the model is
+    built (a typo fails where it was typed), by :meth:`set_params`, and again when
+    :meth:`fit` or :meth:`predict` starts (a setting assigned since fails before any folder
+    is made or training starts). Class names are checked against the dataset's at fit, and
+    when an :class:`~nblabel.AutoLabeler` is built over this model ("did you mean").
 
     Args:
         task: ``"detect"`` (boxes), ``"segment"`` (polygons in ``points``) or ``"pose"``
@@ -84,6 +94,15 @@ class CustomAI:
             Never deleted: the version this model now serves and a version folder holding
             the ``base`` checkpoint. ``None`` keeps every version.
 
+    Attributes:
+        version_: The number of the version this model serves (``N``).
+        weights_: Its checkpoint file.
+        classes_: The classes it was trained on, in the order of its outputs.
+        from_scratch_: Whether it was trained from an untrained network.
+        fit_metrics_: What the last fit did (seconds, box loss, images, frozen layers...).
+        model_: The loaded network (after a fit, or the first :meth:`predict` of a model
+            unpickled in another process).
+
     The defaults were chosen by measurement on a 2-core CPU, fine-tuning the COCO YOLOv5n on
     10 raccoon images and scoring 70 others (box F1 at IoU 0.5): body frozen, 30 epochs,
     batch 4, imgsz 320 gave 0.85 in 26 s; 20 epochs batch 8 0.84 in 25 s; 10 epochs 0.58
@@ -96,6 +115,9 @@ class CustomAI:
         >>> model.predict(["raccoon-5.jpg"])[0][0]["label"]  # doctest: +SKIP
         'raccoon'
     """
+
+    # what the learned attributes hold before a fit, read through _learned
+    _UNFITTED = {"version_": 0, "weights_": None, "classes_": None, "from_scratch_": None}
 
     def __init__(
         self,
@@ -115,47 +137,30 @@ class CustomAI:
         time_budget: float | None = 18.0,
         keep_versions: int | None = 5,
     ):
-        # checked here as well as in fit: a typo should fail where it was typed
-        _check_params(
-            task=task,
-            classes=classes,
-            epochs=epochs,
-            imgsz=imgsz,
-            batch=batch,
-            freeze=freeze,
-            keep_versions=keep_versions,
-            time_budget=time_budget,
-            conf=conf,
-        )
         self.task = task
-        self.classes = list(classes) if classes is not None else None
+        self.classes = classes
         self.base = base
-        self.epochs = int(epochs)
-        self.imgsz = int(imgsz)
-        self.freeze = None if freeze is None else int(freeze)
-        self.batch = int(batch)
+        self.epochs = epochs
+        self.imgsz = imgsz
+        self.freeze = freeze
+        self.batch = batch
         self.device = device
-        self.conf = float(conf)
-        # resolved now: ultralytics puts a relative project under its own global runs folder,
-        # and a later change of directory must not move the versions
-        self.workdir = None if workdir is None else Path(workdir).expanduser().resolve()
-        self.seed = int(seed)
+        self.conf = conf
+        self.workdir = workdir
+        self.seed = seed
         self.warm_start = warm_start
         self.verbose = verbose
-        self.time_budget = None if time_budget is None else float(time_budget)
-        self.keep_versions = None if keep_versions is None else int(keep_versions)
-
-        # learned state (set by fit)
-        self.version_ = 0
-        self.version: str | None = None
-        self.weights_: Path | None = None
-        self.classes_: list[str] | None = None
-        self.from_scratch_: bool | None = None
-        self.fit_metrics_: dict | None = None
-        self.model_ = None
+        self.time_budget = time_budget
+        self.keep_versions = keep_versions
+        # a relative workdir is where the model was built: ultralytics would put a relative
+        # project under its own global runs folder, and a later change of directory must not
+        # move the versions
+        self._cwd = Path.cwd()
         self._fit_lock = threading.Lock()  # one fit at a time per model
         self._predict_lock = threading.Lock()  # an ultralytics predictor is not re-entrant
         self._warned_scratch = False
+        # a typo should fail where it was typed (checked again when a fit or predict starts)
+        self._check_params()
 
     def __getstate__(self) -> dict:
         # a pickled model (sent to a Ray worker) carries the weights of its version, not
@@ -167,11 +172,77 @@ class CustomAI:
         restore_state(
             self, state, locks={"_fit_lock": threading.Lock, "_predict_lock": threading.Lock}
         )
-        self.model_ = None
 
     def __repr__(self) -> str:
-        state = self.version or "not fitted"
-        return f"CustomAI(task={self.task!r}, classes={self.classes!r}, {state})"
+        """The settings that differ from the defaults, as scikit-learn writes an estimator.
+
+        Example:
+            >>> CustomAI(classes=["raccoon"], epochs=10)
+            CustomAI(classes=['raccoon'], epochs=10)
+        """
+        defaults = {n: p.default for n, p in inspect.signature(type(self)).parameters.items()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
+        return f"CustomAI({', '.join(changed)})"
+
+    # -- settings (scikit-learn's get_params / set_params) --------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The constructor's arguments: the settings, in their order."""
+        return list(inspect.signature(cls).parameters)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The settings, by name, as given (``CustomAI(**m.get_params())`` is the same model,
+        untrained). ``deep`` is accepted for scikit-learn; no setting holds an estimator.
+
+        Example:
+            >>> CustomAI(classes=["raccoon"]).get_params()["classes"]
+            ['raccoon']
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> CustomAI:
+        """Change settings by name and check them; returns self. What was learned stays
+        until the next fit, which uses the new settings.
+
+        Raises:
+            ValueError: a name that is not a setting (with the closest one), or a value that
+                cannot work (nothing is changed then).
+
+        Example:
+            >>> CustomAI().set_params(epochs=5, imgsz=256).get_params()["epochs"]
+            5
+            >>> CustomAI().set_params(epoch=5)
+            Traceback (most recent call last):
+            ...
+            ValueError: CustomAI has no setting 'epoch' (did you mean 'epochs'?); ...
+        """
+        names = self._param_names()
+        for name in params:
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"CustomAI has no setting {name!r}{hint}; its settings are {names}"
+                )
+        before = self.get_params()
+        self.__dict__.update(params)
+        try:
+            self._check_params()
+        except Exception:
+            self.__dict__.update(before)  # a refused value leaves the model as it was
+            raise
+        return self
+
+    # -- what was learned ------------------------------------------------------------------
+    def _learned(self, name: str) -> Any:
+        """A learned attribute, or what it holds before any fit."""
+        return self.__dict__.get(name, self._UNFITTED.get(name))
+
+    @property
+    def version(self) -> str | None:
+        """``custom-<task>-v<N>@<8 hex of the weights>``: the ``source`` of every record
+        this model writes; ``None`` before the first fit."""
+        return self.__dict__.get("_version")
 
     # -- training -----------------------------------------------------------------------
     def fit(self, ds, keys: Sequence | None = None, progress: ProgressFn | None = None) -> CustomAI:
@@ -218,7 +289,7 @@ class CustomAI:
         if base_info is not None:
             start = base_info["path"]
         freeze = 0 if from_scratch else self.freeze
-        run_dir = _new_version_dir(self._workdir(ds), self.version_)
+        run_dir = _new_version_dir(self._workdir(ds), self._learned("version_"))
         version = int(run_dir.name[1:])
         try:
             _report(progress, 0.0, f"preparing {len(rows)} images for version {version}")
@@ -239,7 +310,7 @@ class CustomAI:
             self.weights_ = weights
             self.classes_ = classes
             self.version_ = version
-            self.version = f"custom-{self.task}-v{version}@{short_hash(weights)}"
+            self._version = f"custom-{self.task}-v{version}@{short_hash(weights)}"
             self.from_scratch_ = from_scratch
             self.fit_metrics_ = {
                 "version": self.version,
@@ -266,8 +337,9 @@ class CustomAI:
         return self
 
     def _check_params(self) -> None:
-        """Check the configuration as it is now (an attribute may have been set since
-        ``__init__``), before a fit makes a version folder or starts training."""
+        """Check the settings as they are now (one may have been assigned since
+        ``__init__``): at construction, in :meth:`set_params`, and before a fit makes a
+        version folder or a predict runs. Checks only; it changes nothing."""
         _check_params(
             task=self.task,
             classes=self.classes,
@@ -282,7 +354,7 @@ class CustomAI:
 
     def _workdir(self, ds) -> Path:
         if self.workdir is not None:
-            root = Path(self.workdir).expanduser()
+            root = self._cwd / Path(self.workdir).expanduser()
         else:
             db = getattr(ds, "db_path", None)
             if db is not None:
@@ -318,13 +390,14 @@ class CustomAI:
     def _starting_point(self, classes: list[str]) -> tuple[Any, bool]:
         """The checkpoint (or yaml) training starts from, and whether that is from scratch."""
         ckpt_name, yaml_name = _TASK_MODELS[self.task]
+        weights = self._learned("weights_")
         if (
             self.warm_start
-            and self.weights_ is not None
-            and self.classes_ == classes
-            and Path(self.weights_).is_file()
+            and weights is not None
+            and self._learned("classes_") == classes
+            and Path(weights).is_file()
         ):
-            return self.weights_, bool(self.from_scratch_)
+            return weights, bool(self._learned("from_scratch_"))
         from .weights import DETECT_FALLBACKS, WeightsUnavailableError, find_local, resolve_weights
 
         if self.base is not None:
@@ -406,11 +479,11 @@ class CustomAI:
 
         train_args = dict(
             data=str(data_yaml),
-            epochs=self.epochs,
-            imgsz=self.imgsz,
-            batch=self.batch,
-            freeze=freeze,
-            seed=self.seed,
+            epochs=int(self.epochs),
+            imgsz=int(self.imgsz),
+            batch=int(self.batch),
+            freeze=int(freeze),
+            seed=int(self.seed),
             project=str(run_dir),
             name="train",
             exist_ok=True,
@@ -423,7 +496,7 @@ class CustomAI:
             warmup_epochs=0,
             # ultralytics accumulates gradients up to a nominal batch of 64 images: with ten
             # images that is one optimizer step every few epochs, so step on every batch
-            nbs=self.batch,
+            nbs=int(self.batch),
         )
         if self.device is not None:
             train_args["device"] = self.device
@@ -455,7 +528,7 @@ class CustomAI:
         from .checkpoints import load_ultralytics
 
         with self._predict_lock:
-            if self.model_ is None:
+            if getattr(self, "model_", None) is None:
                 self.model_ = load_ultralytics(self.weights_, task=self.task)
 
     def predict(self, images) -> list[list[dict]]:
@@ -476,10 +549,11 @@ class CustomAI:
             [[{'label': 'raccoon', 'bbox': [...], 'score': 0.81,
                'source': 'custom-detect-v1@3f2a9c10', ...}]]
         """
-        if self.model_ is None and self.version is not None and self.weights_ is not None:
-            self._load_weights()  # a model unpickled in another process
-        if self.model_ is None:
+        if self.version is None:
             raise RuntimeError("CustomAI is not fitted: call fit first (model.fit(ds))")
+        self._check_params()
+        if getattr(self, "model_", None) is None:
+            self._load_weights()  # a model unpickled in another process
         if isinstance(images, (str, os.PathLike)) or (
             isinstance(images, np.ndarray)
             and images.ndim in (2, 3)
@@ -488,14 +562,14 @@ class CustomAI:
             images = [images]
         images = list(images)
         out: list[list[dict]] = []
-        step = max(1, self.batch)
+        step = max(1, int(self.batch))
         with self._predict_lock:
             model, classes, version = self.model_, self.classes_, self.version
             for i in range(0, len(images), step):
                 rgbs = [load_rgb(im) for im in images[i : i + step]]
                 # ultralytics takes arrays in OpenCV's BGR order
                 bgrs = [np.ascontiguousarray(a[:, :, ::-1]) for a in rgbs]
-                kwargs = dict(imgsz=self.imgsz, conf=self.conf, verbose=False)
+                kwargs = dict(imgsz=int(self.imgsz), conf=float(self.conf), verbose=False)
                 if self.device is not None:
                     kwargs["device"] = self.device
                 results = model.predict(bgrs, **kwargs)
