@@ -2,8 +2,9 @@
 
 Example:
     >>> import nblabel as nbl
-    >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
-    >>> nbl.Annotator(ds)  # doctest: +SKIP
+    >>> ds = nbl.Dataset.from_folder("images/", db="labels.db", classes=["raccoon"])
+    >>> nbl.Annotator(ds)  # the last line of a cell: the widget shows under it
+    Annotator(image 1/2 'img1', status 'unlabeled', tool 'box')
 """
 
 from __future__ import annotations

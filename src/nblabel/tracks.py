@@ -31,9 +31,17 @@ The pieces:
 - :func:`id_switches`: identity switches of predicted tracks against ground truth.
 
 Example:
-    >>> ds = nbl.Dataset.from_video("walk.mp4", every=1, classes=["person"])  # doctest: +SKIP
-    >>> labeler.autolabel()  # a detector writes boxes on every frame  # doctest: +SKIP
-    >>> link_tracks(ds); ds.tracks()[["track", "first", "last"]]  # doctest: +SKIP
+    ``ds`` holds the 60 frames of ``walk.mp4`` (``nbl.Dataset.from_video("walk.mp4",
+    every=1)``) with a detector's boxes on every frame: one person walks right, another
+    walks left and is hidden on frames 28 to 41.
+
+    >>> link_tracks(ds)  # tracks afterwards: the hidden person comes back as a new one
+    3
+    >>> ds.tracks()[["track", "first", "last"]]
+       track  first  last
+    0      1      0    59
+    1      2      0    27
+    2      3     42    59
 """
 
 from __future__ import annotations
@@ -687,6 +695,9 @@ def flag_points(
         ``distance`` (pixels), ``reason``.
 
     Example:
+        On the frames of a pose model's keypoints (running one is too slow for the
+        examples, so this line does not run here; tests/test_tracks.py runs it):
+
         >>> flag_points(ds, threshold=6)[["frame", "track", "point"]]  # doctest: +SKIP
     """
     import pandas as pd

@@ -508,6 +508,9 @@ def write_yolo(
 
     Example:
         >>> data = write_yolo(rows, ["raccoon"], "export/yolo")
+
+        Training on it takes minutes, so this line does not run with the examples:
+
         >>> YOLO("yolo11n.pt").train(data=data, epochs=10)  # doctest: +SKIP
     """
     classes = check_classes(classes)

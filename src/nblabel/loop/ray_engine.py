@@ -14,6 +14,10 @@ Example:
     >>> engine = RayEngine(workers=4)
     >>> engine
     RayEngine(address=None, workers=4, cpus_per_worker=1.0, gpus_per_worker=None)
+
+Running it starts a Ray cluster (seconds, and four workers), so this line does not run with
+the examples; tests/test_ray_engine.py runs it:
+
     >>> labeler.autolabel(engine=engine)  # doctest: +SKIP
 """
 

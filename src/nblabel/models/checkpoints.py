@@ -520,6 +520,9 @@ def load_sam(path: str | os.PathLike):
     :class:`CheckpointError` instead of running its payload.
 
     Example:
+        SAM's checkpoint is 40 MB and downloaded on first use, so these lines do not run
+        with the examples:
+
         >>> sam = load_sam("mobile_sam.pt")  # doctest: +SKIP
         >>> sam.predict(image, bboxes=[[10, 10, 90, 90]])  # doctest: +SKIP
     """

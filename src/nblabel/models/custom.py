@@ -109,7 +109,12 @@ class CustomAI:
     in 16 s; imgsz 256 0.63; only the backbone frozen 0.27-0.54.
 
     Example:
-        >>> model = nbl.CustomAI(task="detect", classes=["raccoon"], epochs=10)  # doctest: +SKIP
+        A fit trains for seconds to minutes, so the lines from ``fit`` on do not run with
+        the examples (tests/test_custom_ai.py trains tiny models):
+
+        >>> model = nbl.CustomAI(task="detect", classes=["raccoon"], epochs=10)
+        >>> model.version is None  # nothing learned yet
+        True
         >>> model.fit(ds).version  # doctest: +SKIP
         'custom-detect-v1@3f2a9c10'
         >>> model.predict(["raccoon-5.jpg"])[0][0]["label"]  # doctest: +SKIP
@@ -264,6 +269,8 @@ class CustomAI:
             ValueError: fewer than 2 usable images, or a label outside the classes.
 
         Example:
+            Training takes seconds to minutes, so this does not run with the examples:
+
             >>> model = nbl.CustomAI(classes=["raccoon"]).fit(ds)  # doctest: +SKIP
             >>> model.fit_metrics_["n_images"]  # doctest: +SKIP
             10
@@ -545,6 +552,9 @@ class CustomAI:
             RuntimeError: the model has not been fitted yet.
 
         Example:
+            On a fitted model (fitting takes too long for the examples, so this does not
+            run here):
+
             >>> model.predict(["raccoon-5.jpg"])  # doctest: +SKIP
             [[{'label': 'raccoon', 'bbox': [...], 'score': 0.81,
                'source': 'custom-detect-v1@3f2a9c10', ...}]]

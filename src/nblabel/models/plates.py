@@ -41,8 +41,13 @@ class PlateDetector:
             (``None``: every class of the model).
 
     Example:
-        >>> PlateDetector().detect("street.jpg")  # doctest: +SKIP
-        [{'bbox': [412.0, 633.0, 540.0, 662.0], 'score': 0.71}]
+        >>> found = PlateDetector().detect("bus.jpg")  # the classical fallback
+        >>> [round(v) for v in found[0]["bbox"]], round(found[0]["score"], 2)
+        ([650, 834, 672, 843], 0.72)
+
+        With a plate model (a checkpoint of your own; none ships with nblabel, so this line
+        does not run with the examples):
+
         >>> PlateDetector("plates_yolo.pt").detect("street.jpg")  # doctest: +SKIP
         [{'bbox': [410.2, 630.9, 543.7, 664.0], 'score': 0.93}]
     """

@@ -329,6 +329,10 @@ def smooth_dataset(
         ``filled`` (points filled in), ``flagged`` (jumping points), ``status``.
 
     Example:
+        A pose model's keypoints on every frame are needed, and running one takes longer
+        than an example should, so these lines do not run here (tests/test_smoothing.py
+        smooths real keypoint tracks):
+
         >>> ds = nbl.Dataset.from_video("walk.mp4", every=2, db="walk.db")  # doctest: +SKIP
         >>> labeler.autolabel()  # a pose model writes keypoints  # doctest: +SKIP
         >>> smooth_dataset(ds).flagged.sum()  # doctest: +SKIP

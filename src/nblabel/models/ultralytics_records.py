@@ -148,11 +148,12 @@ def records_from_result(
         Validated records (see the module notes for keypoints, scores and order).
 
     Example:
-        >>> from ultralytics import YOLO  # doctest: +SKIP
-        >>> res = YOLO("yolo11n.pt").predict("bus.jpg")[0]  # doctest: +SKIP
-        >>> records_from_result(res, res.names, width=810, height=1080, source="yolo11n@1")[0]
-        ... # doctest: +SKIP
-        {'label': 'bus', 'bbox': [...], 'points': None, 'keypoints': None, 'score': 0.94, ...}
+        >>> from nblabel.models.yolov5 import YOLOv5Model  # ultralytics' predictor, YOLOv5 file
+        >>> model = YOLOv5Model("../shared/models/yolov5n.pt")
+        >>> res = model.predict("bus.jpg", imgsz=320, verbose=False)[0]
+        >>> rec = records_from_result(res, res.names, width=810, height=1080, source="yolov5n@1")[0]
+        >>> rec["label"], rec["source"], rec["score"] > 0.5, rec["points"]
+        ('person', 'yolov5n@1', True, None)
     """
     boxes = result.boxes
     if boxes is None or len(boxes) == 0:

@@ -249,10 +249,11 @@ class Annotator(anywidget.AnyWidget):
 
     Example:
         >>> import nblabel as nbl
-        >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
-        >>> ann = nbl.Annotator(ds, classes=["cat", "dog"])  # doctest: +SKIP
-        >>> ann.on_submit(lambda key, records: print(key, len(records)))  # doctest: +SKIP
-        >>> ann  # doctest: +SKIP
+        >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
+        >>> ann = nbl.Annotator(ds, classes=["cat", "dog"])
+        >>> ann.on_submit(lambda key, records: print(key, len(records)))
+        >>> ann  # the last line of a cell: the widget shows under it
+        Annotator(image 1/2 'img1', status 'unlabeled', tool 'box')
     """
 
     _esm = STATIC / "annotator.js"
@@ -399,7 +400,7 @@ class Annotator(anywidget.AnyWidget):
         An exception raised by ``fn`` is shown under the widget; the submit itself is kept.
 
         Example:
-            >>> ann.on_submit(lambda key, records: print("done", key))  # doctest: +SKIP
+            >>> ann.on_submit(lambda key, records: print("done", key))
         """
         self._register(self._submit_fns, fn, remove)
 
@@ -410,7 +411,7 @@ class Annotator(anywidget.AnyWidget):
         ``accepted``, ``rejected`` or ``submit``.
 
         Example:
-            >>> ann.on_change(lambda key, records, kind: print(kind, key))  # doctest: +SKIP
+            >>> ann.on_change(lambda key, records, kind: print(kind, key))
         """
         self._register(self._change_fns, fn, remove)
 
@@ -506,8 +507,11 @@ class Annotator(anywidget.AnyWidget):
             The number of frames written.
 
         Example:
-            >>> ann.propagate(10)  # doctest: +SKIP
-            10
+            >>> video = nbl.Dataset.from_video("clip.mp4", every=25, db="clip.db", progress=False)
+            >>> ann = nbl.Annotator(video, classes=["raccoon"])
+            >>> _ = video.annotate(ann.key, [{"label": "raccoon", "bbox": [100, 50, 300, 250]}])
+            >>> ann.propagate(3)
+            3
         """
         if not self._video:
             raise ValueError("propagate needs video frames: build the dataset with from_video")

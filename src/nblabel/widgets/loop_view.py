@@ -42,9 +42,9 @@ class LoopView(W.VBox):
         **annotator_options: Passed to :class:`~nblabel.widgets.annotator.Annotator`.
 
     Example:
-        >>> view = LoopView(labeler)  # doctest: +SKIP
-        >>> view.bar.children[0].value  # doctest: +SKIP
-        'model: custom-detect-v3@…'
+        >>> view = LoopView(labeler)
+        >>> view.bar.children[0].value
+        'model: middlebox@1'
     """
 
     def __init__(self, labeler, **annotator_options):

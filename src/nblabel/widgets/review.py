@@ -178,9 +178,11 @@ class ReviewGrid(W.VBox):
         statuses: Which rows are queued (default: those holding a model's objects).
 
     Example:
-        >>> ann = nbl.Annotator(ds)  # doctest: +SKIP
-        >>> grid = ReviewGrid(ds, annotator=ann, page_size=12)  # doctest: +SKIP
-        >>> grid.accept_page()  # every prediction on the page is right  # doctest: +SKIP
+        >>> ds = labeler.ds  # a loop's data set: two photos predicted, waiting for review
+        >>> ann = nbl.Annotator(ds)
+        >>> grid = ReviewGrid(ds, annotator=ann, page_size=12)
+        >>> grid.accept_page()  # every prediction on the page is right
+        ['raccoon-5', 'raccoon-6']
     """
 
     def __init__(
@@ -329,7 +331,7 @@ class ReviewGrid(W.VBox):
         """Call ``fn(key)`` when a thumbnail is clicked.
 
         Example:
-            >>> grid.on_open(lambda key: print("fix", key))  # doctest: +SKIP
+            >>> fn = grid.on_open(lambda key: print("fix", key))
         """
         if remove:
             if fn in self._open_fns:

@@ -53,10 +53,12 @@ class RowIndex:
             and whose ``status`` column holds the statuses).
 
     Example:
-        >>> rows = RowIndex(ds)  # doctest: +SKIP
-        >>> ds.on_change(rows.note)  # doctest: +SKIP
-        >>> rows.find(["review"], start=rows.position("img7") + 1)  # doctest: +SKIP
-        12
+        >>> rows = RowIndex(ds)
+        >>> _ = ds.on_change(rows.note)
+        >>> box = {"label": "raccoon", "bbox": [10, 10, 90, 90], "score": 0.4}
+        >>> _ = ds.annotate("raccoon-3", [box], source="model@1", status="review")
+        >>> rows.find(["review"], start=rows.position("raccoon-1") + 1)
+        2
     """
 
     def __init__(self, ds):

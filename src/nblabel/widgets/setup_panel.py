@@ -67,10 +67,13 @@ class SetupPanel(W.VBox):
         error_traceback: Its full traceback (text), for bug reports.
 
     Example:
-        >>> panel = nbl.setup_panel(ds, weights="models/yolo11n.pt")  # doctest: +SKIP
-        >>> panel.category_input.value = "animal"  # doctest: +SKIP
-        >>> panel.start(wait=True)  # doctest: +SKIP
-        >>> panel.annotator  # doctest: +SKIP
+        >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
+        >>> panel = nbl.setup_panel(ds, weights="../shared/models/yolov5n.pt")
+        >>> panel.category_input.value = "animal"
+        >>> panel.start(wait=True).is_alive()  # both photos predicted: the thread is done
+        False
+        >>> panel.annotator  # opened on the image to review first
+        Annotator(image 2/2 'img2', status 'review', tool 'box')
     """
 
     def __init__(self, ds, weights=None, face_model=None, plate_model=None):
@@ -291,8 +294,15 @@ class SetupPanel(W.VBox):
             ValueError, FileNotFoundError, ...: with ``wait=True`` only: what stopped the run.
 
         Example:
-            >>> panel.start(wait=True)  # doctest: +SKIP
-            >>> panel.labeler.review_queue().head()  # doctest: +SKIP
+            >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
+            >>> panel = nbl.setup_panel(ds, weights="../shared/models/yolov5n.pt")
+            >>> panel.category_input.value = "animal"
+            >>> _ = panel.start(wait=True)
+            >>> panel.labeler.review_queue()[["status", "confidence"]].round(2)  # doctest: +NORMALIZE_WHITESPACE
+                  status  confidence
+            key
+            img2  review        0.32
+            img1  review        0.46
         """
         if self.running:
             self._say("Already running: wait for the current run to finish.")
@@ -659,8 +669,10 @@ def setup_panel(ds, weights=None, face_model=None, plate_model=None) -> SetupPan
 
     Example:
         >>> import nblabel as nbl
-        >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")  # doctest: +SKIP
-        >>> nbl.setup_panel(ds, weights="models/yolo11n.pt")  # doctest: +SKIP
+        >>> ds = nbl.Dataset.from_folder("images/", db="labels.db")
+        >>> panel = nbl.setup_panel(ds, weights="../shared/models/yolov5n.pt")
+        >>> panel  # the last line of a cell: the form shows under it  # doctest: +ELLIPSIS
+        SetupPanel(...)
     """
     return SetupPanel(ds, weights=weights, face_model=face_model, plate_model=plate_model)
 
