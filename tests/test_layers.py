@@ -25,14 +25,15 @@ SRC = Path(nblabel.__file__).resolve().parent
 # only the package's __init__, so a new module must be placed here).
 LAYERS = (
     ("nblabel.core",),
-    # records, images (their headers, folders of them), the journal, columns, video frames:
-    # plain data, no formats or models
+    # records, images (their headers, folders of them), the journal and its WAL checkpoints,
+    # columns, video frames: plain data, no formats or models
     (
         "nblabel.records",
         "nblabel.images",
         "nblabel.headers",
         "nblabel.folders",
         "nblabel.journal",
+        "nblabel.wal",
         "nblabel.columns",
         "nblabel.video",
     ),

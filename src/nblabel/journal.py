@@ -33,6 +33,7 @@ from typing import Any
 
 from orjson import loads as _orjson_loads
 
+from . import wal
 from .core.errors import NblabelError
 from .core.jsonsafe import json_default
 
@@ -207,6 +208,8 @@ class Journal:
         self._tx_version: int | None = None  # data_version as the open transaction saw it
         self._seen_rev: int | None = None
         self._seen_version: int | None = None
+        self._commits = 0
+        self._bulk = False  # the open transaction inserts rows: an import, checkpoint after it
         try:
             # autocommit mode; transactions are opened explicitly so each write is exactly one
             self._conn = sqlite3.connect(
@@ -214,6 +217,8 @@ class Journal:
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+            # checkpoints run on a background thread (nblabel.wal), not inside a commit
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
             with self._tx(check=False):
                 # statement by statement: executescript() would COMMIT the open transaction
                 for statement in filter(str.strip, _SCHEMA.split(";")):
@@ -332,6 +337,7 @@ class Journal:
     def add_rows(self, rows: Iterable[tuple[Any, dict]]) -> None:
         """Insert new rows inside a :meth:`transaction`."""
         rev = self.next_rev()
+        self._bulk = True
         self._conn.executemany(
             "INSERT INTO rows(key, data, rev) VALUES(?, ?, ?)",
             ((encode_key(k), dumps(d), rev) for k, d in rows),  # encoded as they go in
@@ -365,6 +371,10 @@ class Journal:
                 finally:
                     self._tx_rev = self._tx_version = None
             self._seen_rev = rev  # committed
+            self._commits += 1
+            if self._commits % wal.EVERY == 0 or self._bulk:
+                self._bulk = False
+                wal.request(self.path)
 
     def log(self, event: dict) -> None:
         with self.transaction():

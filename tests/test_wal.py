@@ -1,0 +1,44 @@
+"""Checkpoints run beside the writes, not inside them: a write never waits for the copy of
+the log into the database file, and the file still gets every write."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import nblabel as nbl
+from nblabel import wal
+from nblabel.journal import loads
+
+REC = [{"label": "raccoon", "bbox": [1, 2, 30, 40]}]
+
+
+def _rows_in_file_alone(db, tmp_path) -> dict:
+    """The rows the database file holds without its log (what a checkpoint put there)."""
+    alone = tmp_path / "alone.db"
+    shutil.copy(db, alone)
+    conn = sqlite3.connect(alone)
+    try:
+        return {k: loads(d) for k, d in conn.execute("SELECT key, data FROM rows")}
+    finally:
+        conn.close()
+
+
+def test_writes_reach_the_database_file_through_background_checkpoints(folder, db, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(5), db=db, classes=["raccoon"])
+    assert ds._journal._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert wal.wait_idle(30)  # the import asked for one
+    key = ds.keys()[0]
+    for _ in range(wal.EVERY):
+        ds.annotate(key, REC, seconds=1.0)  # the journal asks once per EVERY commits
+    assert wal.wait_idle(30)
+    stored = _rows_in_file_alone(db, tmp_path)
+    assert stored[f'"{key}"']["seconds"] == float(wal.EVERY)
+    assert nbl.Dataset.open(db).row(key)["edits"] == wal.EVERY
+
+
+def test_a_checkpoint_never_creates_a_journal_that_was_deleted(tmp_path):
+    gone = tmp_path / "gone.db"
+    wal.request(gone)
+    assert wal.wait_idle(30)
+    assert not gone.exists()
