@@ -32,7 +32,7 @@ from .batches import predict_batch
 from .counts import check_count
 from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
-from .routing import REVIEW, is_held_out, review_order, route
+from .routing import REASON_HIDDEN, REVIEW, is_held_out, review_order, route
 
 HOOKS = (
     "on_correction",
@@ -858,6 +858,8 @@ class AutoLabeler:
             visible = shown(recs, shown_from)
             threshold, allowed = self._accept_rule(visible, evidence)
             status, reason = route(visible, threshold, allowed, other=others.get(k))
+            if recs and not visible:
+                reason = REASON_HIDDEN  # found, but not shown: the person should know
             out.append((k, visible if status == "auto" else recs, status, reason, recs))
         return out
 
@@ -1008,10 +1010,10 @@ class AutoLabeler:
 
         Example:
             >>> labeler.review_queue()[["confidence", "reason"]].head()  # doctest: +NORMALIZE_WHITESPACE
-                       confidence         reason
+                       confidence                           reason
             key
-            raccoon-5         0.9  nothing found
-            raccoon-6         0.9  nothing found
+            raccoon-5         0.9  all below the display threshold
+            raccoon-6         0.9  all below the display threshold
         """
         df = _snapshot(self.ds)
         reasons = {}

@@ -28,6 +28,8 @@ from ..records import image_confidence
 
 # Why an image is in the review queue; shown next to it so the user knows what to look at.
 REASON_EMPTY = "nothing found"
+# the model found objects, all scored below the display threshold: hidden from the person
+REASON_HIDDEN = "all below the display threshold"
 REASON_DISAGREE = "models disagree"
 REASON_LOW = "low confidence"
 REASON_EVIDENCE = "not enough evidence yet"
