@@ -21,7 +21,9 @@ from ..core.edits import (
     PREDICT,
     UNITEMIZED_KINDS,
 )
+from ..core.palette import PALETTE, STATUS_COLORS
 from ..core.sources import HUMAN
+from ..core.statuses import VERIFIED
 
 if TYPE_CHECKING:
     from .evidence import Guarantee
@@ -210,13 +212,18 @@ def plot_report(report: pd.DataFrame, events: pd.DataFrame, figsize=(10, 6.5)):
     ax = axes[0, 0]
     acts = report.loc["actions"] if "actions" in report.index.get_level_values(0) else None
     if acts is not None and len(acts):
-        ax.barh(list(acts.index), acts["count"].astype(float), color="#4c72b0")
+        ax.barh(list(acts.index), acts["count"].astype(float), color=PALETTE[0])
     ax.set_title("Human actions")
     ax.set_xlabel("count")
 
     ax = axes[0, 1]
     imgs = report.loc["images"]
-    ax.bar(list(imgs.index), imgs["count"].astype(float), color="#55a868")
+    # each status in the colour the Annotator's badge gives it
+    ax.bar(
+        list(imgs.index),
+        imgs["count"].astype(float),
+        color=[STATUS_COLORS.get(s, PALETTE[9]) for s in imgs.index],
+    )
     ax.set_title("Images")
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
 
@@ -226,26 +233,26 @@ def plot_report(report: pd.DataFrame, events: pd.DataFrame, figsize=(10, 6.5)):
     ax.bar(
         items,
         [float(eff.loc[i, "seconds"]) / 60 for i in items],
-        color=["#c44e52", "#4c72b0", "#8172b2"],
+        color=[PALETTE[2], PALETTE[0], PALETTE[6]],
     )
     ax.set_title(f"Effort ({eff.loc['saved', 'note']} saved)", fontsize=10)
     ax.set_ylabel("minutes")
 
     ax = axes[1, 1]
     if len(events):
-        human = events[(events["source"] == HUMAN) & (events["status"] == "verified")]
+        human = events[(events["source"] == HUMAN) & (events["status"] == VERIFIED)]
         first = human.drop_duplicates("key").sort_values("ts")
         if len(first):
             ax.plot(
                 first["ts"],
                 range(1, len(first) + 1),
                 drawstyle="steps-post",
-                color="#4c72b0",
+                color=STATUS_COLORS[VERIFIED],
                 label="verified images",
             )
         preds = events[(events["source"] != HUMAN) & (events["kind"] == PREDICT)]
         for _, ts in preds.groupby("source", sort=False)["ts"].min().items():
-            ax.axvline(ts, color="#dd8452", linestyle=":", linewidth=1)
+            ax.axvline(ts, color=PALETTE[1], linestyle=":", linewidth=1)
         if len(first):
             ax.legend(loc="upper left", fontsize=8)
     ax.set_title("Progress (dotted: new model version)", fontsize=10)

@@ -28,7 +28,7 @@ import ipywidgets as W
 import numpy as np
 import pandas as pd
 
-from ..core.palette import class_color
+from ..core.palette import ERROR_COLOR, class_color
 from ..core.protocols import DatasetLike
 from ..core.statuses import AUTO, PREDICTED, REVIEW
 from ..images import ImageError, fit_long_side, load_rgb
@@ -245,7 +245,7 @@ class ReviewGrid(W.VBox):
             tooltip="Mark every prediction on this page as correct",
         )
         self._info = W.Label()  # plain text: keys and names come from files
-        self.errors = W.Output(layout=W.Layout(display="none", border="1px solid #c44e52"))
+        self.errors = W.Output(layout=W.Layout(display="none", border=f"1px solid {ERROR_COLOR}"))
         self._prev.on_click(lambda _b: self._guarded("previous page", self.previous_page))
         self._next.on_click(lambda _b: self._guarded("next page", self.next_page))
         self._accept.on_click(lambda _b: self._guarded("accepting the page", self.accept_page))
