@@ -640,7 +640,10 @@ class Dataset:
         """The live DataFrame, one row per image. Read it freely; write through
         :meth:`annotate` and :meth:`update` so every change is journaled.
 
-        Changes other writers committed to the same journal file are pulled in first.
+        Each read brings in the writes made since the last one (they wait beside the frame,
+        so a write does not pay for pandas), and the changes other writers committed to the
+        same journal file. Ask ``ds.df`` again after writing rather than keeping the frame
+        of an earlier read.
         """
         self.refresh()
         return self._df
