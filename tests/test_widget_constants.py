@@ -15,10 +15,10 @@ import pytest
 import traitlets
 
 import nblabel as nbl
-from nblabel.core.palette import PALETTE, REGION_COLOR, UNKNOWN_COLOR
+from nblabel.core.palette import ERROR_COLOR, PALETTE, REGION_COLOR, STATUS_COLORS, UNKNOWN_COLOR
 from nblabel.core.skeletons import SKELETONS
 from nblabel.core.statuses import STATUSES
-from nblabel.widgets.annotator import TOOL_TABLE, TOOLS, Annotator
+from nblabel.widgets.annotator import JUMP_TABLE, TOOL_TABLE, TOOLS, Annotator
 
 JS_SRC = Path(__file__).resolve().parents[1] / "js" / "src"
 
@@ -38,11 +38,18 @@ def _js_sources() -> dict[str, str]:
 
 def test_the_widget_sends_exactly_what_core_defines(widget):
     c = widget.constants
-    assert set(c) == {"palette", "unknown_color", "region_color", "statuses", "tools", "skeletons"}
+    assert set(c) == {
+        "palette", "unknown_color", "region_color", "error_color", "statuses", "status_colors",
+        "tools", "jumps", "skeletons",
+    }  # fmt: skip
     assert c["palette"] == list(PALETTE)
     assert (c["unknown_color"], c["region_color"]) == (UNKNOWN_COLOR, REGION_COLOR)
+    assert c["error_color"] == ERROR_COLOR
     assert c["statuses"] == list(STATUSES)
+    assert {s: v["fill"] for s, v in c["status_colors"].items()} == STATUS_COLORS
+    assert set(STATUS_COLORS) == set(STATUSES)
     assert c["tools"] == [list(t) for t in TOOL_TABLE]
+    assert c["jumps"] == [list(j) for j in JUMP_TABLE]
     assert set(c["skeletons"]) == set(SKELETONS)
     for name, sk in SKELETONS.items():
         sent = c["skeletons"][name]
