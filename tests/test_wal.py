@@ -27,7 +27,7 @@ def _rows_in_file_alone(db, tmp_path) -> dict:
 def test_writes_reach_the_database_file_through_background_checkpoints(folder, db, tmp_path):
     ds = nbl.Dataset.from_folder(folder(5), db=db, classes=["raccoon"])
     assert ds._journal._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    assert wal.wait_idle(30)  # the import asked for one
+    assert wal.wait_idle(30)
     key = ds.keys()[0]
     for _ in range(wal.EVERY):
         ds.annotate(key, REC, seconds=1.0)  # the journal asks once per EVERY commits

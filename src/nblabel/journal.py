@@ -18,10 +18,10 @@ unlinked file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -117,14 +117,7 @@ def loads(text: str) -> Any:
         value = _orjson_loads(text)
     except ValueError:
         return json.loads(text)
-    # only a text with 19 digits in a row or an exponent can hold a value orjson reads
-    # differently; the scan of the parsed value is skipped for the rest
-    if _MAYBE_HUGE.search(text) and _has_huge_float(value):
-        return json.loads(text)
-    return value
-
-
-_MAYBE_HUGE = re.compile(r"\d{19}|\d[eE][+-]?\d")
+    return json.loads(text) if _has_huge_float(value) else value
 
 
 def _has_huge_float(o: Any) -> bool:
@@ -209,7 +202,7 @@ class Journal:
         self._seen_rev: int | None = None
         self._seen_version: int | None = None
         self._commits = 0
-        self._bulk = False  # the open transaction inserts rows: an import, checkpoint after it
+        self._bulk = False  # the open transaction inserts rows: an import, checkpointed after it
         try:
             # autocommit mode; transactions are opened explicitly so each write is exactly one
             self._conn = sqlite3.connect(
@@ -372,8 +365,13 @@ class Journal:
                     self._tx_rev = self._tx_version = None
             self._seen_rev = rev  # committed
             self._commits += 1
-            if self._commits % wal.EVERY == 0 or self._bulk:
+            if self._bulk:
+                # an import: its log is the size of the table, and the next open reads it
+                # back at once, so it goes into the file now, as part of the import
                 self._bulk = False
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            elif self._commits % wal.EVERY == 0:
                 wal.request(self.path)
 
     def log(self, event: dict) -> None:
