@@ -309,6 +309,10 @@ class Dataset:
     @classmethod
     def _from_frame(cls, journal: Journal, df: pd.DataFrame, rev: int, problems: list) -> Dataset:
         ds = cls(journal, df, _class_list(journal.get_meta("classes", []) or []), rev)
+        if len(df):
+            # pandas builds an index's key table on the first lookup (a quarter of a second
+            # at a million keys): here, rather than in the person's first click
+            _ = df.index[0] in df.index
         if problems:
             # a bad value must never lock the user out of their labels: open, and say where
             ds.import_report = [
