@@ -164,6 +164,13 @@ class Dataset:
             for pos, value in zip(ps, vs):
                 self._set_cell(pos, col, value)
 
+    def _cell(self, pos: int, col: str):
+        """One cell as written: a write still waiting beside the frame, else the frame's."""
+        written = self._pending.get(pos)
+        if written is not None and col in written:
+            return written[col]
+        return self._table.iat[pos, self._column_kinds()[col][0]]
+
     def _set_cell(self, pos: int, col: str, value) -> None:
         df = self._table
         c, _ = self._column_kinds()[col]
@@ -710,11 +717,7 @@ class Dataset:
     def path(self, key) -> str:
         self._check_key(key)
         with self._lock:
-            pos = self._table.index.get_loc(key)
-            written = self._pending.get(pos, {})
-            if "image" in written:
-                return written["image"]
-            return self._table.iat[pos, self._column_kinds()["image"][0]]
+            return self._cell(self._table.index.get_loc(key), "image")
 
     def image(self, key):
         """The image of ``key`` as an RGB ``uint8`` array (EXIF rotation applied)."""
@@ -1138,11 +1141,7 @@ class Dataset:
         written = self._pending.get(pos)
         counts = self._status_counts
         if counts is not None and "status" in row:
-            if written is not None and "status" in written:
-                old = written["status"]
-            else:
-                old = df.iat[pos, kinds["status"][0]]
-            new = row["status"]
+            old, new = self._cell(pos, "status"), row["status"]
             if old in counts and new in counts:
                 counts[old] -= 1
                 counts[new] += 1
