@@ -12,17 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_formats_roundtrip_labelstudio import FILES, LS  # the SDK's fixture files
 
 import nblabel as nbl
 
-LS = "fixtures/label-studio-sdk"
-FILES = [
-    "test_export_coco/data.json",
-    "test_export_yolo/data.json",
-    "test_export_yolo/data_keypoints.json",
-    "test_export_yolo/data_obb.json",
-    "test_export_yolo/data_polygons.json",
-]
 # What Label Studio says about an annotation that must survive the round trip
 KEPT = ("id", "completed_by", "created_at", "updated_at", "lead_time", "ground_truth")
 
