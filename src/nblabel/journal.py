@@ -198,7 +198,6 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._tx_rev: int | None = None
-        self._tx_version: int | None = None  # data_version as the open transaction saw it
         self._seen_rev: int | None = None
         self._seen_version: int | None = None
         self._commits = 0
@@ -263,8 +262,8 @@ class Journal:
         Inside a write transaction nobody else can commit, so it is the value read when the
         transaction began."""
         with self._lock:
-            if self._tx_version is not None:
-                return self._tx_version
+            if self._tx_rev is not None:
+                return self._seen_version  # read when the open transaction began
             return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def rev(self) -> int:
@@ -357,12 +356,11 @@ class Journal:
                 if dv != self._seen_version or self._seen_rev is None:
                     self._seen_rev = self.rev()
                     self._seen_version = dv
-                self._tx_version = dv
                 self._tx_rev = rev = self._seen_rev + 1
                 try:
                     yield self
                 finally:
-                    self._tx_rev = self._tx_version = None
+                    self._tx_rev = None
             self._seen_rev = rev  # committed
             self._commits += 1
             if self._bulk:
