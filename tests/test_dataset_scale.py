@@ -223,3 +223,40 @@ def test_two_writers_taking_turns_keep_growing_revisions(folder, db):
     third = nbl.Dataset.open(db)
     pd.testing.assert_frame_equal(first.df, third.df)
     pd.testing.assert_frame_equal(second.df, third.df)
+
+
+def test_values_the_fast_encoder_takes_or_refuses_are_stored_as_before(folder, db):
+    ds = nbl.Dataset.from_folder(folder(3), db=db)
+    key = ds.keys()[0]
+    ds.update(key, note="café ☕ \u2028", by_id={3: "three"}, scores=[0.5, math.nan])
+    row = nbl.Dataset.open(db).df.loc[key]
+    assert row["note"] == "café ☕ \u2028"
+    assert row["by_id"] == {"3": "three"}  # JSON keys are text, as the standard encoder made
+    assert row["scores"] == [0.5, None]  # NaN is JSON's null: "missing", as in float cells
+
+
+def test_a_journal_whose_events_use_autoincrement_keeps_logging_in_order(folder, db):
+    import sqlite3
+
+    images = folder(3)
+    ds = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])
+    del ds
+    conn = sqlite3.connect(db, isolation_level=None)  # the events table older journals have
+    conn.executescript(
+        "BEGIN; CREATE TABLE old_events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,"
+        " key TEXT, kind TEXT NOT NULL, source TEXT, seconds REAL NOT NULL DEFAULT 0,"
+        " n_objects INTEGER, status TEXT); INSERT INTO old_events SELECT * FROM events;"
+        " DROP TABLE events; ALTER TABLE old_events RENAME TO events; COMMIT;"
+    )
+    conn.close()
+    ds = nbl.Dataset.open(db)
+    for i, key in enumerate(ds.keys()):
+        ds.annotate(key, [{"label": "raccoon", "bbox": [1, 2, 30 + i, 40]}], kind="added")
+    added = ds.events().query("kind == 'added'")
+    assert list(added["key"]) == ds.keys()
+    fresh = nbl.Dataset.from_folder(images, db=db.with_name("new.db"))
+    conn = sqlite3.connect(fresh.db_path)
+    assert (
+        "AUTOINCREMENT"
+        not in conn.execute("SELECT sql FROM sqlite_master WHERE name='events'").fetchone()[0]
+    )
