@@ -14,7 +14,7 @@ time to retrain. ``--sync`` instead waits for each retrain to finish (the model'
 
 Prints: human actions and their seconds against drawing every box by hand, label F1 of the
 finished dataset against the ground truth, images auto-accepted, and the wall time from the
-10th correction to the first Custom AI prediction written (target: 60 s or less).
+10th correction to the first Custom AI prediction written (target: 20 s or less).
 
 The base is the COCO-trained ``yolov5n.pt`` from ``$NBLABEL_SHARED/models`` when it is there
 (CustomAI transfers its backbone and neck and trains a new head), with CustomAI's default
@@ -246,7 +246,7 @@ def run_loop(items, args, base, title: str) -> dict:
             f"(precision {f1['precision']:.3f}, recall {f1['recall']:.3f})"
         )
         print(
-            f"10th correction -> first Custom AI prediction: {first:.1f} s (target <= 60 s)"
+            f"10th correction -> first Custom AI prediction: {first:.1f} s (target <= 20 s)"
             if first is not None
             else "10th correction -> first Custom AI prediction: none written"
         )

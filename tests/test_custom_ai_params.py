@@ -64,3 +64,12 @@ def test_set_params_checks_names_and_values_and_refuses_all_or_nothing():
     with pytest.raises(ValueError, match="batch must be an integer >= 1, got 0"):
         model.set_params(epochs=7, batch=0)
     assert (model.epochs, model.batch) == (5, 4), "a refused change leaves every setting as it was"
+
+
+def test_a_fit_stops_before_an_epoch_would_overrun_its_time_budget():
+    from nblabel.models.custom import budget_spent
+
+    assert budget_spent(15.0, 4.0, 18.0)  # 19 s > 18 s: stop now, not one epoch past it
+    assert not budget_spent(13.0, 4.0, 18.0)  # 17 s fits
+    assert budget_spent(0.5, 30.0, 18.0)  # one epoch always runs; a long one is the last
+    assert not budget_spent(1e6, 1e3, None)
