@@ -10,7 +10,9 @@ COCO-trained YOLOv5n in ``$NBLABEL_SHARED/models``) on the 128 images of ``coco1
   (ultralytics' predictor called on one path at a time);
 * **effort**: the seconds a person spends to finish coco128 starting from the General AI's
   boxes (the simulated annotator of ``benchmarks/loop.py``: box 7 s, correction 3 s, look and
-  submit 1 s) against drawing every box, and the F1 of the finished labels;
+  submit 1 s) against drawing every box, and the F1 of the finished labels; beside it the
+  most any display rule could save with this network's boxes (an oracle that shows exactly
+  the boxes a person keeps), which bounds what a better threshold can still win;
 * seconds until a missing default checkpoint fails offline, and YuNet face points images/s.
 
 Usage: python benchmarks/general_ai.py [--images 128] [--imgsz 640] [--batch 16]
@@ -33,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.model_fixtures import yolo_items  # noqa: E402
 
 from nblabel.loop.report import EffortCosts  # noqa: E402
+from nblabel.loop.routing import match_boxes  # noqa: E402
 from nblabel.loop.simulate import label_f1, plan_fix  # noqa: E402
 from nblabel.models import GeneralAI, WeightsUnavailableError  # noqa: E402
 
@@ -98,12 +101,12 @@ def coco_map(items, preds, names) -> dict[str, float]:
     return {"mAP50-95": float(ev.stats[0]), "mAP50": float(ev.stats[1])}
 
 
-def quality(items, weights: Path, imgsz: int, batch: int) -> GeneralAI:
+def quality(items, weights: Path, imgsz: int, batch: int) -> tuple:
     paths = [p for p, _ in items]
     truth = {p.stem: t for p, t in items}
     low = GeneralAI("all", weights=weights, conf=0.001, imgsz=imgsz, batch=batch)
-    t, preds = _timed(lambda: low.predict(paths))
-    m = coco_map(items, preds, low.classes)
+    t, low_preds = _timed(lambda: low.predict(paths))
+    m = coco_map(items, low_preds, low.classes)
     print(
         f"quality on coco128 ({len(items)} images, {sum(map(len, truth.values()))} boxes), "
         f"{weights.name} at imgsz {imgsz}:"
@@ -119,7 +122,7 @@ def quality(items, weights: Path, imgsz: int, batch: int) -> GeneralAI:
         f"  at the default conf {ai.conf:g}: box precision {f['precision']:.3f}, recall "
         f"{f['recall']:.3f}, F1 {f['f1']:.3f} at IoU 0.5 ({f['n_pred']} predicted)"
     )
-    return ai, preds, truth
+    return ai, preds, truth, dict(zip(truth, low_preds))
 
 
 def throughput(ai: GeneralAI, paths: list[Path]) -> None:
@@ -136,17 +139,21 @@ def throughput(ai: GeneralAI, paths: list[Path]) -> None:
     print(f"  ratio GeneralAI / plain loop:         {t_plain / t_ai:7.2f}x")
 
 
-def effort(preds: dict, truth: dict) -> None:
-    costs = EffortCosts()
+def _finish(preds: dict, truth: dict, costs: EffortCosts) -> tuple[float, dict, dict]:
+    """Seconds, actions by kind and finished labels of the simulated annotator over coco128."""
     seconds, kinds, final = 0.0, {}, {}
     for key, t in truth.items():
         fix = plan_fix(preds.get(key) or [], t)
-        for kind in fix.kinds:
+        for kind in [*fix.kinds, "submit"]:
             kinds[kind] = kinds.get(kind, 0) + 1
             seconds += costs.seconds(kind)
-        kinds["submit"] = kinds.get("submit", 0) + 1
-        seconds += costs.seconds("submit")
         final[key] = fix.final
+    return seconds, kinds, final
+
+
+def effort(preds: dict, truth: dict, low: dict, default_conf: float) -> None:
+    costs = EffortCosts()
+    seconds, kinds, final = _finish(preds, truth, costs)
     n_boxes = sum(map(len, truth.values()))
     by_hand = costs.by_hand(n_boxes, len(truth))
     f = label_f1(final, truth)
@@ -162,6 +169,23 @@ def effort(preds: dict, truth: dict) -> None:
         f"  saved:               {by_hand - seconds:6.0f} s ({(by_hand - seconds) / by_hand:+.0%})"
         f", finished labels F1 {f['f1']:.3f}"
     )
+    # What no choice of shown boxes can beat with this network: an oracle shows exactly the
+    # boxes a person would keep (those the annotator matches to a true box) among all scored
+    # at least c, so nothing is deleted and only what the network never found is drawn.
+    print("  the best any display rule could save with these boxes (an oracle that shows only")
+    print("  the boxes a person keeps, among those scored at least c):")
+    for c in (default_conf, 0.1, 0.05, 0.01):
+        kept = {}
+        for key, t in truth.items():
+            p = [r for r in low.get(key) or [] if r["score"] >= c]
+            kept[key] = [p[i] for i, _, _ in match_boxes(p, t, min_iou=0.3, same_label=False)]
+        s, k, _ = _finish(kept, truth, costs)
+        drawn = k.get("added", 0)
+        print(
+            f"    c = {c:<5g} {(by_hand - s) / by_hand:+.0%}  ({drawn} boxes the network never "
+            f"found drawn, {drawn * costs.box / by_hand:.0%} of the by-hand seconds; "
+            f"{k.get('moved', 0)} moved)"
+        )
 
 
 def offline_error() -> None:
@@ -215,9 +239,9 @@ def main() -> None:
     items = yolo_items(SHARED / "datasets" / "coco128", args.images)
     if not items:
         sys.exit("no coco128 images; set NBLABEL_SHARED")
-    ai, preds, truth = quality(items, args.weights, args.imgsz, args.batch)
+    ai, preds, truth, low = quality(items, args.weights, args.imgsz, args.batch)
     throughput(ai, [p for p, _ in items])
-    effort(preds, truth)
+    effort(preds, truth, low, ai.conf)
     offline_error()
     faces([p for p, _ in items][:32])
 
