@@ -193,12 +193,17 @@ def offline_error() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         cwd = os.getcwd()
-        os.chdir(tmp)  # no stray yolo11n.pt in the current folder
+        # a user's machine without local checkpoints: no stray yolo11n.pt in the current
+        # folder, and no NBLABEL_WEIGHTS_DIR (whose COCO detector GeneralAI would fall back to)
+        weights_dir = os.environ.pop("NBLABEL_WEIGHTS_DIR", None)
+        os.chdir(tmp)
         try:
             t_ours, err = _timed(lambda: _catch(lambda: GeneralAI("human").load()))
             t_theirs, err2 = _timed(lambda: _catch(lambda: YOLO("yolo11n.pt")))
         finally:
             os.chdir(cwd)
+            if weights_dir is not None:
+                os.environ["NBLABEL_WEIGHTS_DIR"] = weights_dir
     print("missing yolo11n.pt, no internet:")
     print(f"  nblabel:     {t_ours:6.2f} s  {type(err).__name__}")
     print(f"  ultralytics: {t_theirs:6.2f} s  {type(err2).__name__}")
