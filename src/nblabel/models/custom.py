@@ -610,7 +610,8 @@ class CustomAI:
 
 def _strip_checkpoints(trainer) -> None:
     """The end of an ultralytics fit without its validation: last.pt and best.pt lose the
-    optimizer state (a third of the file), best.pt keeps the training results."""
+    optimizer state and the EMA copy (a version is then 5.2 MB for a nano model), and best.pt
+    keeps the training results."""
     from ultralytics.utils.torch_utils import strip_optimizer
 
     ckpt = strip_optimizer(trainer.last) if Path(trainer.last).exists() else {}
