@@ -35,8 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.model_fixtures import yolo_items  # noqa: E402
 
 from nblabel.loop.report import EffortCosts  # noqa: E402
-from nblabel.loop.routing import match_boxes  # noqa: E402
-from nblabel.loop.simulate import label_f1, plan_fix  # noqa: E402
+from nblabel.loop.simulate import kept_matches, label_f1, plan_fix  # noqa: E402
 from nblabel.models import GeneralAI, WeightsUnavailableError  # noqa: E402
 
 # Published by the checkpoint's authors for YOLOv5n at 640 px on COCO val2017.
@@ -178,7 +177,7 @@ def effort(preds: dict, truth: dict, low: dict, default_conf: float) -> None:
         kept = {}
         for key, t in truth.items():
             p = [r for r in low.get(key) or [] if r["score"] >= c]
-            kept[key] = [p[i] for i, _, _ in match_boxes(p, t, min_iou=0.3, same_label=False)]
+            kept[key] = [p[i] for i, _, _ in kept_matches(p, t)]
         s, k, _ = _finish(kept, truth, costs)
         drawn = k.get("added", 0)
         print(

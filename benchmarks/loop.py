@@ -61,8 +61,7 @@ from nblabel.columns import DONE_STATUSES  # noqa: E402
 from nblabel.loop import AutoLabeler  # noqa: E402
 from nblabel.loop.evidence import grade  # noqa: E402
 from nblabel.loop.report import EffortCosts, effort_report  # noqa: E402
-from nblabel.loop.routing import match_boxes  # noqa: E402
-from nblabel.loop.simulate import apply_fix, label_f1, plan_fix  # noqa: E402
+from nblabel.loop.simulate import apply_fix, kept_matches, label_f1, plan_fix  # noqa: E402
 
 
 def next_image(ds, after):
@@ -87,8 +86,8 @@ def _tally_draws(draws: dict, status: str, preds: list, shown: list, truth: list
     if status == "unlabeled":
         draws["not predicted yet"] += len(truth)
         return
-    found_shown = {j for _, j, _ in match_boxes(shown, truth, min_iou=0.3, same_label=False)}
-    found_any = {j for _, j, _ in match_boxes(preds, truth, min_iou=0.3, same_label=False)}
+    found_shown = {j for _, j, _ in kept_matches(shown, truth)}
+    found_any = {j for _, j, _ in kept_matches(preds, truth)}
     draws["hidden below the display threshold"] += len(found_any - found_shown)
     draws["missed"] += len(truth) - len(found_any | found_shown)
 

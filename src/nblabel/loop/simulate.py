@@ -28,6 +28,26 @@ class Fix:
         return [k for k, _ in self.actions]
 
 
+# A predicted box overlapping a true one at least this much is kept and fixed by the
+# annotator (moved, relabelled) rather than deleted and drawn again.
+KEEP_IOU = 0.3
+
+
+def kept_matches(
+    pred: Sequence[dict], truth: Sequence[dict], match_iou: float = KEEP_IOU
+) -> list[tuple[int, int, float]]:
+    """``(pred index, truth index, IoU)`` of the predicted boxes a person keeps and fixes.
+
+    Matching is one to one and ignores labels (a wrong label is relabelled, not redrawn).
+
+    Example:
+        >>> p = [{"label": "dog", "bbox": [0, 0, 10, 10]}, {"label": "cat", "bbox": [50, 50, 52, 52]}]
+        >>> [(i, j) for i, j, _ in kept_matches(p, [{"label": "cat", "bbox": [1, 0, 10, 10]}])]
+        [(0, 0)]
+    """
+    return match_boxes(pred, truth, min_iou=match_iou, same_label=False)
+
+
 def _human(rec: dict) -> dict:
     return {"label": rec["label"], "bbox": list(rec["bbox"]), "source": HUMAN}
 
@@ -37,7 +57,7 @@ def plan_fix(
     truth: Sequence[dict],
     *,
     move_below: float = 0.9,
-    match_iou: float = 0.3,
+    match_iou: float = KEEP_IOU,
 ) -> Fix:
     """The actions that turn ``pred`` into ``truth``.
 
@@ -51,7 +71,7 @@ def plan_fix(
         >>> plan_fix(p, t).kinds
         ['moved', 'added']
     """
-    matches = match_boxes(pred, truth, min_iou=match_iou, same_label=False)
+    matches = kept_matches(pred, truth, match_iou)
     by_pred = {i: (j, v) for i, j, v in matches}
     matched_truth = {j for _, j, _ in matches}
     current = [_human(r) for r in pred]  # accepted objects become the person's own
