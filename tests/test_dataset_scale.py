@@ -225,7 +225,7 @@ def test_two_writers_taking_turns_keep_growing_revisions(folder, db):
     pd.testing.assert_frame_equal(second.df, third.df)
 
 
-def test_values_the_fast_encoder_takes_or_refuses_are_stored_as_before(folder, db):
+def test_text_number_keys_and_nested_nan_come_back_as_json_reads_them(folder, db):
     ds = nbl.Dataset.from_folder(folder(3), db=db)
     key = ds.keys()[0]
     ds.update(key, note="café ☕ \u2028", by_id={3: "three"}, scores=[0.5, math.nan])
