@@ -29,6 +29,8 @@ from ..core.sources import HUMAN
 from ..core.statuses import MODEL_STATUSES
 from ..records import check_class_names, image_confidence, shown
 from .batches import predict_batch
+from .champion import Comparison, custom_serves, fix_seconds
+from .champion import summary as comparison_summary
 from .counts import check_count
 from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
 from .report import EffortCosts, effort_report, plot_report
@@ -81,7 +83,11 @@ class AutoLabeler:
             them (chosen by a hash of the key, so the split is stable); default none, since
             every reviewed image is graded anyway.
         general: An optional second predictor (a General AI) whose disagreement with ``model``
-            sends an image to review.
+            sends an image to review. With a trainable ``model`` it is also the starting
+            point: its predictions are the ones shown until a Custom AI version has proven,
+            on the images people verified since, that its own cost fewer seconds to correct
+            (see :mod:`nblabel.loop.champion`); until then each Custom version's predictions
+            are kept beside them, unseen.
         target_accuracy: Image accuracy that :meth:`guarantee` must prove (lower 95 %
             Clopper-Pearson bound) over the reviewed images.
         costs: Seconds per action for :meth:`report`.
@@ -171,6 +177,8 @@ class AutoLabeler:
         # prequential grades, from the journal: each verified image's prediction before the
         # person's correction, compared with the result
         self._grades: dict[Any, Grade] = _stored_grades(ds.df)
+        # General against Custom on the same verified images, from the journal too
+        self._comparisons: dict[Any, Comparison] = _stored_comparisons(ds.df)
 
         df = ds.df
         # images verified before the loop started are training data, not new corrections
@@ -220,8 +228,58 @@ class AutoLabeler:
         g = self.guarantee()
         st["evidence"] = st["guarantee"] = g.as_dict()
         st["display_threshold"] = self.display_threshold()
+        st["serving"] = self.serving()
         st["errors"] = len(self.errors)
         return st
+
+    # -- which model serves ------------------------------------------------------------------
+    def _model_ready(self) -> bool:
+        """Whether ``model`` can predict: a trainable one only once it has been fitted."""
+        return not self.trainable or _has_version(self.model)
+
+    def _custom_serves(self) -> bool:
+        if self.general is None or not self.trainable:
+            return True
+        if not _has_version(self.model):
+            return False
+        with self._lock:
+            comparisons = list(self._comparisons.values())
+        return custom_serves(comparisons)
+
+    def serving(self) -> dict:
+        """Which model's predictions are written and shown now, and the evidence for it.
+
+        Keys: ``model`` (``"custom"`` or ``"general"``), ``version`` (the one written as
+        ``source``), ``compared`` (recent verified images priced for both),
+        ``custom_seconds`` / ``general_seconds`` (their mean seconds to correct, ``None``
+        before any), and ``text`` (one line for the status bar).
+
+        Example:
+            >>> labeler.serving()["model"]  # no General AI: the model itself serves
+            'custom'
+        """
+        custom = self._custom_serves()
+        with self._lock:
+            comparisons = list(self._comparisons.values())
+        out = {"model": "custom" if custom else "general", **comparison_summary(comparisons)}
+        if custom:
+            out["version"] = self.version if _has_version(self.model) else None
+        else:
+            out["version"] = _version_of(self.general)
+        text = f"model: {out['version'] or 'not trained'}"
+        if self.general is not None and self.trainable:
+            if not _has_version(self.model):
+                text += " (General AI until the first Custom AI version)"
+            elif out["compared"]:
+                text += (
+                    f" ({'Custom' if custom else 'General'} AI: correcting Custom took "
+                    f"{out['custom_seconds']:.1f} s an image, General "
+                    f"{out['general_seconds']:.1f} s, on the last {out['compared']} verified)"
+                )
+            else:
+                text += " (General AI until a Custom AI version proves cheaper)"
+        out["text"] = text
+        return out
 
     def _busy_locked(self) -> bool:
         self._jobs = [(n, f) for n, f in self._jobs if not f.done()]
@@ -232,12 +290,21 @@ class AutoLabeler:
         return names[0] if names else "nothing"
 
     # -- prequential evidence ----------------------------------------------------------------
-    def _keep_grade(self, key, g: Grade, prediction: dict | None) -> None:
+    def _keep_grade(
+        self, key, g: Grade, prediction: dict | None, comparison: Comparison | None = None
+    ) -> None:
         with self._lock:
             self._grades[key] = g
+            if comparison is not None:
+                self._comparisons.pop(key, None)  # re-verified: it is the newest now
+                self._comparisons[key] = comparison
+            comparison = self._comparisons.get(key)
         # in the journal, so the evidence survives a restart (the write notifies this
         # listener again; the key is counted already, so that returns at once)
-        self.ds.update(key, evidence={"prediction": prediction, "grade": g.as_dict()})
+        entry = {"prediction": prediction, "grade": g.as_dict()}
+        if comparison is not None:
+            entry["comparison"] = comparison.as_dict()
+        self.ds.update(key, evidence=entry)
 
     def grades(self) -> list[Grade]:
         """Every reviewed image's grade: its prediction before correction against the result.
@@ -369,14 +436,29 @@ class AutoLabeler:
             pred = _prediction_of(row.get("evidence"))
             if pred is not None:
                 final = row["annotations"] or []
-                g = grade(pred["records"], final, pred["version"], self._seen_from(pred))
-                self._keep_grade(key, g, pred)
+                seen_from = self._seen_from(pred)
+                g = grade(pred["records"], final, pred["version"], seen_from)
+                self._keep_grade(key, g, pred, self._compare(pred, final))
         except Exception as e:  # the write is durable already; do not break the writer
             self._record_error("counting a correction", e)
             return
         self._emit("on_correction", key)
         self._maybe_start()
         self._emit("on_state", False)
+
+    def _compare(self, pred: dict, final: list) -> Comparison | None:
+        """Both models' predictions of a verified image, priced: what correcting each would
+        have cost. Each is priced whole, as its model returned it: the display threshold
+        is learned from the grades of the model that was shown, and hiding the other
+        model's objects by it would price that model by a rule made for another."""
+        alt = _alternative_of(pred)
+        if alt is None:
+            return None
+        served = fix_seconds(pred["records"], final, self.costs)
+        other = fix_seconds(alt[1], final, self.costs)
+        if pred.get("model") == "general":
+            return Comparison(str(alt[0]), custom=other, general=served)
+        return Comparison(str(pred.get("version")), custom=served, general=other)
 
     def _seen_from(self, pred: dict) -> float:
         """The score from which predictions were on screen when a person reviewed an image:
@@ -719,7 +801,7 @@ class AutoLabeler:
         """The worker's side of :meth:`autolabel`: choose what to predict now (rows may have
         changed while the job waited), predict it and summarise."""
         df = _snapshot(self.ds)
-        version = self.version
+        version = self.serving()["version"] or self.version
         summary: dict[str, Any] = {
             "version": version,
             "selected": len(selected),
@@ -800,9 +882,24 @@ class AutoLabeler:
                 out["unreadable"].update(bad)
                 for k, problem in bad.items():
                     self._mark_unreadable(k, problem)
-                version = self.version
-                writes = self._routed(preds, others)
-                written = self._write(writes, version)
+                custom = self._custom_serves()
+                if custom:
+                    version, alt_version = self.version, None
+                    if self.general is not None:
+                        alt_version = _version_of(self.general)
+                    served, alt = preds, others
+                else:  # the General AI's predictions are shown, the Custom AI's kept beside
+                    version = _version_of(self.general)
+                    alt_version = self.version if self._model_ready() else None
+                    served, alt = others, preds if alt_version is not None else {}
+                    served = {k: v for k, v in served.items() if v is not None}
+                writes = self._routed(served, alt)
+                written = self._write(
+                    writes,
+                    version,
+                    model="custom" if custom else "general",
+                    alternatives={k: (alt_version, alt[k]) for k in served if k in alt},
+                )
                 if written and on_write is not None:
                     on_write()
                 for _, _, status, *_ in written:
@@ -824,24 +921,38 @@ class AutoLabeler:
     def _local_batches(self, keys: list):
         """``(images, {key: records}, {key: problem}, {key: general records})`` per batch,
         predicted in this process."""
+        ready = self._model_ready()
         for start in range(0, len(keys), self.batch):
             chunk = keys[start : start + self.batch]
-            preds, bad = self._predict_safe(chunk)
-            others = self._general_for(list(preds)) if self.general is not None else {}
+            if ready:
+                preds, bad = self._predict_safe(chunk)
+            else:  # a Custom AI before its first fit: the General AI alone predicts
+                preds, bad = {}, {}
+            others = {}
+            if self.general is not None:
+                others, bad_general = self._general_for(list(preds) if ready else chunk)
+                bad = {**bad_general, **bad}
             yield len(chunk), preds, bad, others
 
     def _engine_batches(self, engine, keys: list):
         """The same batches as :meth:`_local_batches`, predicted by ``engine``'s workers."""
         df = self.ds.df
         paths = [df.at[k, "image"] for k in keys]
-        for positions, preds, bad, general in engine.predict(
-            self.model, paths, batch=self.batch, general=self.general
+        ready = self._model_ready()
+        model, general = (self.model, self.general) if ready else (self.general, None)
+        for positions, preds, bad, general_preds in engine.predict(
+            model, paths, batch=self.batch, general=general
         ):
             preds = {keys[i]: recs for i, recs in preds.items()}
+            if not ready:  # a Custom AI before its first fit: the workers ran the General AI
+                with self._lock:
+                    self._general_preds.update(preds)
+                yield len(positions), {}, {keys[i]: p for i, p in bad.items()}, preds
+                continue
             others = {}
             if self.general is not None:
                 with self._lock:
-                    for i, recs in general.items():
+                    for i, recs in general_preds.items():
                         self._general_preds[keys[i]] = recs
                 others = {k: self._general_preds.get(k) for k in preds}
             yield len(positions), preds, {keys[i]: p for i, p in bad.items()}, others
@@ -863,7 +974,13 @@ class AutoLabeler:
             out.append((k, visible if status == "auto" else recs, status, reason, recs))
         return out
 
-    def _write(self, writes: list, version: str) -> list:
+    def _write(
+        self,
+        writes: list,
+        version: str,
+        model: str = "custom",
+        alternatives: dict | None = None,
+    ) -> list:
         """Write predictions unless a person touched the row meanwhile; returns what was
         written. ``skip_human`` makes the Dataset check and write in one step, so a correction
         made in the widget at the same moment is never replaced by a prediction. What was
@@ -890,7 +1007,15 @@ class AutoLabeler:
                         "kind": "predict",
                         "skip_human": True,
                         "columns": {
-                            "evidence": self._evidence(k, version, full, reason, shown_from)
+                            "evidence": self._evidence(
+                                k,
+                                version,
+                                full,
+                                reason,
+                                shown_from,
+                                model=model,
+                                alternative=(alternatives or {}).get(k),
+                            )
                         },
                     },
                 )
@@ -900,14 +1025,32 @@ class AutoLabeler:
         written = set(written or ())
         return [w for w in writes if w[0] in written]
 
-    def _evidence(self, key, version: str, recs: list, reason, shown_from: float) -> dict:
-        """The row's ``evidence`` for a new prediction: what it is, why it was routed, the
-        display threshold it was shown with; a grade from an earlier review stays."""
+    def _evidence(
+        self,
+        key,
+        version: str,
+        recs: list,
+        reason,
+        shown_from: float,
+        model: str = "custom",
+        alternative: tuple | None = None,
+    ) -> dict:
+        """The row's ``evidence`` for a new prediction: what it is, which model made it, why
+        it was routed, the display threshold it was shown with, and the other model's
+        prediction (``alternative``: ``(version, records)``) when there is one; a grade and a
+        comparison from an earlier review stay."""
         pred = {"version": version, "records": recs, "reason": reason, "shown_from": shown_from}
+        if self.general is not None and self.trainable:
+            pred["model"] = model
+        if alternative is not None and alternative[0] is not None:
+            pred["alternative"] = {"version": alternative[0], "records": list(alternative[1])}
         entry = {"prediction": pred}
         g = self._grades.get(key)
         if g is not None:
             entry["grade"] = g.as_dict()
+        c = self._comparisons.get(key)
+        if c is not None:
+            entry["comparison"] = c.as_dict()
         return entry
 
     def _predict_safe(self, keys: list) -> tuple[dict, dict]:
@@ -920,17 +1063,20 @@ class AutoLabeler:
             {keys[i]: problem for i, problem in bad.items()},
         )
 
-    def _general_for(self, keys: list) -> dict:
-        """General-model predictions for ``keys`` (cached: that model does not change)."""
+    def _general_for(self, keys: list) -> tuple[dict, dict]:
+        """``({key: records}, {key: problem})`` of the General model for ``keys`` (cached:
+        that model does not change; an unreadable image is set aside, as for the model)."""
         with self._lock:
             missing = [k for k in keys if k not in self._general_preds]
+        bad: dict = {}
         if missing:
             paths = [self.ds.df.at[k, "image"] for k in missing]
-            found = self.general.predict(paths)
+            found, problems = predict_batch(self.general, paths)
+            bad = {missing[i]: p for i, p in problems.items()}
             with self._lock:
-                for k, recs in zip(missing, found):
-                    self._general_preds[k] = list(recs or [])
-        return {k: self._general_preds.get(k) for k in keys}
+                for i, recs in found.items():
+                    self._general_preds[missing[i]] = list(recs or [])
+        return {k: self._general_preds[k] for k in keys if k in self._general_preds}, bad
 
     def _mark_unreadable(self, key, problem: str) -> None:
         try:
@@ -966,13 +1112,17 @@ class AutoLabeler:
         self._refresh_evidence()  # grade the model on images verified since the last look
         df = _snapshot(ds)
         ev = df["evidence"] if "evidence" in df.columns else {}
-        rows = {}
+        rows, stored = {}, {}
         for k, a, st, src in zip(df.index, df["annotations"], df["status"], df["source"]):
             if st in ("review", "auto") and src not in (HUMAN, None):
                 pred = _prediction_of(ev.get(k)) if len(ev) else None
                 # the full prediction (an auto row holds only what was on screen)
                 rows[k] = (pred["records"] if pred else a or [], src)
-        others = self._general_for(list(rows)) if self.general is not None else {}
+                stored[k] = pred or {}
+        others = self._general_for(list(rows))[0] if self.general is not None else {}
+        # the other model's prediction kept beside the one shown is the second opinion
+        alternatives = {k: _alternative_of(p) for k, p in stored.items()}
+        others.update({k: alt[1] for k, alt in alternatives.items() if alt is not None})
         routed = self._routed({k: recs for k, (recs, _) in rows.items()}, others)
         shown_from = self.display_threshold()
         changes, reasons = [], {}
@@ -991,7 +1141,13 @@ class AutoLabeler:
                             "skip_human": True,
                             "columns": {
                                 "evidence": self._evidence(
-                                    k, rows[k][1], rows[k][0], reason, shown_from
+                                    k,
+                                    rows[k][1],
+                                    rows[k][0],
+                                    reason,
+                                    shown_from,
+                                    model=stored[k].get("model", "custom"),
+                                    alternative=alternatives[k],
                                 )
                             },
                         },
@@ -1121,6 +1277,27 @@ def _stored_grades(df) -> dict:
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 out[key] = Grade.from_dict(g)
     return out
+
+
+def _stored_comparisons(df) -> dict:
+    """General-against-Custom comparisons kept in the ``evidence`` column, in row order."""
+    if "evidence" not in df.columns:
+        return {}
+    out = {}
+    for key, value in df["evidence"].items():
+        c = value.get("comparison") if isinstance(value, dict) else None
+        if isinstance(c, dict):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                out[key] = Comparison.from_dict(c)
+    return out
+
+
+def _alternative_of(pred: dict) -> tuple | None:
+    """``(version, records)`` of the other model's prediction kept beside ``pred``."""
+    alt = pred.get("alternative")
+    if isinstance(alt, dict) and isinstance(alt.get("records"), list):
+        return alt.get("version"), alt["records"]
+    return None
 
 
 def _prediction_of(evidence) -> dict | None:

@@ -131,7 +131,8 @@ class LoopView(W.VBox):
         try:
             st = self.labeler.state
             c = st["counts"]
-            self.version.value = f"model: {st['version'] or 'not trained'}"
+            # which model's predictions are on screen, and the evidence for the choice
+            self.version.value = st["serving"]["text"]
             self.counts.value = (
                 f"auto {c.get('auto', 0)} | review {c.get('review', 0)} | "
                 f"verified {c.get('verified', 0)}"
