@@ -92,22 +92,24 @@ def _tally_draws(draws: dict, status: str, preds: list, shown: list, truth: list
     draws["missed"] += len(truth) - len(found_any | found_shown)
 
 
-def run_loop(items, args, base, title: str) -> dict:
-    """Label ``items`` with the simulated annotator and the loop; print and return the numbers."""
+def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) -> dict:
+    """Label ``items`` with the simulated annotator and the loop; print and return the numbers.
+
+    With ``general`` (a General AI), it labels every image first and the Custom AI refines
+    it: the loop shows whichever of the two has proven cheaper to correct."""
+    classes = list(classes)
     truth = {p.stem: recs for p, recs in items}
     costs = EffortCosts()
     print(f"\n== {title} ==", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         df = pd.DataFrame({"path": [str(p) for p, _ in items]}, index=list(truth))
-        ds = nbl.Dataset.from_dataframe(
-            df, image_col="path", db=work / "loop.db", classes=["raccoon"]
-        )
+        ds = nbl.Dataset.from_dataframe(df, image_col="path", db=work / "loop.db", classes=classes)
         tuning = {k: getattr(args, k) for k in ("epochs", "imgsz") if getattr(args, k)}
         model = nbl.CustomAI(
-            task="detect", classes=["raccoon"], base=base, workdir=work / "custom", **tuning
+            task="detect", classes=classes, base=base, workdir=work / "custom", **tuning
         )
-        lab = AutoLabeler(ds, model, retrain_every=args.retrain_every)
+        lab = AutoLabeler(ds, model, retrain_every=args.retrain_every, general=general)
         retrains: list[dict] = []
         lock = threading.Lock()
 
@@ -123,6 +125,7 @@ def run_loop(items, args, base, title: str) -> dict:
                 f"{'none (nothing left)' if first is None else f'after {first:.0f} s'}, "
                 f"{metrics.get('auto', 0)} auto / {metrics.get('review', 0)} review, "
                 f"proven accept threshold {ev.get('threshold')} on {ev.get('n_graded')} graded"
+                + (f"; {lab.serving()['text']}" if general is not None else "")
                 + (f", ERROR {metrics['error']}" if "error" in metrics else ""),
                 flush=True,
             )
@@ -138,6 +141,12 @@ def run_loop(items, args, base, title: str) -> dict:
             flush=True,
         )
         t0 = time.perf_counter()
+        if general is not None:
+            s = lab.autolabel(progress=False)
+            print(
+                f"the General AI labeled {s['written']} images first, in {s['seconds']:.0f} s",
+                flush=True,
+            )
         done = 0
         draws = {"not predicted yet": 0, "hidden below the display threshold": 0, "missed": 0}
         with warnings.catch_warnings():
@@ -196,6 +205,14 @@ def run_loop(items, args, base, title: str) -> dict:
 
         print()
         print(f"wall time {wall:.0f} s, {len(retrains)} retrains, final model {model.version}")
+        if general is not None:
+            served = ds.events()
+            served = served[served["kind"] == "predict"]["source"].value_counts()
+            print(f"at the end: {lab.serving()['text']}")
+            print(
+                "predictions written, by model version: "
+                + ", ".join(f"{v} {n}" for v, n in served.items())
+            )
         print(
             "human actions:",
             ", ".join(
@@ -287,6 +304,13 @@ def main() -> None:
         help="first train a raccoon checkpoint on the last N images, then run the loop on the "
         "others with it as --base and again from scratch",
     )
+    ap.add_argument(
+        "--dataset",
+        choices=("raccoon", "coco128"),
+        default="raccoon",
+        help="coco128: the General AI (yolov5n, every COCO class) labels the images first "
+        "and a Custom AI on the same 80 classes refines it",
+    )
     ap.add_argument("--pretrain-epochs", type=int, default=150)
     ap.add_argument("--pretrain-imgsz", type=int, default=256)
     args = ap.parse_args()
@@ -295,6 +319,22 @@ def main() -> None:
 
     if args.base in ("none", ""):
         args.base = None
+    if args.dataset == "coco128":
+        from support.model_fixtures import yolo_items
+
+        if args.base is None:
+            raise SystemExit("coco128 needs the COCO checkpoint: set NBLABEL_SHARED or --base")
+        general = nbl.GeneralAI("all", weights=args.base)
+        items = yolo_items(SHARED / "datasets" / "coco128", args.images)
+        run_loop(
+            items,
+            args,
+            args.base,
+            f"coco128: General AI {Path(args.base).name} first, Custom AI refining it",
+            classes=general.classes,
+            general=general,
+        )
+        return
     items = voc_items(SHARED / "datasets" / "raccoon", args.images)
     if not args.pretrain_on:
         run_loop(items, args, args.base, f"base {args.base or 'none (from scratch)'}")
