@@ -170,13 +170,20 @@ def test_a_folder_import_builds_the_frame_a_reopen_reads(folder, db):
 
 
 def test_values_the_fast_parser_would_change_come_back_exactly(folder, db):
-    ds = nbl.Dataset.from_folder(folder(3), db=db)
+    ds = nbl.Dataset.from_folder(folder(3), db=db, classes=["raccoon"])
     key = ds.keys()[0]
     big = 123456789012345678901234567890  # beyond 64 bits: a float in orjson
     ds.update(key, serial=big, checksum=2**64 - 1, ratio=1e300)
-    row = nbl.Dataset.open(db).df.loc[key]
+    # one past 64 bits, nested where a box keeps its attributes; and a long run of digits in
+    # a text, which must read back as the same text
+    ds.annotate(key, [{"label": "raccoon", "bbox": [1, 2, 3, 4], "attributes": {"id": 2**64}}])
+    ds.update(ds.keys()[1], note="scan 12345678901234567890123")
+    reopened = nbl.Dataset.open(db).df
+    row = reopened.loc[key]
     assert row["serial"] == big and type(row["serial"]) is int
     assert row["checksum"] == 2**64 - 1 and row["ratio"] == 1e300
+    assert row["annotations"][0]["attributes"]["id"] == 2**64
+    assert reopened.loc[ds.keys()[1], "note"] == "scan 12345678901234567890123"
 
 
 def test_writes_held_behind_the_frame_read_back_as_the_journal_has_them(folder, db):
