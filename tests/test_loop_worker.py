@@ -134,3 +134,25 @@ def test_predictions_reasons_and_grades_survive_a_restart(folder, tmp_path):
     assert len(lab2.grades()) == 2 and grades == {True, False}
     ev = ds2.row("raccoon-2")["evidence"]
     assert ev["prediction"]["version"] == "slow@0" and ev["grade"]["correct"] is False
+
+
+def test_evidence_in_the_layouts_older_journals_wrote_is_read_back(folder, tmp_path):
+    """Journals written before evidence was a record held the bare grade, and grades before
+    they kept labels: both still count, labels taken from the stored prediction."""
+    db = tmp_path / "old.db"
+    ds = nbl.Dataset.from_folder(folder(4), db=db, classes=["raccoon"])
+    bare = {"version": "v1", "confidence": 0.9, "correct": True, "scores": [0.9]}
+    bare |= {"hits": [True], "n_true": 1, "labels": ["raccoon"]}
+    unlabeled = {**bare, "correct": False, "labels": []}
+    prediction = {"version": "v1", "records": [{"label": "raccoon", "bbox": [1, 2, 3, 4]}]}
+    comparison = {"version": "v1", "custom": 2.0, "general": 5.0}
+    ds.update("raccoon-1", evidence=bare)
+    ds.update("raccoon-2", evidence={"grade": unlabeled, "prediction": prediction})
+    ds.update("raccoon-3", evidence={"comparison": comparison, "grade": "not a grade"})
+    ds.update("raccoon-4", evidence="not a record")
+
+    lab, _ = _labeler(nbl.Dataset.open(db), retrain_every=100)
+    grades = {g.correct: g for g in lab.grades()}
+    assert len(lab.grades()) == 2
+    assert grades[True].labels == ("raccoon",) and grades[False].labels == ("raccoon",)
+    assert lab.serving()["compared"] == 1

@@ -174,13 +174,13 @@ class AutoLabeler:
         self._general_preds: dict[Any, list] = {}
         self._view = None  # the LoopView of widget(), once built
         self._total = self._done = 0  # images in the running prediction job, and done
-        # prequential grades, from the journal: each verified image's prediction before the
-        # person's correction, compared with the result
-        self._grades: dict[Any, Grade] = _stored_grades(ds.df)
-        # General against Custom on the same verified images, from the journal too
-        self._comparisons: dict[Any, Comparison] = _stored_comparisons(ds.df)
-
         df = ds.df
+        # from the journal: prequential grades (each verified image's prediction before the
+        # person's correction, compared with the result), and General against Custom on the
+        # same verified images
+        self._grades: dict[Any, Grade]
+        self._comparisons: dict[Any, Comparison]
+        self._grades, self._comparisons = _stored_evidence(df)
         # images verified before the loop started are training data, not new corrections
         self._counted = set(df.index[(df["status"] == "verified") & (df["source"] == HUMAN)])
         # Held weakly: re-running a notebook cell that builds a new AutoLabeler must not leave
@@ -1259,12 +1259,16 @@ class AutoLabeler:
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _stored_grades(df) -> dict:
-    """Grades kept in the journal's ``evidence`` column by an earlier session."""
+def _stored_evidence(df) -> tuple[dict, dict]:
+    """Grades and General-against-Custom comparisons kept in the journal's ``evidence``
+    column by an earlier session, in row order: ``(grades, comparisons)``, by key."""
+    grades: dict = {}
+    comparisons: dict = {}
     if "evidence" not in df.columns:
-        return {}
-    out = {}
-    for key, value in df["evidence"].items():
+        return grades, comparisons
+    cells = df["evidence"]
+    # most rows carry no evidence: only the others are read, one pass for both
+    for key, value in cells[cells.notna()].items():
         if not isinstance(value, dict):
             continue
         g = value.get("grade") if "grade" in value else value  # older journals: the grade
@@ -1275,21 +1279,12 @@ def _stored_grades(df) -> dict:
                 if len(recs) == len(g.get("scores") or ()):
                     g = {**g, "labels": [r.get("label") for r in recs]}
             with contextlib.suppress(KeyError, TypeError, ValueError):
-                out[key] = Grade.from_dict(g)
-    return out
-
-
-def _stored_comparisons(df) -> dict:
-    """General-against-Custom comparisons kept in the ``evidence`` column, in row order."""
-    if "evidence" not in df.columns:
-        return {}
-    out = {}
-    for key, value in df["evidence"].items():
-        c = value.get("comparison") if isinstance(value, dict) else None
+                grades[key] = Grade.from_dict(g)
+        c = value.get("comparison")
         if isinstance(c, dict):
             with contextlib.suppress(KeyError, TypeError, ValueError):
-                out[key] = Comparison.from_dict(c)
-    return out
+                comparisons[key] = Comparison.from_dict(c)
+    return grades, comparisons
 
 
 def _alternative_of(pred: dict) -> tuple | None:
