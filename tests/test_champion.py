@@ -102,7 +102,10 @@ def test_a_custom_ai_worse_than_the_general_ai_is_never_shown(items, tmp_path):
     _verify(ds, lab, items, keys[:5])  # retrain 1: custom-v1 predicts beside the General AI
     assert custom.version == "custom-v1"
     assert _model_sources(ds) == {"general@1"}
-    _verify(ds, lab, items, keys[5:15])  # ten compared images, and two more retrains
+    # ten compared images, and two more retrains (one after each five: five verified before
+    # a queued retrain starts would train it, and start no other)
+    _verify(ds, lab, items, keys[5:10])
+    _verify(ds, lab, items, keys[10:15])
 
     s = lab.serving()
     assert s["model"] == "general" and s["version"] == "general@1"

@@ -118,7 +118,9 @@ def test_corrections_trigger_background_retrains_one_at_a_time(raccoons, det_che
     # which starts only after retrain 2 has ended.
     for k in keys[13:20]:
         ds.annotate(k, truth[k], kind="submit")
-    wait_for(lambda: lab.state["busy"])
+    # training, not only queued: corrections made before a queued retrain starts are part of
+    # its training set, and rightly start no other
+    wait_for(lambda: lab.state["training"])
     for k in keys[20:30]:
         ds.annotate(k, truth[k], kind="submit")
     assert lab.wait(timeout=400)
