@@ -178,8 +178,6 @@ class AutoLabeler:
         # from the journal: prequential grades (each verified image's prediction before the
         # person's correction, compared with the result), and General against Custom on the
         # same verified images
-        self._grades: dict[Any, Grade]
-        self._comparisons: dict[Any, Comparison]
         self._grades, self._comparisons = _stored_evidence(df)
         # images verified before the loop started are training data, not new corrections
         self._counted = set(df.index[(df["status"] == "verified") & (df["source"] == HUMAN)])
@@ -1259,11 +1257,11 @@ class AutoLabeler:
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _stored_evidence(df) -> tuple[dict, dict]:
+def _stored_evidence(df) -> tuple[dict[Any, Grade], dict[Any, Comparison]]:
     """Grades and General-against-Custom comparisons kept in the journal's ``evidence``
     column by an earlier session, in row order: ``(grades, comparisons)``, by key."""
-    grades: dict = {}
-    comparisons: dict = {}
+    grades: dict[Any, Grade] = {}
+    comparisons: dict[Any, Comparison] = {}
     if "evidence" not in df.columns:
         return grades, comparisons
     cells = df["evidence"]
