@@ -4,7 +4,10 @@ The annotator works through the images the way a person does in the widget: afte
 submit the Annotator goes on to the next image in dataset order that still needs a person
 (auto-accepted and verified ones are skipped), wrapping to the review queue; on each it fixes the
 model's objects towards the Pascal VOC ground truth (delete false boxes, move boxes with IoU
-below 0.9, relabel, draw missing ones) and submits. Auto-accepted images are not touched.
+below 0.9, relabel, draw missing ones) and submits. Predictions under the loop's display
+threshold are the widget's faint suggestions: the annotator takes one that covers a true box
+no label covers (a drag when it is off, an accept click when it fits) and ignores the rest,
+which the submit leaves out. Auto-accepted images are not touched.
 Every 10 verified images the AutoLabeler retrains CustomAI in the background and re-predicts
 the rest while the annotator keeps going.
 
@@ -61,7 +64,7 @@ from nblabel.columns import DONE_STATUSES  # noqa: E402
 from nblabel.loop import AutoLabeler  # noqa: E402
 from nblabel.loop.evidence import grade  # noqa: E402
 from nblabel.loop.report import EffortCosts, effort_report  # noqa: E402
-from nblabel.loop.simulate import apply_fix, kept_matches, label_f1, plan_fix  # noqa: E402
+from nblabel.loop.simulate import apply_fix, label_f1, plan_fix  # noqa: E402
 
 
 def next_image(ds, after):
@@ -81,15 +84,12 @@ def next_image(ds, after):
     return None
 
 
-def _tally_draws(draws: dict, status: str, preds: list, shown: list, truth: list) -> None:
-    """Count the true boxes the annotator must draw on an image, by why they are missing."""
-    if status == "unlabeled":
-        draws["not predicted yet"] += len(truth)
-        return
-    found_shown = {j for _, j, _ in kept_matches(shown, truth)}
-    found_any = {j for _, j, _ in kept_matches(preds, truth)}
-    draws["hidden below the display threshold"] += len(found_any - found_shown)
-    draws["missed"] += len(truth) - len(found_any | found_shown)
+def _tally_draws(draws: dict, status: str, fix) -> None:
+    """Count the true boxes the annotator drew on an image, by why no prediction gave them,
+    and the faint suggestions taken instead of drawing."""
+    drawn = fix.kinds.count("added")
+    draws["not predicted yet" if status == "unlabeled" else "missed"] += drawn
+    draws["taken"] += fix.taken
 
 
 def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) -> dict:
@@ -148,7 +148,7 @@ def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) 
                 flush=True,
             )
         done = 0
-        draws = {"not predicted yet": 0, "hidden below the display threshold": 0, "missed": 0}
+        draws = {"not predicted yet": 0, "missed": 0, "taken": 0}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the from-scratch notice, once
             key = None
@@ -161,13 +161,12 @@ def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) 
                     break
                 row = ds.row(key)
                 preds = row["annotations"] if row["status"] != "unlabeled" else []
-                # the widget hides what scores below the loop's display threshold: the person
-                # neither sees nor deletes those, and submitting drops them
+                # the widget draws what scores below the loop's display threshold as faint
+                # suggestions: the person takes the right ones, ignores the rest, and
+                # submitting leaves those out
                 shown_from = lab.display_threshold()
-                shown = [r for r in preds if (r.get("score") or 1.0) >= shown_from]
-                _tally_draws(draws, row["status"], preds, shown, truth[key])
-                preds = shown
-                fix = plan_fix(preds, truth[key])
+                fix = plan_fix(preds, truth[key], shown_from=shown_from)
+                _tally_draws(draws, row["status"], fix)
                 seconds = apply_fix(ds, key, fix, costs)
                 done += 1
                 if args.sync:
@@ -219,9 +218,11 @@ def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) 
                 f"{k} {int(n)} ({costs.seconds(k) * n:.0f} s)" for k, n in human["count"].items()
             ),
         )
+        taken = draws.pop("taken")
         print(
             "boxes drawn, by why: "
             + ", ".join(f"{why} {n} ({n * costs.box:.0f} s)" for why, n in draws.items())
+            + f"; faint suggestions taken instead of drawn: {taken}"
         )
         print(f"seconds-equivalent with the loop : {with_model:7.0f} s ({costs.describe()})")
         print(
@@ -239,16 +240,21 @@ def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) 
             f"guarantee: auto-accept from image confidence {g.threshold}, {g.n_graded} images "
             f"graded, accuracy {g.accuracy} (lower bound {g.lower}, target {g.target}); "
             f"wrong auto-accepted images expected {expected:.1f} (bound {bound:.1f}), "
-            f"measured {wrong}; display threshold {lab.display_threshold():.2f}"
+            f"measured {wrong}; display threshold {lab.display_threshold():.2f}, auto-accepted "
+            f"images keep objects from {lab.keep_threshold():.2f}"
         )
         for label, e in g.by_class.items():
             print(
                 f"  class {label}: {e.n} graded images, {e.right} right; auto-accepted from "
                 f"{'not proven yet' if e.threshold is None else f'{e.threshold:.2f}'}"
             )
-        print("graded images by confidence (what the accept threshold is proven from):")
+        print(
+            "graded images by confidence, keeping objects from the keep threshold "
+            "(what the accept threshold is proven from):"
+        )
         edges = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
-        grades = lab.grades()
+        keep = lab.keep_threshold()
+        grades = [x.at(keep) for x in lab.grades()]
         for lo, hi in zip(edges, edges[1:]):
             sel = [x for x in grades if x.confidence is not None and lo <= x.confidence < hi]
             if sel:
@@ -256,7 +262,7 @@ def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) 
                 print(f"  [{lo:.1f}, {min(hi, 1.0):.1f}): {len(sel):3d} images, {right:3d} right")
         none = [x for x in grades if x.confidence is None]
         if none:
-            print(f"  nothing on screen: {len(none)} images, {sum(x.correct for x in none)} right")
+            print(f"  nothing kept: {len(none)} images, {sum(x.correct for x in none)} right")
         print(
             f"label F1 of the finished dataset vs ground truth: {f1['f1']:.3f} "
             f"(precision {f1['precision']:.3f}, recall {f1['recall']:.3f})"

@@ -508,18 +508,44 @@ def test_deidentification_regions_are_a_read_only_layer(raccoon_dir, yunet_path,
     assert [r["kind"] for r in w.regions] == ["plate"] and w.meta["regions_unreadable"] == 1
 
 
-def test_submit_from_code_leaves_out_predictions_hidden_below_the_threshold(ds):
+def test_submit_leaves_out_suggestions_below_the_threshold_unless_taken(ds):
     low = dict(BOX, bbox=[320.0, 40.0, 400.0, 120.0], score=0.2, source="yolo@1")
-    ds.annotate("raccoon-1", [dict(BOX, score=0.62, source="yolo@1"), low], source="yolo@1")
+    other = dict(BOX, bbox=[450.0, 200.0, 600.0, 400.0], score=0.1, source="yolo@1")
+    ds.annotate("raccoon-1", [dict(BOX, score=0.62, source="yolo@1"), low, other], source="yolo@1")
     w = Annotator(ds, threshold=0.3)
-    assert len(w.shown(w.annotations)) == 2  # hide below is off: both are on screen
-    w.hide_below = True
-    assert [r["score"] for r in w.shown(w.annotations)] == [pytest.approx(0.62)]
+    assert len(w.shown(w.annotations)) == 3  # hide below is off: the suggestions are drawn
+    assert [r["score"] for r in w.kept(w.annotations)] == [pytest.approx(0.62)]
+    # the person drags one suggestion into place: it becomes theirs and is kept
+    b = Browser(w)
+    taken = dict(low, bbox=[318.0, 42.0, 405.0, 125.0], score=None, source="human")
+    b.edit("moved", [w.annotations[0], taken, w.annotations[2]])
     w.submit()
     row = ds.row("raccoon-1")
     assert row["status"] == "verified"
-    assert [r["score"] for r in row["annotations"]] == [pytest.approx(0.62)]
-    assert "1 hidden prediction below 0.30 left out" in w.message
+    assert [r["bbox"] for r in row["annotations"]] == [BOX["bbox"], taken["bbox"]]
+    assert [r["score"] for r in row["annotations"]] == [pytest.approx(0.62), None]
+    assert "1 suggestion below 0.30 left out" in w.message
+    # hidden suggestions are left out the same way
+    ds.annotate("raccoon-2", [dict(low), dict(BOX, score=0.9, source="yolo@1")], source="yolo@1")
+    w.goto(1)
+    w.hide_below = True
+    assert [r["score"] for r in w.shown(w.annotations)] == [pytest.approx(0.9)]
+    w.submit()
+    assert [r["score"] for r in ds.row("raccoon-2")["annotations"]] == [pytest.approx(0.9)]
+
+
+def test_an_image_with_only_suggestions_is_not_submitted_empty_by_mistake(ds):
+    ds.annotate("raccoon-2", [dict(BOX, score=0.1, source="yolo@1")], source="yolo@1")
+    w = Annotator(ds, threshold=0.3)
+    w.goto(1)
+    b = Browser(w)
+    b.send("submit", annotations=w.annotations)  # Enter: the faint box alone is no label
+    assert ds.row("raccoon-2")["status"] == "predicted" and w.key == "raccoon-2"
+    assert "Only 1 suggestion under 0.30" in w.message and "press a" in w.message
+    b.edit("accepted", [dict(BOX, score=None, source="human")])  # a: take it
+    b.send("submit", annotations=w.annotations)
+    assert ds.row("raccoon-2")["status"] == "verified"
+    assert ds.row("raccoon-2")["annotations"][0]["bbox"] == BOX["bbox"]
 
 
 def test_an_empty_image_is_verified_only_as_nothing_here(ds):

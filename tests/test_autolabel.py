@@ -336,7 +336,7 @@ def test_an_image_is_judged_and_auto_accepted_as_a_person_would_see_it(folder, t
     ds = nbl.Dataset.from_folder(folder(30), db=tmp_path / "h.db")
 
     class WithJunk(BrightModel):
-        # every image also gets a faint box: the widget hides it (below the display threshold)
+        # every image also gets a faint box: a suggestion (below the display threshold)
         def predict(self, images):
             junk = {"label": "raccoon", "bbox": [0, 0, 8, 8], "score": 0.05}
             return [recs + [dict(junk)] for recs in super().predict(images)]
@@ -356,7 +356,7 @@ def test_an_image_is_judged_and_auto_accepted_as_a_person_would_see_it(folder, t
     for k in keys:  # a person keeps the one box on screen and submits
         seen = [a for a in ds.df.at[k, "annotations"] if a["score"] >= 0.25]
         ds.annotate(k, [{"label": a["label"], "bbox": a["bbox"]} for a in seen], kind="submit")
-    # right as shown: the hidden faint box is neither an error nor the image's confidence
+    # right as kept: the faint suggestion is neither an error nor the image's confidence
     assert [g.correct for g in lab.grades()] == [True] * 6
     assert min(g.confidence for g in lab.grades()) > 0.25
     assert lab.wait(60) and lab.errors == []

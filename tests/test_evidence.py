@@ -188,3 +188,68 @@ def test_the_report_states_the_expected_wrong_images_and_each_class(folder, tmp_
     assert f"{g.by_class['raccoon'].threshold:.2f}" in rep.loc["class raccoon", "note"]
     assert "not proven yet" in rep.loc["class dog", "note"]
     lab.close()
+
+
+def test_keep_threshold_is_the_score_at_which_most_graded_images_are_right():
+    from nblabel.loop.evidence import keep_threshold
+
+    rng = random.Random(7)
+    for _ in range(200):
+        grades = []
+        for _ in range(rng.randint(1, 12)):
+            m = rng.randint(0, 4)
+            scores = tuple(round(rng.random(), 2) for _ in range(m))
+            hits = tuple(rng.random() < 0.7 for _ in range(m))
+            grades.append(Grade("v", None, False, scores, hits, rng.randint(0, 3)))
+        t = keep_threshold(grades)
+        best = max(
+            sum(g.at(c).correct for g in grades)
+            for c in [0.0, 1.01] + [s for g in grades for s in g.scores]
+        )
+        assert sum(g.at(t).correct for g in grades) == best
+
+
+def test_grades_match_the_most_confident_object_first():
+    # a low duplicate overlapping the person's box more must not take the confident one's
+    # match, or re-grading at a higher score would call a right image wrong
+    final = [{"label": "cat", "bbox": [0, 0, 100, 100]}]
+    pred = [
+        {"label": "cat", "bbox": [0, 0, 80, 80], "score": 0.9},
+        {"label": "cat", "bbox": [0, 0, 99, 99], "score": 0.2},
+    ]
+    g = grade(pred, final, "v")
+    assert g.hits == (True, False) and not g.correct
+    assert g.at(0.5).correct and g.at(0.5).confidence == pytest.approx(0.9)
+
+
+def test_the_loop_offers_more_as_suggestions_when_ignoring_them_is_free(folder, tmp_path):
+    # Each image gets the model's box and a second, wrong one scored 0.1-0.9. A person keeps
+    # the first. Shown as a label, the wrong box costs a deletion; as a faint suggestion it
+    # costs nothing, and a right suggestion a click. Hidden (hide_below), a right one is
+    # drawn again. So the loop moves the line between labels and suggestions up when its
+    # widget draws the suggestions, and keeps it lower when it hides them.
+    rng = random.Random(11)
+
+    class WithWrongBox(BrightModel):
+        def predict(self, images):
+            out = []
+            for recs in super().predict(images):
+                wrong = {"label": "raccoon", "bbox": [0, 0, 6, 6], "score": rng.uniform(0.1, 0.9)}
+                out.append(recs + [wrong])
+            return out
+
+    ds = nbl.Dataset.from_folder(folder(30), db=tmp_path / "s.db")
+    lab = AutoLabeler(ds, WithWrongBox(), retrain_every=100)
+    lab.autolabel(progress=False)
+    for k in ds.keys():
+        right = ds.df.at[k, "annotations"][0]
+        ds.annotate(k, [{"label": right["label"], "bbox": right["bbox"]}], kind="submit")
+    assert len(lab.grades()) == 30
+    faint, keep = lab.display_threshold(), lab.keep_threshold()  # no widget: drawn faint
+    view = lab.widget(hide_below=True)
+    hidden = lab.display_threshold()
+    assert view.annotator.hide_below and hidden < faint
+    # what an auto-accepted image keeps does not depend on how a person is shown things
+    assert lab.keep_threshold() == keep
+    view.close()
+    lab.close()

@@ -77,7 +77,7 @@ export function createKeymap(TOOLS, JUMPS = []) {
       does: "Class of the selected object (or of the next one drawn)",
       on: Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => [String(n), (app) => app.pickClass(n)])),
     },
-    { keys: "a", does: "Accept the selected prediction", on: { a: (app) => app.acceptSelected() } },
+    { keys: "a", does: "Accept the selected prediction or suggestion", on: { a: (app) => app.acceptSelected() } },
     { keys: "Shift + a", does: "Accept every prediction above the threshold", on: { A: (app) => app.acceptAll() } },
     { keys: "x", does: "Reject the selected prediction (delete a label)", on: { x: reject }, also: { X: reject } },
     {
@@ -85,7 +85,7 @@ export function createKeymap(TOOLS, JUMPS = []) {
       does: "Select the previous / next object",
       on: { "[": (app) => app.cycleSelection(-1), "]": (app) => app.cycleSelection(1) },
     },
-    { keys: "h", does: "Hide predictions (and keypoints) scored below the threshold", on: { h: (app) => app.toggleHideBelow() } },
+    { keys: "h", does: "Hide the suggestions: predictions (and keypoints) scored below the threshold, which a submit leaves out unless taken", on: { h: (app) => app.toggleHideBelow() } },
     { keys: "Hover a keypoint", does: "Its name and score; the point's size shows its score" },
     {
       keys: "Enter",

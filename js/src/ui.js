@@ -125,10 +125,10 @@ export function buildDom(keymap, constants) {
   const toolbar = h("div", { class: "nbl-bar" }, [
     h("span", { class: "nbl-group" }, Object.values(toolButtons)),
     classSelect,
-    h("label", { class: "nbl-group", title: "Predictions below this score are dimmed" }, [
+    h("label", { class: "nbl-group", title: "Predictions below this score are faint suggestions: a submit leaves them out unless you drag one or select it and press a" }, [
       h("span", { text: "min score" }), thr, thrValue,
     ]),
-    h("label", { class: "nbl-group" }, [hide, h("span", { text: "hide below" })]),
+    h("label", { class: "nbl-group", title: "Hide the suggestions (h)" }, [hide, h("span", { text: "hide below" })]),
     regionsToggle,
     h("span", { class: "nbl-group" }, [
       btn("Accept", "accept", "Accept the selected prediction (a)"),

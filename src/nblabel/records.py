@@ -179,9 +179,9 @@ def image_confidence(records: Sequence[dict]) -> float | None:
 
 
 def shown(records: Sequence[dict], shown_from: float = 0.0) -> list[dict]:
-    """The objects a person sees when predictions scored below ``shown_from`` are hidden
-    (objects without a score, a person's own, are always shown). The one rule the
-    Annotator's "hide below", the loop's grades and its routing share.
+    """The objects kept as labels when predictions scored below ``shown_from`` are only
+    suggestions (objects without a score, a person's own, are always kept). The one rule
+    the Annotator's submit and "hide below", the loop's grades and its routing share.
 
     Example:
         >>> [r["score"] for r in shown([{"score": 0.2}, {"score": 0.7}], 0.5)]

@@ -243,6 +243,31 @@ def test_submit_leaves_out_hidden_predictions(lab, images, db):
     assert ds.events()["n_objects"].iloc[-1] == 1
 
 
+def test_a_dragged_suggestion_is_kept_and_an_ignored_one_left_out(lab, images, db):
+    # Two predictions under the 0.25 threshold are faint suggestions (hide below is off).
+    # Dragging one into place makes it the user's label; Enter leaves the other one out.
+    setup = (
+        "ds.annotate('img_000', ["
+        f"dict(label={RACCOON!r}, bbox=[300, 300, 700, 700], score=0.2),"
+        f"dict(label={RACCOON!r}, bbox=[1650, 40, 1880, 200], score=0.18)],"
+        " source='model@v1', status='review')\n"
+    )
+    page, view = open_annotator(lab, images, db, setup)
+    assert lab.eval("w.hide_below") is False
+    view.drag((500, 500), (560, 540))  # grab the faint box by its middle and move it
+    recs = wait_objects(db, lambda r: r[0]["score"] is None, what="the taken suggestion")
+    assert recs[0]["source"] == "human" and close(recs[0]["bbox"], [360, 340, 760, 740])
+    page.keyboard.press("Enter")
+    ds = wait_for(
+        lambda: (d := nbl.Dataset.open(db)).row("img_000")["status"] == "verified" and d,
+        what="img_000 verified",
+    )
+    recs = ds.row("img_000")["annotations"]
+    assert len(recs) == 1 and recs[0]["score"] is None, recs
+    assert close(recs[0]["bbox"], [360, 340, 760, 740])
+    assert "1 suggestion below 0.25 left out" in lab.eval("w.message")
+
+
 def test_enter_on_an_empty_image_asks_and_shift_enter_never_submits(lab, images, db):
     page, view = open_annotator(lab, images, db)
     root = page.locator("[data-testid=annotator]").last

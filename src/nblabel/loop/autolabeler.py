@@ -32,7 +32,15 @@ from .batches import predict_batch
 from .champion import Comparison, custom_serves, fix_seconds
 from .champion import summary as comparison_summary
 from .counts import check_count
-from .evidence import WINDOW, Grade, Guarantee, display_threshold, grade, guarantee
+from .evidence import (
+    WINDOW,
+    Grade,
+    Guarantee,
+    display_threshold,
+    grade,
+    guarantee,
+    keep_threshold,
+)
 from .report import EffortCosts, effort_report, plot_report
 from .routing import REASON_HIDDEN, REVIEW, is_held_out, review_order, route
 
@@ -325,14 +333,39 @@ class AutoLabeler:
             (None, (0.0, 0.0))
         """
         recent = self.grades()[-WINDOW:]
-        return guarantee(recent, self.target_accuracy if target is None else target)
+        keep = keep_threshold(recent)
+        return guarantee(
+            [g.at(keep) for g in recent], self.target_accuracy if target is None else target
+        )
+
+    def keep_threshold(self) -> float:
+        """Object score from which an auto-accepted image keeps the model's objects: the one
+        at which the most reviewed images would have been right as they were (see
+        :func:`nblabel.loop.evidence.keep_threshold`). The guarantee is proven for images
+        kept by this rule; the display threshold, which prices a person's gestures, is
+        another matter.
+
+        Example:
+            >>> 0.0 <= labeler.keep_threshold() <= 1.0
+            True
+        """
+        return keep_threshold(self.grades()[-WINDOW:])
 
     def display_threshold(self) -> float:
-        """Object score below which showing a prediction costs more seconds than it saves
-        (a wrong one shown is deleted, a right one hidden is drawn), from the graded objects.
+        """Object score below which a prediction is best offered as a faint suggestion
+        rather than shown as a label, from the graded objects.
+
+        A wrong object shown as a label is deleted (a correction); a wrong suggestion is
+        ignored and left out on submit. A right suggestion is taken with a click (an
+        accept), or drawn from scratch when the loop's Annotator hides suggestions
+        (``hide_below``). The score that minimises those seconds over the evidence wins.
         """
+        ann = self.annotator
+        hidden = ann is not None and bool(ann.hide_below)
         return display_threshold(
-            self.grades(), delete_cost=self.costs.correction, draw_cost=self.costs.box
+            self.grades(),
+            delete_cost=self.costs.correction,
+            draw_cost=self.costs.box if hidden else self.costs.accept,
         )
 
     # -- hooks -----------------------------------------------------------------------------
@@ -459,12 +492,13 @@ class AutoLabeler:
         return Comparison(str(pred.get("version")), custom=served, general=other)
 
     def _seen_from(self, pred: dict) -> float:
-        """The score from which predictions were on screen when a person reviewed an image:
-        the loop's widget's threshold when it hides below it, else the display threshold
-        in force when the prediction was written."""
+        """The score from which predictions were offered as labels when a person reviewed
+        an image (the ones under it are suggestions, left out unless taken): the loop's
+        widget's threshold, else the display threshold in force when the prediction was
+        written."""
         ann = self.annotator
         if ann is not None:
-            return float(ann.threshold) if ann.hide_below else 0.0
+            return float(ann.threshold)
         return float(pred.get("shown_from") or 0.0)
 
     # -- the worker --------------------------------------------------------------------------
@@ -957,19 +991,20 @@ class AutoLabeler:
 
     def _routed(self, preds: dict, others: dict) -> list:
         """``(key, records to write, status, reason, full prediction)`` for predicted images. An image is judged by
-        what a person would see of it: predictions below the display threshold are hidden
-        in the widget, so they neither lower its confidence nor stay in it when it is
-        auto-accepted (exactly as submitting it would drop them)."""
+        what a submit would keep of it: predictions below the display threshold are only
+        faint suggestions in the widget, so they neither lower its confidence nor stay in it
+        when it is auto-accepted (exactly as submitting it untouched would leave them out)."""
         shown_from = self.display_threshold()
+        keep = self.keep_threshold()
         evidence = self.guarantee()
         out = []
         for k, recs in preds.items():
-            visible = shown(recs, shown_from)
-            threshold, allowed = self._accept_rule(visible, evidence)
-            status, reason = route(visible, threshold, allowed, other=others.get(k))
-            if recs and not visible:
-                reason = REASON_HIDDEN  # found, but not shown: the person should know
-            out.append((k, visible if status == "auto" else recs, status, reason, recs))
+            kept = shown(recs, keep)
+            threshold, allowed = self._accept_rule(kept, evidence)
+            status, reason = route(kept, threshold, allowed, other=others.get(k))
+            if status != "auto" and recs and not shown(recs, shown_from):
+                reason = REASON_HIDDEN  # found, but only as suggestions: say so
+            out.append((k, kept if status == "auto" else recs, status, reason, recs))
         return out
 
     def _write(
@@ -988,9 +1023,10 @@ class AutoLabeler:
         labels = {r["label"] for _, recs, *_ in writes for r in recs}
         if labels - set(ds.classes):
             ds.add_classes(sorted(labels - set(ds.classes)))
-        # the confidence of an image is that of what is on screen, so the review queue
-        # sorts by what a person will see
+        # an image's confidence is that of the objects the accept rule keeps, the one its
+        # guarantee speaks of; the review queue sorts by it
         shown_from = self.display_threshold()
+        keep = self.keep_threshold()
         # the evidence goes in the same transaction as the objects: a person's verify can
         # never be graded against the prediction before this one
         written = ds.annotate_many(
@@ -1001,7 +1037,7 @@ class AutoLabeler:
                     {
                         "source": version,
                         "status": status,
-                        "confidence": image_confidence(shown(recs, shown_from)),
+                        "confidence": image_confidence(shown(recs, keep)),
                         "kind": "predict",
                         "skip_human": True,
                         "columns": {
@@ -1123,6 +1159,7 @@ class AutoLabeler:
         others.update({k: alt[1] for k, alt in alternatives.items() if alt is not None})
         routed = self._routed({k: recs for k, (recs, _) in rows.items()}, others)
         shown_from = self.display_threshold()
+        keep = self.keep_threshold()
         changes, reasons = [], {}
         for k, recs, status, reason, _ in routed:
             reasons[k] = reason
@@ -1134,7 +1171,7 @@ class AutoLabeler:
                         {
                             "source": rows[k][1],
                             "status": status,
-                            "confidence": image_confidence(shown(recs, shown_from)),
+                            "confidence": image_confidence(shown(recs, keep)),
                             "kind": "route",
                             "skip_human": True,
                             "columns": {

@@ -24,6 +24,7 @@ recent grades (``window``) to follow a model whose quality changes.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -73,6 +74,30 @@ class Grade:
             return frozenset()
         return frozenset(lab for lab, s in zip(self.labels, self.scores) if s >= self.confidence)
 
+    def at(self, keep_from: float) -> Grade:
+        """The same review graded as if the objects scored at least ``keep_from`` had been
+        the image's labels: what an image auto-accepted with that rule would have been.
+
+        Exact for grades made by :func:`grade`, whose hits are matched in score order (a
+        higher-scored object is matched first, so the objects above any score keep the
+        matches they had).
+
+        Example:
+            >>> g = Grade("v", 0.2, False, (0.9, 0.2), (True, False), 1)
+            >>> g.at(0.5).correct, g.at(0.5).confidence, g.at(0.1).correct
+            (True, 0.9, False)
+        """
+        kept = [(s, h) for s, h in zip(self.scores, self.hits) if s >= keep_from]
+        return Grade(
+            version=self.version,
+            confidence=min(s for s, _ in kept) if kept else None,
+            correct=all(h for _, h in kept) and len(kept) == self.n_true,
+            scores=self.scores,
+            hits=self.hits,
+            n_true=self.n_true,
+            labels=self.labels,
+        )
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["scores"], d["hits"] = list(self.scores), list(self.hits)
@@ -112,9 +137,16 @@ def grade(
         >>> grade(extra, [{"label": "cat", "bbox": [0, 0, 10, 11]}], "v1", shown_from=0.3).correct
         True
     """
-    matches = match_boxes(pred, final, min_iou=MATCH_IOU)
-    hit = {i for i, _, _ in matches}
     scores = tuple(float(r.get("score") if r.get("score") is not None else 1.0) for r in pred)
+    # matched most confident first (as COCO scores detections), so a low duplicate never
+    # takes the match of the object above it and Grade.at can re-grade at any score
+    order = sorted(range(len(pred)), key=lambda i: -scores[i])
+    hit, free = set(), list(range(len(final)))
+    for i in order:
+        m = match_boxes([pred[i]], [final[j] for j in free], min_iou=MATCH_IOU)
+        if m:
+            hit.add(i)
+            del free[m[0][1]]
     on_screen = shown(pred, shown_from)
     right = len(match_boxes(on_screen, final, min_iou=MATCH_IOU)) == len(on_screen) == len(final)
     return Grade(
@@ -309,6 +341,30 @@ class Guarantee:
             return 0.0, 0.0
         return n_auto * (1 - self.accuracy), n_auto * (1 - self.lower)
 
+    def at(self, keep_from: float) -> Grade:
+        """The same review graded as if the objects scored at least ``keep_from`` had been
+        the image's labels: what an image auto-accepted with that rule would have been.
+
+        Exact for grades made by :func:`grade`, whose hits are matched in score order (a
+        higher-scored object is matched first, so the objects above any score keep the
+        matches they had).
+
+        Example:
+            >>> g = Grade("v", 0.2, False, (0.9, 0.2), (True, False), 1)
+            >>> g.at(0.5).correct, g.at(0.5).confidence, g.at(0.1).correct
+            (True, 0.9, False)
+        """
+        kept = [(s, h) for s, h in zip(self.scores, self.hits) if s >= keep_from]
+        return Grade(
+            version=self.version,
+            confidence=min(s for s, _ in kept) if kept else None,
+            correct=all(h for _, h in kept) and len(kept) == self.n_true,
+            scores=self.scores,
+            hits=self.hits,
+            n_true=self.n_true,
+            labels=self.labels,
+        )
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["auto_accept_allowed"] = self.allowed
@@ -365,6 +421,52 @@ def guarantee(
         confidence=confidence,
         by_class=by_class,
     )
+
+
+def keep_threshold(grades: Iterable[Grade], default: float = 0.25) -> float:
+    """Object score from which an auto-accepted image keeps a model's objects: the one at
+    which the most graded images would have been right (:meth:`Grade.at`); the lowest such
+    score on a tie, so no object is dropped without evidence that dropping it helps.
+
+    It is not the display threshold: that one prices a person's gestures (a faint
+    suggestion costs nothing to ignore), this one asks what is right with nobody looking.
+    With no graded image that could be right, ``default`` (the display threshold's own).
+
+    Example:
+        >>> dup = Grade("v", 0.3, False, (0.9, 0.3), (True, False), 1)
+        >>> keep_threshold([dup, Grade("v", 0.8, True, (0.8,), (True,), 1)])
+        0.8
+    """
+    # a grade is right at t exactly when its n_true best objects are hits and the next one
+    # scores below t: t in (lo, hi]; the best t is the right end of some interval
+    grades = list(grades)
+    los, his = [], []
+    for g in grades:
+        ranked = sorted(zip(g.scores, g.hits), key=lambda x: -x[0])
+        n = g.n_true
+        if n > len(ranked) or not all(h for _, h in ranked[:n]):
+            continue
+        hi = ranked[n - 1][0] if n else math.inf
+        lo = ranked[n][0] if n < len(ranked) else -math.inf
+        if lo < hi:
+            los.append(lo)
+            his.append(hi)
+    if not his:
+        return float(default)
+    # the count rises just above each lo and falls just above each hi
+    cands = sorted({h for h in his if h != math.inf} | {lo + 1e-9 for lo in los if lo > 0} | {0.0})
+    los.sort()
+    his.sort()
+    best, best_right = 0.0, -1
+    for t in cands:
+        # intervals with hi >= t, less those that start at or above t (lo >= t)
+        right = (len(his) - bisect.bisect_left(his, t)) - (len(los) - bisect.bisect_left(los, t))
+        if right > best_right:
+            best, best_right = t, right
+    # the lowest object score at or above it keeps the same objects of every image
+    scores = sorted(s for g in grades for s in g.scores)
+    i = bisect.bisect_left(scores, best)
+    return float(scores[i] if i < len(scores) and best > 0 else best)
 
 
 def display_threshold(

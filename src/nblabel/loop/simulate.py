@@ -22,6 +22,7 @@ class Fix:
 
     actions: list[tuple[str, list[dict]]] = field(default_factory=list)
     final: list[dict] = field(default_factory=list)
+    taken: int = 0  # faint suggestions kept instead of drawn
 
     @property
     def kinds(self) -> list[str]:
@@ -58,39 +59,63 @@ def plan_fix(
     *,
     move_below: float = 0.9,
     match_iou: float = KEEP_IOU,
+    shown_from: float = 0.0,
 ) -> Fix:
     """The actions that turn ``pred`` into ``truth``.
 
-    A predicted box overlapping a true one by at least ``match_iou`` is kept and fixed (moved
-    when its IoU is below ``move_below``, relabelled when the label differs); other predicted
-    boxes are deleted and unmatched true boxes drawn.
+    Predictions scored at least ``shown_from`` (and unscored ones) are labels on screen: one
+    overlapping a true object by at least ``match_iou`` is kept and fixed (moved when its
+    IoU is below ``move_below``, relabelled when the label differs), the others deleted.
+    Those under it are the Annotator's faint suggestions: one that overlaps a true object no
+    label covers is taken (dragged into place, or accepted where it already fits), the rest
+    are ignored and left out on submit. True objects still uncovered are drawn.
 
     Example:
         >>> p = [{"label": "cat", "bbox": [0, 0, 10, 10], "score": 0.8}]
         >>> t = [{"label": "cat", "bbox": [0, 0, 10, 12]}, {"label": "cat", "bbox": [50, 50, 60, 60]}]
         >>> plan_fix(p, t).kinds
         ['moved', 'added']
+        >>> faint = [{"label": "cat", "bbox": [50, 50, 60, 60], "score": 0.2},
+        ...          {"label": "cat", "bbox": [80, 80, 90, 90], "score": 0.1}]
+        >>> plan_fix(p + faint, t, shown_from=0.5).kinds  # one taken, one ignored
+        ['moved', 'accepted']
     """
-    matches = kept_matches(pred, truth, match_iou)
+    labels = [r for r in pred if r.get("score") is None or r["score"] >= shown_from]
+    faint = [r for r in pred if r.get("score") is not None and r["score"] < shown_from]
+    matches = kept_matches(labels, truth, match_iou)
     by_pred = {i: (j, v) for i, j, v in matches}
-    matched_truth = {j for _, j, _ in matches}
-    current = [_human(r) for r in pred]  # accepted objects become the person's own
-    fix = Fix()
+    covered = {j for _, j, _ in matches}
+    # suggestions only for the true objects no label covers (indices into ``truth``)
+    rest = [j for j in range(len(truth)) if j not in covered]
+    taken = [
+        (faint[i], rest[j], v)
+        for i, j, v in kept_matches(faint, [truth[j] for j in rest], match_iou)
+    ]
+    covered |= {j for _, j, _ in taken}
+    fix = Fix(taken=len(taken))
+    current = [_human(r) for r in labels]  # accepted objects become the person's own
     # deletions first (highest index first so positions stay valid)
-    for i in sorted(set(range(len(pred))) - set(by_pred), reverse=True):
+    for i in sorted(set(range(len(labels))) - set(by_pred), reverse=True):
         del current[i]
         fix.actions.append(("deleted", [dict(r) for r in current]))
-    kept = sorted(by_pred)
-    for pos, i in enumerate(kept):
-        j, v = by_pred[i]
+
+    def fit(pos: int, j: int, v: float, took: bool) -> None:
         if v < move_below:
             current[pos] = {**current[pos], "bbox": list(truth[j]["bbox"])}
             fix.actions.append(("moved", [dict(r) for r in current]))
+        elif took:  # already in place: one click takes it
+            fix.actions.append(("accepted", [dict(r) for r in current]))
         if current[pos]["label"] != truth[j]["label"]:
             current[pos] = {**current[pos], "label": truth[j]["label"]}
             fix.actions.append(("relabelled", [dict(r) for r in current]))
+
+    for pos, i in enumerate(sorted(by_pred)):
+        fit(pos, *by_pred[i], took=False)
+    for r, j, v in taken:
+        current.append(_human(r))
+        fit(len(current) - 1, j, v, took=True)
     for j, t in enumerate(truth):
-        if j not in matched_truth:
+        if j not in covered:
             current.append(_human(t))
             fix.actions.append(("added", [dict(r) for r in current]))
     fix.final = current

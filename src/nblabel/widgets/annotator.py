@@ -237,7 +237,9 @@ class Annotator(anywidget.AnyWidget):
             ``polygonizer`` fills it with a polygon).
         display_size: long side, in pixels, of the image sent to the browser; coordinates
             stay in original pixels whatever this is.
-        threshold: initial confidence threshold; predictions below it are dimmed.
+        threshold: initial confidence threshold; predictions below it are suggestions:
+            drawn faint (hidden with ``hide_below=True``) and left out on submit unless
+            the person accepts (``a``) or edits one, which makes it theirs.
         polygonizer: ``fn(image_rgb, box) -> (points, score)`` for the auto tool (default:
             ``nblabel.models.polygon.rect_to_polygon``); a score below 0.5 sends the image to
             review. The score is shown and kept on the record as ``polygon_score`` (its
@@ -465,18 +467,20 @@ class Annotator(anywidget.AnyWidget):
         ones are skipped); after the last one, to the first image still waiting (in review,
         predicted, then unlabeled).
 
-        What is verified is what the person saw and kept: with "hide below" on, predictions
-        scored under the threshold were not on screen, so they are left out rather than
-        stored as verified objects (see :meth:`shown`).
+        What is verified is what the person kept: predictions scored under the threshold are
+        suggestions (drawn faint, or not at all with "hide below"), left out unless the
+        person took one by accepting or editing it, which makes it theirs (see
+        :meth:`kept`). Ignoring a wrong suggestion costs nothing; taking a right one
+        costs a click or a drag instead of drawing it.
         """
         key = self.key
         recs = self.ds.row(key)["annotations"] if records is None else list(records)
-        kept = self.shown(recs)
+        kept = self.kept(recs)
         self._edit(self._index, kept, "submit")
         self._fire(self._submit_fns, key, self.ds.row(key)["annotations"])
         dropped = len(recs) - len(kept)
         note = (
-            f" {dropped} hidden prediction{'s' if dropped > 1 else ''} below "
+            f" {dropped} suggestion{'s' if dropped > 1 else ''} below "
             f"{self.threshold:.2f} left out."
             if dropped
             else ""
@@ -578,6 +582,18 @@ class Annotator(anywidget.AnyWidget):
         hides (scored under ``threshold``). Human labels (score None) are always shown."""
         if not self.hide_below:
             return list(records)
+        return self.kept(records)
+
+    def kept(self, records: Sequence[dict]) -> list[dict]:
+        """The records a submit stores: the person's own and the predictions scored at
+        least ``threshold``; the suggestions under it are left out, drawn or not.
+
+        Example:
+            >>> ann.threshold
+            0.25
+            >>> [r["score"] for r in ann.kept([{"score": 0.1}, {"score": 0.8}, {"score": None}])]
+            [0.8, None]
+        """
         return shown(records, self.threshold)
 
     def undo(self) -> bool:
@@ -714,7 +730,7 @@ class Annotator(anywidget.AnyWidget):
         if not self._submit_allowed(annotations, empty):
             return
         if self._at(index) != self._index:
-            self._edit(self._at(index), self.shown(annotations), "submit")
+            self._edit(self._at(index), self.kept(annotations), "submit")
         else:
             self.submit(annotations)
 
@@ -757,10 +773,16 @@ class Annotator(anywidget.AnyWidget):
         here", which trains a model as firmly as a box does, so it takes its own key (e, the
         "Nothing here" button); Enter on an empty image only says so. "Nothing here" on an
         image that shows objects is refused too, rather than guessing which was meant."""
-        n = len(self.shown(records or []))
+        n = len(self.kept(records or []))
         if n == 0 and not empty:
+            faint = len(records or [])
             self.message = (
-                "Nothing is marked on this image. Draw its objects, or press e "
+                f"Only {faint} suggestion{'s' if faint > 1 else ''} under "
+                f"{self.threshold:.2f} on this image, which a submit leaves out: keep the "
+                "right ones (drag one, or select it and press a), draw what is missing, or "
+                "press e (Nothing here) if it has none."
+                if faint and not self.hide_below
+                else "Nothing is marked on this image. Draw its objects, or press e "
                 "(Nothing here) to verify that it has none."
             )
             return False

@@ -33,9 +33,10 @@ REASON_CHARS = 160
 class LoopView(W.VBox):
     """Status bar, Annotator and error area of one :class:`~nblabel.loop.AutoLabeler`.
 
-    The Annotator opens on the head of the loop's review queue (hardest first) and hides
-    predictions scored below the loop's display threshold; the threshold follows the loop's
-    evidence until the person moves the slider.
+    The Annotator opens on the head of the loop's review queue (hardest first) and draws
+    predictions scored below the loop's display threshold as faint suggestions, which a
+    submit leaves out unless taken; the threshold follows the loop's evidence until the
+    person moves the slider.
 
     Args:
         labeler: The AutoLabeler to show.
@@ -53,7 +54,11 @@ class LoopView(W.VBox):
         self.version = W.Label(**label)
         self.counts = W.Label(**label)
         self.next = W.Label(**label)
-        self.shown = W.Label(**label)
+        self.shown = W.Label(
+            tooltip="Predictions under this score are drawn faint and left out when you "
+            "submit. Drag one, or select it and press a, to keep it.",
+            **label,
+        )
         self.phase = W.Label(**label)
         self.progress = W.FloatProgress(min=0.0, max=1.0, layout=W.Layout(width="160px"))
         # the last retrain's failure, until a retrain succeeds ("" while none failed)
@@ -97,7 +102,6 @@ class LoopView(W.VBox):
             if len(queue) and "start" not in annotator_options:
                 annotator_options["start"] = queue.index[0]
             annotator_options.setdefault("threshold", labeler.display_threshold())
-            annotator_options.setdefault("hide_below", True)
             self._shown_from = annotator_options["threshold"]
             self.annotator = Annotator(labeler.ds, **annotator_options)
             parts.append(self.annotator)
@@ -138,7 +142,9 @@ class LoopView(W.VBox):
                 f"verified {c.get('verified', 0)}"
             )
             self.next.value = f"retrain in {st['corrections_until_retrain']} corrections"
-            self.shown.value = f"showing scores >= {st['display_threshold']:.2f}"
+            self.shown.value = (
+                f"labels from score {st['display_threshold']:.2f}, fainter: suggestions"
+            )
             ann = self.annotator
             if ann is not None and ann.threshold == self._shown_from:
                 ann.threshold = self._shown_from = st["display_threshold"]
