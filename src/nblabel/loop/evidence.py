@@ -341,30 +341,6 @@ class Guarantee:
             return 0.0, 0.0
         return n_auto * (1 - self.accuracy), n_auto * (1 - self.lower)
 
-    def at(self, keep_from: float) -> Grade:
-        """The same review graded as if the objects scored at least ``keep_from`` had been
-        the image's labels: what an image auto-accepted with that rule would have been.
-
-        Exact for grades made by :func:`grade`, whose hits are matched in score order (a
-        higher-scored object is matched first, so the objects above any score keep the
-        matches they had).
-
-        Example:
-            >>> g = Grade("v", 0.2, False, (0.9, 0.2), (True, False), 1)
-            >>> g.at(0.5).correct, g.at(0.5).confidence, g.at(0.1).correct
-            (True, 0.9, False)
-        """
-        kept = [(s, h) for s, h in zip(self.scores, self.hits) if s >= keep_from]
-        return Grade(
-            version=self.version,
-            confidence=min(s for s, _ in kept) if kept else None,
-            correct=all(h for _, h in kept) and len(kept) == self.n_true,
-            scores=self.scores,
-            hits=self.hits,
-            n_true=self.n_true,
-            labels=self.labels,
-        )
-
     def as_dict(self) -> dict:
         d = asdict(self)
         d["auto_accept_allowed"] = self.allowed
