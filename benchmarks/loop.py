@@ -38,7 +38,7 @@ imgsz 160. Measured with the defaults: the loop with it saved -9% of the hand-la
 seconds (0 images auto-accepted), the loop from scratch on the same 100 images -115%.
 
 Usage: python benchmarks/loop.py [--speed 4] [--sync] [--epochs N] [--imgsz N]
-       [--images 200] [--base PATH]
+       [--images 200] [--base PATH] [--journal loop.db]
        [--pretrain-on 100 [--pretrain-epochs 150] [--pretrain-imgsz 256]]
 """
 
@@ -183,6 +183,12 @@ def run_loop(items, args, base, title: str, classes=("raccoon",), general=None) 
                     )
             lab.wait()
         wall = time.perf_counter() - t0
+        if args.journal is not None:
+            import sqlite3
+
+            args.journal.unlink(missing_ok=True)
+            with sqlite3.connect(args.journal) as out, sqlite3.connect(work / "loop.db") as src:
+                src.backup(out)
 
         rep = effort_report(ds.events(), ds.df, costs)
         human = rep.loc["actions"]
@@ -295,6 +301,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="epochs per retrain (CustomAI's)")
     ap.add_argument("--imgsz", type=int, default=None, help="image size (CustomAI's default)")
     ap.add_argument("--images", type=int, default=200)
+    ap.add_argument(
+        "--journal", type=Path, default=None, help="copy the finished journal here, to study"
+    )
     ap.add_argument("--retrain-every", type=int, default=10)
     default_base = SHARED / "models" / "yolov5n.pt"
     ap.add_argument(
