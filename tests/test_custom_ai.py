@@ -120,6 +120,31 @@ def test_predictions_carry_the_version_from_paths_and_arrays(fitted, labelled):
     assert labelled.row(key)["source"] == model.version
 
 
+def test_one_box_per_object_after_clipping_to_the_image(fitted, labelled):
+    # at conf 0.01 a lightly trained head returns many overlapping boxes; of two raccoon
+    # boxes overlapping by more than ``iou`` only the better one comes back
+    from nblabel.core.geometry import box_iou
+
+    _, model, _, _ = fitted
+    paths = [labelled.path(k) for k in labelled.keys()[12:40]]
+    n_pairs = {}
+    for iou in (1.0, 0.5):
+        model.iou = iou
+        try:
+            preds = model.predict(paths)
+        finally:
+            model.iou = 0.5
+        pairs = 0
+        for recs in preds:
+            m = np.asarray(box_iou([r["bbox"] for r in recs], [r["bbox"] for r in recs]))
+            pairs += int((np.triu(m, 1) > 0.5).sum()) if len(recs) > 1 else 0
+        n_pairs[iou] = pairs
+    assert n_pairs[1.0] > 0, "the test needs duplicates to remove"
+    assert n_pairs[0.5] == 0
+    with pytest.raises(ValueError, match="iou must be above 0"):
+        nbl.CustomAI(iou=0)
+
+
 def test_refit_in_a_thread_while_the_old_version_keeps_predicting(fitted, labelled, truth):
     _, model, _, _ = fitted
     v1 = model.version

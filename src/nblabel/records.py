@@ -178,6 +178,37 @@ def image_confidence(records: Sequence[dict]) -> float | None:
     return min(scores) if scores else None
 
 
+def one_per_object(records: Sequence[dict], max_iou: float) -> list[dict]:
+    """The records less predicted duplicates: of two same-label boxes overlapping by more
+    than ``max_iou`` (IoU), only the higher-scored one stays. A person's own objects (no
+    score) are never dropped and never drop a prediction. Order is kept.
+
+    Run on boxes as they are stored, clipped to the image: a detector's own suppression
+    runs before clipping, and two boxes that differ only beyond the image edge come out of
+    it nearly the same.
+
+    Example:
+        >>> a = {"label": "cat", "bbox": [0, 0, 10, 10], "score": 0.9}
+        >>> b = {"label": "cat", "bbox": [0, 0, 10, 11], "score": 0.5}
+        >>> c = {"label": "dog", "bbox": [0, 0, 10, 11], "score": 0.4}
+        >>> [r["score"] for r in one_per_object([b, a, c], 0.5)]
+        [0.9, 0.4]
+    """
+    from .core.geometry import nms
+
+    keep = set()
+    by_label: dict = {}
+    for i, r in enumerate(records):
+        if r.get("score") is None or r.get("bbox") is None:
+            keep.add(i)
+        else:
+            by_label.setdefault(r.get("label"), []).append(i)
+    for idx in by_label.values():
+        kept = nms([records[i]["bbox"] for i in idx], [records[i]["score"] for i in idx], max_iou)
+        keep.update(idx[int(j)] for j in kept)
+    return [r for i, r in enumerate(records) if i in keep]
+
+
 def shown(records: Sequence[dict], shown_from: float = 0.0) -> list[dict]:
     """The objects kept as labels when predictions scored below ``shown_from`` are only
     suggestions (objects without a score, a person's own, are always kept). The one rule

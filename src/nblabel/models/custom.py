@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.tasks import TASKS
 from ..images import ImageError, fit_long_side, load_rgb
-from ..records import check_class_names
+from ..records import check_class_names, one_per_object
 from .checkpoints import quiet_ultralytics as _quiet_ultralytics
 from .portable import restore_state, shipped_state
 from .ultralytics_records import records_from_result
@@ -78,6 +78,12 @@ class CustomAI:
         batch: Training batch size.
         device: ``"cpu"``, ``"0"`` ... ; ``None`` lets ultralytics choose.
         conf: Minimum score of a returned prediction.
+        iou: Overlap (IoU) above which two predicted boxes of a class are one object and
+            only the higher-scored is returned, on the boxes clipped to the image
+            (:func:`nblabel.records.one_per_object`). On the 182 images reviewed in a run
+            of the raccoon loop benchmark, ultralytics' own suppression (0.7, before
+            clipping) left 399 boxes; 0.5 after clipping removed 176 of them, 3 right
+            ones, and 129 images instead of 109 were right as predicted.
         workdir: Folder for training sets and weights; default: next to the dataset's
             database (``<db stem>_custom/``), so versions survive a kernel restart.
         seed: Random seed for training.
@@ -139,6 +145,7 @@ class CustomAI:
         batch: int = 4,
         device: str | None = None,
         conf: float = 0.25,
+        iou: float = 0.5,
         workdir: str | os.PathLike | None = None,
         seed: int = 0,
         warm_start: bool = True,
@@ -155,6 +162,7 @@ class CustomAI:
         self.batch = batch
         self.device = device
         self.conf = conf
+        self.iou = iou
         self.workdir = workdir
         self.seed = seed
         self.warm_start = warm_start
@@ -361,6 +369,7 @@ class CustomAI:
             keep_versions=self.keep_versions,
             time_budget=self.time_budget,
             conf=self.conf,
+            iou=getattr(self, "iou", 0.5),  # a model pickled before the setting existed
         )
 
     def _workdir(self, ds) -> Path:
@@ -598,13 +607,15 @@ class CustomAI:
                 rgbs = [load_rgb(im) for im in images[i : i + step]]
                 # ultralytics takes arrays in OpenCV's BGR order
                 bgrs = [np.ascontiguousarray(a[:, :, ::-1]) for a in rgbs]
-                kwargs = dict(imgsz=int(self.imgsz), conf=float(self.conf), verbose=False)
+                iou = float(getattr(self, "iou", 0.5))
+                kwargs = dict(imgsz=int(self.imgsz), conf=float(self.conf), iou=iou, verbose=False)
                 if self.device is not None:
                     kwargs["device"] = self.device
                 results = model.predict(bgrs, **kwargs)
                 for rgb, res in zip(rgbs, results):
                     h, w = rgb.shape[:2]
-                    out.append(records_from_result(res, classes, width=w, height=h, source=version))
+                    recs = records_from_result(res, classes, width=w, height=h, source=version)
+                    out.append(one_per_object(recs, iou))
         return out
 
 
@@ -631,7 +642,7 @@ def budget_spent(elapsed: float, epoch: float, budget: float | None) -> bool:
 
 
 def _check_params(
-    *, task, classes, epochs, imgsz, batch, freeze, keep_versions, time_budget, conf
+    *, task, classes, epochs, imgsz, batch, freeze, keep_versions, time_budget, conf, iou=0.5
 ) -> None:
     """Raise on a CustomAI setting that cannot work, naming it and the value given."""
     if task not in TASKS:
@@ -651,6 +662,8 @@ def _check_params(
         raise ValueError(f"time_budget must be seconds > 0 or None, got {time_budget!r}")
     if not 0.0 <= float(conf) <= 1.0:
         raise ValueError(f"conf must be between 0 and 1, got {conf!r}")
+    if not 0.0 < float(iou) <= 1.0:
+        raise ValueError(f"iou must be above 0 and at most 1, got {iou!r}")
 
 
 # -- training data ------------------------------------------------------------------------
