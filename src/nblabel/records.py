@@ -22,6 +22,7 @@ from typing import Any
 
 from .core.errors import NblabelError
 from .core.geometry import iou as iou  # its one home; imported from here too
+from .core.geometry import nms
 from .core.sources import HUMAN
 
 CORE_KEYS = ("label", "bbox", "points", "keypoints", "score", "source")
@@ -194,8 +195,6 @@ def one_per_object(records: Sequence[dict], max_iou: float) -> list[dict]:
         >>> [r["score"] for r in one_per_object([b, a, c], 0.5)]
         [0.9, 0.4]
     """
-    from .core.geometry import nms
-
     keep = set()
     by_label: dict = {}
     for i, r in enumerate(records):

@@ -186,8 +186,12 @@ class CustomAI:
         return shipped_state(self, drop=drop, files=("weights_",))
 
     def __setstate__(self, state: dict) -> None:
+        # a model pickled before a setting existed gets that setting's default
+        defaults = {n: p.default for n, p in inspect.signature(type(self)).parameters.items()}
         restore_state(
-            self, state, locks={"_fit_lock": threading.Lock, "_predict_lock": threading.Lock}
+            self,
+            {**defaults, **state},
+            locks={"_fit_lock": threading.Lock, "_predict_lock": threading.Lock},
         )
 
     def __repr__(self) -> str:
@@ -369,7 +373,7 @@ class CustomAI:
             keep_versions=self.keep_versions,
             time_budget=self.time_budget,
             conf=self.conf,
-            iou=getattr(self, "iou", 0.5),  # a model pickled before the setting existed
+            iou=self.iou,
         )
 
     def _workdir(self, ds) -> Path:
@@ -607,7 +611,7 @@ class CustomAI:
                 rgbs = [load_rgb(im) for im in images[i : i + step]]
                 # ultralytics takes arrays in OpenCV's BGR order
                 bgrs = [np.ascontiguousarray(a[:, :, ::-1]) for a in rgbs]
-                iou = float(getattr(self, "iou", 0.5))
+                iou = float(self.iou)
                 kwargs = dict(imgsz=int(self.imgsz), conf=float(self.conf), iou=iou, verbose=False)
                 if self.device is not None:
                     kwargs["device"] = self.device
@@ -642,7 +646,7 @@ def budget_spent(elapsed: float, epoch: float, budget: float | None) -> bool:
 
 
 def _check_params(
-    *, task, classes, epochs, imgsz, batch, freeze, keep_versions, time_budget, conf, iou=0.5
+    *, task, classes, epochs, imgsz, batch, freeze, keep_versions, time_budget, conf, iou
 ) -> None:
     """Raise on a CustomAI setting that cannot work, naming it and the value given."""
     if task not in TASKS:
