@@ -267,3 +267,47 @@ def test_a_journal_whose_events_use_autoincrement_keeps_logging_in_order(folder,
         "AUTOINCREMENT"
         not in conn.execute("SELECT sql FROM sqlite_master WHERE name='events'").fetchone()[0]
     )
+
+
+def test_images_another_kernel_imports_reach_an_open_dataset(folder, db, raccoon_dir):
+    """The rows an import adds carry no event of their own: the open dataset must still
+    pull them, as it pulls the rows another writer changes."""
+    images = folder(3)
+    ds = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])
+    other = nbl.Dataset.open(db)
+    other.annotate(ds.keys()[0], [{"label": "raccoon", "bbox": [1, 2, 30, 40]}])
+    extra = sorted((raccoon_dir / "images").glob("*.jpg"))[10:12]
+    for p in extra:
+        (images / p.name).symlink_to(p)
+    again = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])  # the other kernel
+    assert len(again) == 5
+    pulled = ds.refresh()
+    assert len(pulled) == 3 and ds.keys()[0] in pulled
+    assert len(ds) == 5 and ds.row(ds.keys()[0])["status"] == "verified"
+    pd.testing.assert_frame_equal(ds.df, nbl.Dataset.open(db).df)
+
+
+def test_a_journal_with_the_revision_index_of_older_versions_keeps_growing(folder, db):
+    """Older journals kept an index on rows.rev and counted revisions per transaction, which
+    may run ahead of the event ids revisions now are: an upgraded journal's next revision
+    must still be above every old one, or a reader would never pull the new rows."""
+    import sqlite3
+
+    rec = [{"label": "raccoon", "bbox": [1, 2, 30, 40]}]
+    ds = nbl.Dataset.from_folder(folder(3), db=db, classes=["raccoon"])
+    keys = ds.keys()
+    ds.annotate(keys[0], rec)
+    del ds
+    conn = sqlite3.connect(db, isolation_level=None)  # as an older version left it
+    conn.execute("UPDATE rows SET rev = 500 WHERE key = ?", (encode_key(keys[0]),))
+    conn.execute("CREATE INDEX rows_rev ON rows(rev)")
+    conn.execute("UPDATE meta SET value = '2' WHERE name = 'schema_version'")
+    conn.close()
+    reader, writer = nbl.Dataset.open(db), nbl.Dataset.open(db)
+    writer.annotate(keys[1], rec, seconds=2.0)
+    assert keys[1] in reader.refresh() and reader.row(keys[1])["seconds"] == 2.0
+    conn = sqlite3.connect(db)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    version = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+    conn.close()
+    assert "rows_rev" not in names and version == ("3",)

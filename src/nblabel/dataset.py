@@ -214,10 +214,8 @@ class Dataset:
         # two kernels importing into one file at once cannot add the same image twice.
         with journal.transaction():
             rows, known = cls._new_rows(journal, items, classes, source)
-            journal.add_rows(rows)
             added = len(rows)
-            rev = journal.next_rev()
-            journal.event({"kind": "import", "source": str(source), "n_objects": added})
+            rev = journal.add_rows(rows, {"source": str(source), "n_objects": added})
         if plain and not known:
             problems: list[str] = []
             with _gc_paused():
@@ -889,7 +887,6 @@ class Dataset:
         with self._lock:
             with self._journal.transaction():
                 self._sync()
-                rev = self._journal.next_rev()
                 for key, anns, opt in writes:
                     self._check_key(key)
                     raw = self._journal.read_row(key)
@@ -943,9 +940,9 @@ class Dataset:
                     }
                     # written at once, so a second write of the same key in this batch
                     # counts from the first
-                    self._put(key, changes, event, stored=raw)
-                    prepared.append((key, changes, event))
-            for key, changes, _ in prepared:
+                    rev = self._put(key, changes, event, stored=raw)
+                    prepared.append((key, changes, rev))
+            for key, changes, rev in prepared:
                 self._apply(key, changes, rev)
         written = [k for k, _, _ in prepared]
         self._notify(written)
@@ -968,8 +965,8 @@ class Dataset:
             with self._journal.transaction():
                 self._sync()
                 self._check_key(key)
-                rev = self._journal.next_rev()
-                self._put(key, checked, {"kind": "update", "source": ",".join(columns), "key": key})
+                event = {"kind": "update", "source": ",".join(columns), "key": key}
+                rev = self._put(key, checked, event)
             self._apply(key, checked, rev)
         self._notify([key])
 
@@ -1086,16 +1083,16 @@ class Dataset:
             sample = list(self._table.index[:5])
             raise KeyError(f"no image with key {key!r} in this dataset (keys look like {sample})")
 
-    def _put(self, key, changes: dict, event: dict, stored: dict | None = None) -> None:
+    def _put(self, key, changes: dict, event: dict, stored: dict | None = None) -> int:
         """Inside a journal transaction: write ``changes`` over the row as stored now
-        (``stored``, when the caller has just read it in the same transaction)."""
+        (``stored``, when the caller has just read it in the same transaction); returns the
+        row's new revision."""
         if stored is None:
             stored = self._journal.read_row(key)
         if not isinstance(stored, dict):
             stored = {}
         stored.update(changes)
-        self._journal.put_row(key, stored)
-        self._journal.event(event)
+        return self._journal.put_row(key, stored, event)
 
     def _apply(self, key, changes: dict, rev: int) -> None:
         """After a commit: show what was written, and remember that this object has seen its

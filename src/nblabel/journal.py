@@ -7,9 +7,10 @@ schema migration. The database runs in WAL mode: a write is one transaction, com
 fsyncs each commit so it survives power loss, at a few times the cost per write.
 
 Several writers may share one journal (a notebook cell run again while the old objects still
-write, two kernels on one file). Every row carries ``rev``, the number of the transaction
-that last wrote it, so a reader asks for what changed since the last revision it saw instead
-of trusting its own memory. A write is one ``BEGIN IMMEDIATE`` transaction (writers queue on
+write, two kernels on one file). Every row carries ``rev``, the id of the event that last
+wrote it, so a reader asks for what changed since the last revision it saw instead of
+trusting its own memory; the events after that revision name the rows (rows.rev has no
+index of its own, which would cost every write two more pages of log). A write is one ``BEGIN IMMEDIATE`` transaction (writers queue on
 SQLite's lock), and before it changes anything it checks that the file on disk is still the
 one this handle opened: a journal deleted, or re-created by ``overwrite=True``, under a
 writer makes the write raise :class:`JournalGoneError` instead of vanishing into an
@@ -35,10 +36,13 @@ from orjson import dumps as _orjson_dumps
 from orjson import loads as _orjson_loads
 
 from . import wal
+from .core.edits import IMPORT
 from .core.errors import NblabelError
 from .core.jsonsafe import json_default
 
-SCHEMA_VERSION = 2  # 2: rows.rev, meta.journal_id
+# 2: rows.rev, meta.journal_id. 3: a row's revision is the id of the event that wrote it
+# (no index on rows.rev: it cost two of a write's four pages)
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +67,21 @@ CREATE TABLE IF NOT EXISTS events (
 # would, without the sqlite_sequence page AUTOINCREMENT rewrites in every commit (a fifth of
 # a write's pages). Journals made with AUTOINCREMENT keep it; both read the same.
 _TABLES = {"meta", "rows", "events"}
+# The rows written after revision ?1, asked after another connection commits, when a few
+# rows at most are new. The events after ?1 name the rows written since, found through the
+# key index. The rows an import added have no event of their own: only when one of those
+# events is an import are all rows looked at (the second half starts at the first row or
+# past the last one), which is rare, another kernel importing meanwhile.
+_ROWS_SINCE = f"""
+SELECT pos, key, data, rev FROM rows
+WHERE rev > ?1 AND key IN (SELECT key FROM events WHERE id > ?1 AND key IS NOT NULL)
+UNION
+SELECT pos, key, data, rev FROM rows
+WHERE pos >= (SELECT CASE WHEN EXISTS (
+    SELECT 1 FROM events WHERE id > ?1 AND key IS NULL AND kind = '{IMPORT}'
+) THEN 0 ELSE 9223372036854775807 END) AND rev > ?1
+ORDER BY pos
+"""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -215,8 +234,7 @@ class Journal:
             _check_is_journal(self.path, blank_ok=create)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._tx_rev: int | None = None
-        self._seen_rev: int | None = None
+        self._in_tx = False
         self._seen_version: int | None = None
         self._commits = 0
         self._bulk = False  # the open transaction inserts rows: an import, checkpointed after it
@@ -250,7 +268,17 @@ class Journal:
         cols = {r[1] for r in self._conn.execute("PRAGMA table_info(rows)")}
         if "rev" not in cols:  # a journal written before rows had revisions
             self._conn.execute("ALTER TABLE rows ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
-        self._conn.execute("CREATE INDEX IF NOT EXISTS rows_rev ON rows(rev)")
+        indexes = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
+        if "rows_rev" in indexes:
+            # revisions become event ids: the next event id must be above every revision
+            # written so far (asked while the index makes MAX cheap), then the index goes
+            top = self._conn.execute("SELECT COALESCE(MAX(rev), 0) FROM rows").fetchone()[0]
+            if top > self.rev():
+                self._conn.execute(
+                    "INSERT INTO events(id, ts, kind, n_objects) VALUES(?, ?, 'upgrade', 0)",
+                    (top, time.time()),
+                )
+            self._conn.execute("DROP INDEX rows_rev")
         if self.get_meta("schema_version") != SCHEMA_VERSION:
             self.set_meta("schema_version", SCHEMA_VERSION)
         if self.get_meta("journal_id") is None:
@@ -280,34 +308,28 @@ class Journal:
         Inside a write transaction nobody else can commit, so it is the value read when the
         transaction began."""
         with self._lock:
-            if self._tx_rev is not None:
+            if self._in_tx:
                 return self._seen_version  # read when the open transaction began
             return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def rev(self) -> int:
-        """The newest row revision in the file."""
+        """The newest revision in the file: the id of its newest event (a row's revision is
+        the id of the event that wrote it last)."""
         with self._lock:
-            return self._conn.execute("SELECT COALESCE(MAX(rev), 0) FROM rows").fetchone()[0]
-
-    def iter_rows(self) -> Iterator[tuple[Any, dict]]:
-        for key, data, _ in self.rows_since(-1):
-            yield key, data
+            return self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
     def rows_since(self, rev: int) -> list[tuple[Any, dict, int]]:
         """``(key, data, rev)`` of every row written after revision ``rev``, in row order.
 
         One statement, so one consistent snapshot even while others write.
         """
-        # Asked after every write, when a few rows at most are new: without the hint SQLite
-        # walks the whole table in ``pos`` order to skip a sort, a cost that grows with the
-        # dataset. A full load (rev < 0) reads every row anyway, in table order.
-        if rev < 0:
-            query = "SELECT key, data, rev FROM rows ORDER BY pos"
+        if rev < 0:  # a full load
+            query, args = "SELECT pos, key, data, rev FROM rows ORDER BY pos", ()
         else:
-            query = "SELECT key, data, rev FROM rows INDEXED BY rows_rev WHERE rev > ? ORDER BY pos"
+            query, args = _ROWS_SINCE, (rev,)
         with self._lock:
-            fetched = self._conn.execute(query, () if rev < 0 else (rev,)).fetchall()
-        return [(decode_key(k), loads(d), r) for k, d, r in fetched]
+            fetched = self._conn.execute(query, args).fetchall()
+        return [(decode_key(k), loads(d), r) for _, k, d, r in fetched]
 
     def scan(self, chunk: int = 10_000) -> Iterator[tuple[Any, dict, int]]:
         """``(key, data, rev)`` of every row in row order, decoded a chunk at a time.
@@ -329,36 +351,27 @@ class Journal:
             ).fetchone()
         return None if row is None else loads(row[0])
 
-    def next_rev(self) -> int:
-        """The revision the open transaction writes its rows with."""
-        if self._tx_rev is None:
-            raise RuntimeError("next_rev() is only meaningful inside Journal.transaction()")
-        return self._tx_rev
-
-    def put_row(self, key: Any, data: dict) -> None:
-        """Replace one existing row inside a :meth:`transaction`."""
+    def put_row(self, key: Any, data: dict, event: dict) -> int:
+        """Replace one existing row inside a :meth:`transaction`, with the event that says
+        why; returns the row's new revision (the event's id)."""
+        rev = self.event(event)
         cur = self._conn.execute(
-            "UPDATE rows SET data=?, rev=? WHERE key=?",
-            (dumps(data), self.next_rev(), encode_key(key)),
+            "UPDATE rows SET data=?, rev=? WHERE key=?", (dumps(data), rev, encode_key(key))
         )
         if cur.rowcount != 1:
             raise KeyError(key)
+        return rev
 
-    def add_rows(self, rows: Iterable[tuple[Any, dict]]) -> None:
-        """Insert new rows inside a :meth:`transaction`."""
-        rev = self.next_rev()
+    def add_rows(self, rows: Iterable[tuple[Any, dict]], event: dict) -> int:
+        """Insert new rows inside a :meth:`transaction`, with the import ``event`` (whose
+        kind is set to ``"import"``); returns their revision."""
+        rev = self.event({**event, "kind": IMPORT})
         self._bulk = True
         self._conn.executemany(
             "INSERT INTO rows(key, data, rev) VALUES(?, ?, ?)",
             ((encode_key(k), dumps(d), rev) for k, d in rows),  # encoded as they go in
         )
-
-    def insert_rows(self, rows: Iterable[tuple[Any, dict]], event: dict | None = None) -> None:
-        """Insert many rows in one transaction (an import)."""
-        with self.transaction():
-            self.add_rows(rows)
-            if event:
-                self.event(event)
+        return rev
 
     @contextmanager
     def transaction(self):
@@ -366,20 +379,12 @@ class Journal:
         (:class:`JournalGoneError`) when the file is no longer the one opened."""
         with self._lock:
             with self._tx(check=True):
-                # the newest revision is asked of the file only when another connection has
-                # committed since this one last looked: else it is the one this connection
-                # wrote last (a gap left by a transaction that wrote no row is harmless,
-                # revisions only have to grow)
-                dv = self._conn.execute("PRAGMA data_version").fetchone()[0]
-                if dv != self._seen_version or self._seen_rev is None:
-                    self._seen_rev = self.rev()
-                    self._seen_version = dv
-                self._tx_rev = rev = self._seen_rev + 1
+                self._seen_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+                self._in_tx = True
                 try:
                     yield self
                 finally:
-                    self._tx_rev = None
-            self._seen_rev = rev  # committed
+                    self._in_tx = False
             self._commits += 1
             if self._bulk:
                 # an import: its log is the size of the table, and the next open reads it
@@ -389,6 +394,8 @@ class Journal:
                     self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             elif self._commits % wal.EVERY == 0:
                 wal.request(self.path)
+            elif wal.needs_finish(self.path):
+                wal.finish(self._conn, self.path)
 
     def log(self, event: dict) -> None:
         with self.transaction():
@@ -400,10 +407,10 @@ class Journal:
                 "SELECT ts, key, kind, source, seconds, n_objects, status FROM events ORDER BY id"
             ).fetchall()
 
-    def event(self, e: dict) -> None:
-        """Append one event inside a :meth:`transaction`."""
+    def event(self, e: dict) -> int:
+        """Append one event inside a :meth:`transaction`; returns its id."""
         key = e.get("key")
-        self._conn.execute(
+        return self._conn.execute(
             "INSERT INTO events(ts, key, kind, source, seconds, n_objects, status) "
             "VALUES(?, ?, ?, ?, ?, ?, ?)",
             (
@@ -415,7 +422,7 @@ class Journal:
                 e.get("n_objects"),
                 e.get("status"),
             ),
-        )
+        ).lastrowid
 
     def check_same_file(self) -> None:
         """Raise :class:`JournalGoneError` when the path no longer holds the opened file."""

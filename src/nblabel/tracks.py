@@ -50,6 +50,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .core.edits import IMPORT
 from .core.geometry import box_iou, greedy_match
 from .core.skeletons import skeleton_for
 from .core.sources import HUMAN
@@ -946,7 +947,7 @@ def import_tracks(ds, path, format: str) -> dict:
         ids.update(r["track"] for r in recs if r.get("track") is not None)
         human = all(is_keyframe(r, HUMAN) or r.get("source") == HUMAN for r in recs)
         source = HUMAN if human else f"{fmt}-import"
-        writes.append((key, recs, {"source": source, "kind": "import", "count_edit": False}))
+        writes.append((key, recs, {"source": source, "kind": IMPORT, "count_edit": False}))
     if writes:
         ds.annotate_many(writes)
     return {"frames": len(writes), "skipped": skipped, "tracks": len(ids)}

@@ -9,6 +9,13 @@ thread, shared by every journal of the process, runs a passive checkpoint (it ne
 writer or a reader) over its own connection every :data:`EVERY` commits. Durability does not
 change: a commit is in the log before it returns; a checkpoint only moves it.
 
+SQLite starts the log over only when a write begins after a checkpoint copied *all* of it.
+Under writes that never pause (a script annotating in a loop, an auto-labeling run) the
+background pass always ends a few commits behind, so the log would grow without end and
+every page read would search a longer log. Once a pass finds the log longer than
+:data:`RESTART_FRAMES`, the writer copies the few pages behind it itself (:func:`finish`),
+and its next write starts the log over.
+
 Example:
     >>> import sqlite3, tempfile, pathlib
     >>> db = pathlib.Path(tempfile.mkdtemp()) / "x.db"
@@ -31,9 +38,13 @@ import threading
 
 # Commits between two checkpoint requests of one journal: a few hundred pages of log.
 EVERY = 200
+# Log pages from which the writer finishes a checkpoint itself: one of SQLite's log index
+# tables (4,096 pages, 16 MB); a page read searches one table per 4,096 pages of log.
+RESTART_FRAMES = 4096
 
 _queue: queue.Queue = queue.Queue()
 _pending: set[str] = set()  # paths queued and not yet checkpointed: asked once, done once
+_log_pages: dict[str, int] = {}  # the log's length as the last pass found it, per path
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _idle = threading.Event()
@@ -53,6 +64,24 @@ def request(path: str | os.PathLike) -> None:
             _thread = threading.Thread(target=_run, name="nblabel-wal-checkpoint", daemon=True)
             _thread.start()
     _queue.put(key)
+
+
+def needs_finish(path: str | os.PathLike) -> bool:
+    """True when the last background pass over ``path`` found a long log and has ended:
+    the writer should :func:`finish` the checkpoint."""
+    key = str(path)
+    with _lock:
+        return key not in _pending and _log_pages.get(key, 0) >= RESTART_FRAMES
+
+
+def finish(conn: sqlite3.Connection, path: str | os.PathLike) -> None:
+    """On the writer's connection, between its transactions: copy what the last background
+    pass left (the pages of the commits made meanwhile), so the next write starts the log
+    over. Best effort: a busy file is left for the next pass."""
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    with _lock:
+        _log_pages.pop(str(path), None)
 
 
 def wait_idle(timeout: float | None = None) -> bool:
@@ -80,6 +109,8 @@ def checkpoint(path: str | os.PathLike) -> None:
     with contextlib.suppress(sqlite3.Error, OSError):
         conn = sqlite3.connect(uri, uri=True, timeout=0.1, isolation_level=None)
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            _, pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         finally:
             conn.close()
+        with _lock:
+            _log_pages[str(path)] = pages

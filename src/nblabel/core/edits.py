@@ -21,6 +21,9 @@ REJECTED = "rejected"
 SUBMIT = "submit"  # the Annotator's "done with this image" without any change
 EDIT = "edit"  # a human write that does not say which gesture made it
 PREDICT = "predict"  # a model's write
+# Objects read from a file: with no key, the rows an import added (the only write that adds
+# rows); with a key, one image's objects written at once.
+IMPORT = "import"
 
 # What the Annotator's gestures send, one per finished gesture.
 EDIT_KINDS = (ADDED, MOVED, RESIZED, DELETED, RELABELLED, ACCEPTED, REJECTED)
