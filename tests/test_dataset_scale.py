@@ -311,3 +311,27 @@ def test_a_journal_with_the_revision_index_of_older_versions_keeps_growing(folde
     version = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
     conn.close()
     assert "rows_rev" not in names and version == ("3",)
+
+
+def test_dropping_the_last_dataset_on_a_file_closes_its_files(folder, db):
+    """A cell run again rebuilds its Dataset: the old one's connection (which Python's
+    sqlite3 keeps in a reference cycle) must close with it, not at some later collection,
+    or its files and locks pile up and slow the new one's commits."""
+    import gc
+    import os
+
+    def open_files() -> int:
+        fds = os.listdir("/proc/self/fd")
+        return sum(1 for fd in fds if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(db)))
+
+    gc.disable()  # only reference counting frees it, as between two collections
+    try:
+        ds = nbl.Dataset.from_folder(folder(2), db=db, classes=["raccoon"])
+        ds.annotate(ds.keys()[0], [{"label": "raccoon", "bbox": [1, 2, 30, 40]}])
+        assert open_files() >= 1
+        del ds
+        assert open_files() == 0
+    finally:
+        gc.enable()
+    again = nbl.Dataset.open(db)  # and the write is in the file
+    assert again.row(again.keys()[0])["status"] == "verified"
