@@ -29,7 +29,7 @@ from ..core.sources import HUMAN
 from ..core.statuses import MODEL_STATUSES
 from ..records import check_class_names, image_confidence, shown
 from .batches import predict_batch
-from .champion import Comparison, custom_serves, fix_seconds
+from .champion import Comparison, custom_serves
 from .champion import summary as comparison_summary
 from .counts import check_count
 from .evidence import (
@@ -479,17 +479,16 @@ class AutoLabeler:
 
     def _compare(self, pred: dict, final: list) -> Comparison | None:
         """Both models' predictions of a verified image, priced: what correcting each would
-        have cost. Each is priced whole, as its model returned it: the display threshold
-        is learned from the grades of the model that was shown, and hiding the other
-        model's objects by it would price that model by a rule made for another."""
+        have cost, at every display line (each model is later priced at the line best for
+        it, not at the line learned from the other's grades)."""
         alt = _alternative_of(pred)
         if alt is None:
             return None
-        served = fix_seconds(pred["records"], final, self.costs)
-        other = fix_seconds(alt[1], final, self.costs)
         if pred.get("model") == "general":
-            return Comparison(str(alt[0]), custom=other, general=served)
-        return Comparison(str(pred.get("version")), custom=served, general=other)
+            return Comparison.priced(str(alt[0]), alt[1], pred["records"], final, self.costs)
+        return Comparison.priced(
+            str(pred.get("version")), pred["records"], alt[1], final, self.costs
+        )
 
     def _seen_from(self, pred: dict) -> float:
         """The score from which predictions were offered as labels when a person reviewed

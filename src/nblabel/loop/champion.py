@@ -9,6 +9,13 @@ would take to turn each into the verified objects (delete, move, relabel, draw).
 model trained on that image (the General AI never trains; the Custom version was made
 before the image was verified), so these are fair, paired samples of what each costs.
 
+Each model is priced as it would be served: the Annotator shows predictions under the
+display line as faint suggestions (a wrong one costs nothing, a right one a click), so a
+model's low-scored objects must not count as deletions. Each image is priced at every line
+of :data:`LINES`, and each model at the line that is cheapest for it over the compared
+images: a General AI asked for boxes down to 0.05 is not charged for those a person would
+never see as labels.
+
 The Custom AI serves once its recent predictions cost less than the General AI's on the
 same images: over the last :data:`WINDOW` compared images, with at least
 :data:`MIN_COMPARED` of them.
@@ -34,6 +41,8 @@ from .simulate import plan_fix
 WINDOW = 20
 # Compared images needed before the Custom AI may replace the General AI.
 MIN_COMPARED = 5
+# Display lines each model is priced at (suggestions under the line, labels from it).
+LINES = tuple(i / 10 for i in range(11))
 
 
 @dataclass(frozen=True)
@@ -41,19 +50,39 @@ class Comparison:
     """The seconds a person would spend on one verified image from each model's prediction.
 
     ``version`` is the Custom AI version whose prediction was priced; ``custom`` and
-    ``general`` are the seconds from each model's prediction.
+    ``general`` are the seconds from each model's prediction with every object shown as a
+    label; ``custom_lines`` and ``general_lines`` the seconds at each of :data:`LINES`
+    (empty in comparisons made before they were kept).
     """
 
     version: str
     custom: float
     general: float
+    custom_lines: tuple[float, ...] = ()
+    general_lines: tuple[float, ...] = ()
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["custom_lines"], d["general_lines"] = list(self.custom_lines), list(self.general_lines)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Comparison:
-        return cls(str(d["version"]), float(d["custom"]), float(d["general"]))
+        return cls(
+            str(d["version"]),
+            float(d["custom"]),
+            float(d["general"]),
+            tuple(float(x) for x in d.get("custom_lines") or ()),
+            tuple(float(x) for x in d.get("general_lines") or ()),
+        )
+
+    @classmethod
+    def priced(
+        cls, version: str, custom: Sequence[dict], general: Sequence[dict], final, costs
+    ) -> Comparison:
+        """Both predictions of one verified image (``final``), priced at every line."""
+        c, g = fix_lines(custom, final, costs), fix_lines(general, final, costs)
+        return cls(str(version), c[0], g[0], c, g)
 
 
 def fix_seconds(pred: Sequence[dict], final: Sequence[dict], costs: EffortCosts) -> float:
@@ -68,25 +97,51 @@ def fix_seconds(pred: Sequence[dict], final: Sequence[dict], costs: EffortCosts)
     return sum(costs.seconds(kind) for kind in fix.kinds) + costs.accept
 
 
+def fix_lines(pred: Sequence[dict], final: Sequence[dict], costs: EffortCosts) -> tuple:
+    """:func:`fix_seconds` with the objects under each of :data:`LINES` offered as faint
+    suggestions.
+
+    Example:
+        >>> low = {"label": "cat", "bbox": [50, 50, 60, 60], "score": 0.3}  # a wrong one
+        >>> box = {"label": "cat", "bbox": [0, 0, 10, 10]}
+        >>> fix_lines([low], [box], EffortCosts())[:5]  # deleted while shown as a label
+        (11.0, 11.0, 11.0, 11.0, 8.0)
+    """
+    out = []
+    for line in LINES:
+        fix = plan_fix(list(pred), list(final), shown_from=line)
+        out.append(sum(costs.seconds(kind) for kind in fix.kinds) + costs.accept)
+    return tuple(out)
+
+
 def recent(comparisons: Sequence[Comparison]) -> list[Comparison]:
     return list(comparisons)[-WINDOW:]
 
 
+def _served_seconds(window: Sequence[Comparison], which: str) -> float:
+    """The window's seconds from one model's predictions, at the line cheapest for it."""
+    lines = [getattr(c, f"{which}_lines") for c in window]
+    if all(len(x) == len(LINES) for x in lines):
+        return min(sum(x[i] for x in lines) for i in range(len(LINES)))
+    return sum(getattr(c, which) for c in window)  # comparisons from before the lines
+
+
 def custom_serves(comparisons: Sequence[Comparison]) -> bool:
     """Whether the Custom AI's predictions cost a person less than the General AI's, on the
-    recent compared images."""
+    recent compared images, each model served at its cheapest display line."""
     window = recent(comparisons)
     if len(window) < MIN_COMPARED:
         return False
-    return sum(c.custom for c in window) < sum(c.general for c in window)
+    return _served_seconds(window, "custom") < _served_seconds(window, "general")
 
 
 def summary(comparisons: Sequence[Comparison]) -> dict:
-    """``{"compared", "custom_seconds", "general_seconds"}`` per image, over the window."""
+    """``{"compared", "custom_seconds", "general_seconds"}`` per image, over the window,
+    each model at its cheapest display line."""
     window = recent(comparisons)
     n = len(window)
     return {
         "compared": n,
-        "custom_seconds": sum(c.custom for c in window) / n if n else None,
-        "general_seconds": sum(c.general for c in window) / n if n else None,
+        "custom_seconds": _served_seconds(window, "custom") / n if n else None,
+        "general_seconds": _served_seconds(window, "general") / n if n else None,
     }
