@@ -331,6 +331,14 @@ def main() -> None:
         help="coco128: the General AI (yolov5n, every COCO class) labels the images first "
         "and a Custom AI on the same 80 classes refines it",
     )
+    ap.add_argument(
+        "--general-labels",
+        default="",
+        metavar="MODEL=YOURS,...",
+        help="raccoon: a General AI (the base checkpoint's animal classes) labels the images "
+        "first, its classes named as yours, e.g. cat=raccoon,dog=raccoon,bear=raccoon, and "
+        "the Custom AI refines it",
+    )
     ap.add_argument("--pretrain-epochs", type=int, default=150)
     ap.add_argument("--pretrain-imgsz", type=int, default=256)
     args = ap.parse_args()
@@ -356,6 +364,19 @@ def main() -> None:
         )
         return
     items = voc_items(SHARED / "datasets" / "raccoon", args.images)
+    if args.general_labels:
+        pairs = [p.split("=", 1) for p in args.general_labels.split(",") if p.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise SystemExit("--general-labels takes MODEL=YOURS pairs, e.g. cat=raccoon")
+        general = nbl.GeneralAI("animal", weights=args.base, labels=dict(pairs))
+        run_loop(
+            items,
+            args,
+            args.base,
+            f"base {args.base}; General AI {general.labels} first, Custom AI refining it",
+            general=general,
+        )
+        return
     if not args.pretrain_on:
         run_loop(items, args, args.base, f"base {args.base or 'none (from scratch)'}")
         return

@@ -179,7 +179,11 @@ def image_confidence(records: Sequence[dict]) -> float | None:
     return min(scores) if scores else None
 
 
-def one_per_object(records: Sequence[dict], max_iou: float) -> list[dict]:
+# Two predicted boxes of one class overlapping by more than this are one object.
+SAME_OBJECT_IOU = 0.5
+
+
+def one_per_object(records: Sequence[dict], max_iou: float = SAME_OBJECT_IOU) -> list[dict]:
     """The records less predicted duplicates: of two same-label boxes overlapping by more
     than ``max_iou`` (IoU), only the higher-scored one stays. A person's own objects (no
     score) are never dropped and never drop a prediction. Order is kept.

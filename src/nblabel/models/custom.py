@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.tasks import TASKS
 from ..images import ImageError, fit_long_side, load_rgb
-from ..records import check_class_names, one_per_object
+from ..records import SAME_OBJECT_IOU, check_class_names, one_per_object
 from .checkpoints import quiet_ultralytics as _quiet_ultralytics
 from .portable import restore_state, shipped_state
 from .ultralytics_records import records_from_result
@@ -145,7 +145,7 @@ class CustomAI:
         batch: int = 4,
         device: str | None = None,
         conf: float = 0.25,
-        iou: float = 0.5,
+        iou: float = SAME_OBJECT_IOU,
         workdir: str | os.PathLike | None = None,
         seed: int = 0,
         warm_start: bool = True,
