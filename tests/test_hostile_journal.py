@@ -386,3 +386,44 @@ def test_a_cell_rebuilding_the_dataset_during_auto_labeling_loses_no_correction(
             for a in ds.df.loc[corrected, "annotations"]
         )
     assert (nbl.Dataset.open(many).df["status"] != "unlabeled").all()
+
+
+_KERNEL = """
+import sys
+import nblabel as nbl
+ds = nbl.Dataset.from_folder(sys.argv[1], db=sys.argv[2], classes=["raccoon"])
+again = nbl.Dataset.open(sys.argv[2])  # a cell that reopens the file, e.g. to look at it
+del again
+print("ready", flush=True)
+for line in sys.stdin:
+    key = ds.keys()[int(line)]
+    ds.annotate(key, [{"label": "raccoon", "bbox": [1, 2, 30, 40]}])
+    print(key, flush=True)
+"""
+
+
+def test_writes_after_a_reopen_in_the_same_kernel_reach_other_processes(folder, db):
+    """Reading a journal's first bytes with Python's own file calls dropped the locks the
+    kernel's open journal held (POSIX locks go with any close of the file); the next
+    connection to close, in another process, then took itself for the last one and deleted
+    the log, and the kernel's writes went to a deleted file until it exited."""
+    import subprocess
+    import sys
+
+    kernel = subprocess.Popen(
+        [sys.executable, "-c", _KERNEL, str(folder(3)), str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert kernel.stdout.readline().strip() == "ready"
+        for i in range(2):
+            nbl.Dataset.open(db)  # a reader in another process, dropped at once
+            kernel.stdin.write(f"{i}\n")
+            kernel.stdin.flush()
+            key = kernel.stdout.readline().strip()
+            assert nbl.Dataset.open(db).row(key)["status"] == "verified"
+    finally:
+        kernel.stdin.close()
+        kernel.wait(30)

@@ -83,7 +83,6 @@ WHERE pos >= (SELECT CASE WHEN EXISTS (
 ) THEN 0 ELSE 9223372036854775807 END) AND rev > ?1
 ORDER BY pos
 """
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class JournalGoneError(NblabelError, RuntimeError):
@@ -191,15 +190,18 @@ def _file_id(path: Path) -> tuple[int, int] | None:
 
 def _check_is_journal(path: Path, blank_ok: bool) -> None:
     """Refuse, without writing a byte, a file that is not an nblabel journal (``blank_ok``:
-    a SQLite file without any table may become one)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(len(_SQLITE_MAGIC))
-    except IsADirectoryError:
-        raise ValueError(f"{path}: is a folder, not an nblabel database") from None
-    if head != _SQLITE_MAGIC:
-        what = "an empty file" if not head else "not a SQLite file"
-        raise ValueError(f"{path}: not an nblabel database ({what}); nothing was changed")
+    a SQLite file without any table may become one).
+
+    The file is only ever read through SQLite. Opening and closing it any other way (even
+    to read its first bytes) would drop the locks this process's open journals hold on it:
+    POSIX locks belong to the process and go with any close of the file. The next
+    connection to close anywhere would then take itself for the last one, checkpoint and
+    delete the log, and the writes of a journal still open would go to a deleted file.
+    """
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not an nblabel database")
+    if path.stat().st_size == 0 and not blank_ok:
+        raise ValueError(f"{path}: not an nblabel database (an empty file); nothing was changed")
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
         try:
@@ -209,7 +211,9 @@ def _check_is_journal(path: Path, blank_ok: bool) -> None:
     except sqlite3.OperationalError:
         return  # e.g. a read-only folder; opening it for writing says what is wrong
     except sqlite3.DatabaseError as e:
-        raise ValueError(f"{path}: not an nblabel database ({e})") from None
+        raise ValueError(
+            f"{path}: not an nblabel database (not a SQLite file: {e}); nothing was changed"
+        ) from None
     if (tables or not blank_ok) and not tables >= _TABLES:
         raise ValueError(
             f"{path}: not an nblabel database (a SQLite file of another program, with tables "
