@@ -10,16 +10,15 @@ Several writers may share one journal (a notebook cell run again while the old o
 write, two kernels on one file). Every row carries ``rev``, the id of the event that last
 wrote it, so a reader asks for what changed since the last revision it saw instead of
 trusting its own memory; the events after that revision name the rows (rows.rev has no
-index of its own, which would cost every write two more pages of log). A write is one ``BEGIN IMMEDIATE`` transaction (writers queue on
-SQLite's lock), and before it changes anything it checks that the file on disk is still the
-one this handle opened: a journal deleted, or re-created by ``overwrite=True``, under a
+index of its own, which would cost every write two more pages of log). A write is one
+``BEGIN IMMEDIATE`` transaction (writers queue on SQLite's lock), and before it changes
+anything it checks that the file on disk is still the one this handle opened: a journal deleted, or re-created by ``overwrite=True``, under a
 writer makes the write raise :class:`JournalGoneError` instead of vanishing into an
 unlinked file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -401,8 +400,7 @@ class Journal:
                 # an import: its log is the size of the table, and the next open reads it
                 # back at once, so it goes into the file now, as part of the import
                 self._bulk = False
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                wal.finish(self._conn, self.path)
             elif self._commits % wal.EVERY == 0:
                 wal.request(self.path)
             elif wal.needs_finish(self.path):

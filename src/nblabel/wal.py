@@ -75,9 +75,9 @@ def needs_finish(path: str | os.PathLike) -> bool:
 
 
 def finish(conn: sqlite3.Connection, path: str | os.PathLike) -> None:
-    """On the writer's connection, between its transactions: copy what the last background
-    pass left (the pages of the commits made meanwhile), so the next write starts the log
-    over. Best effort: a busy file is left for the next pass."""
+    """On the writer's connection, between its transactions: copy what is still only in the
+    log (what the last background pass left, or a whole import), so the next write starts
+    the log over. Best effort: a busy file is left for the next pass."""
     with contextlib.suppress(sqlite3.Error):
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     with _lock:

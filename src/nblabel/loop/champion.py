@@ -85,21 +85,23 @@ class Comparison:
         return cls(str(version), c[0], g[0], c, g)
 
 
-def fix_seconds(pred: Sequence[dict], final: Sequence[dict], costs: EffortCosts) -> float:
-    """Seconds to turn ``pred`` into ``final`` and submit, with the effort model's prices.
+def fix_seconds(
+    pred: Sequence[dict], final: Sequence[dict], costs: EffortCosts, shown_from: float = 0.0
+) -> float:
+    """Seconds to turn ``pred`` into ``final`` and submit, with the effort model's prices
+    (objects scored under ``shown_from`` offered as faint suggestions).
 
     Example:
         >>> box = {"label": "cat", "bbox": [0, 0, 10, 10]}
         >>> fix_seconds([box], [box], EffortCosts()), fix_seconds([], [box], EffortCosts())
         (1.0, 8.0)
     """
-    fix = plan_fix(list(pred), list(final))
+    fix = plan_fix(list(pred), list(final), shown_from=shown_from)
     return sum(costs.seconds(kind) for kind in fix.kinds) + costs.accept
 
 
 def fix_lines(pred: Sequence[dict], final: Sequence[dict], costs: EffortCosts) -> tuple:
-    """:func:`fix_seconds` with the objects under each of :data:`LINES` offered as faint
-    suggestions.
+    """:func:`fix_seconds` at each of :data:`LINES`.
 
     Example:
         >>> low = {"label": "cat", "bbox": [50, 50, 60, 60], "score": 0.3}  # a wrong one
@@ -107,11 +109,7 @@ def fix_lines(pred: Sequence[dict], final: Sequence[dict], costs: EffortCosts) -
         >>> fix_lines([low], [box], EffortCosts())[:5]  # deleted while shown as a label
         (11.0, 11.0, 11.0, 11.0, 8.0)
     """
-    out = []
-    for line in LINES:
-        fix = plan_fix(list(pred), list(final), shown_from=line)
-        out.append(sum(costs.seconds(kind) for kind in fix.kinds) + costs.accept)
-    return tuple(out)
+    return tuple(fix_seconds(pred, final, costs, line) for line in LINES)
 
 
 def recent(comparisons: Sequence[Comparison]) -> list[Comparison]:
