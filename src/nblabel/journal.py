@@ -328,6 +328,26 @@ class Journal:
         with self._lock:
             return self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
+    def event_mark(self, event_id: int) -> list | None:
+        """``[ts, kind, key]`` of one event, None when there is none. With its id, it tells
+        this journal's history from that of a copy of the file that went its own way (a
+        frame saved from one is not the other's)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT ts, kind, key FROM events WHERE id=?", (event_id,)
+            ).fetchone()
+        return None if row is None else list(row)
+
+    def events_after(self, rev: int) -> tuple[int, bool]:
+        """How many events came after revision ``rev``, and whether one of them is an
+        import (which may have added rows without an event of their own)."""
+        with self._lock:
+            n, imported = self._conn.execute(
+                "SELECT COUNT(*), COALESCE(MAX(kind = ?), 0) FROM events WHERE id > ?",
+                (IMPORT, rev),
+            ).fetchone()
+        return n, bool(imported)
+
     def rows_since(self, rev: int) -> list[tuple[Any, dict, int]]:
         """``(key, data, rev)`` of every row written after revision ``rev``, in row order.
 
