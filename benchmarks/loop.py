@@ -365,10 +365,13 @@ def main() -> None:
         return
     items = voc_items(SHARED / "datasets" / "raccoon", args.images)
     if args.general_labels:
-        pairs = [p.split("=", 1) for p in args.general_labels.split(",") if p.strip()]
-        if any(len(p) != 2 for p in pairs):
-            raise SystemExit("--general-labels takes MODEL=YOURS pairs, e.g. cat=raccoon")
-        general = nbl.GeneralAI("animal", weights=args.base, labels=dict(pairs))
+        from nblabel.models.general import parse_labels
+
+        try:
+            labels = parse_labels(args.general_labels)
+        except ValueError as e:
+            raise SystemExit(f"--general-labels: {e}") from None
+        general = nbl.GeneralAI("animal", weights=args.base, labels=labels)
         run_loop(
             items,
             args,

@@ -230,3 +230,48 @@ def test_deidentification_runs_before_autolabeling(make_ds, det_checkpoint, yune
     predicts = ev[ev["kind"] == "predict"]
     assert len(updates) == 3 and len(predicts) == 3
     assert updates["ts"].max() <= predicts["ts"].min()
+
+
+def test_model_classes_named_as_yours_label_raccoons_as_raccoons(raccoon_dir, tmp_path, shared_dir):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for src in raccoon_images(raccoon_dir)[:6]:
+        os.symlink(src, folder / src.name)
+    ds = nbl.Dataset.from_folder(folder, db=tmp_path / "labels.db", classes=["raccoon"])
+    panel = nbl.setup_panel(ds, weights=str(shared_dir / "models" / "yolov5n.pt"))
+    assert panel.ai_choice.value == "custom"  # no category predicts raccoons by that name
+    panel.ai_choice.value = "general"
+    panel.category_input.value = "animal"
+    assert "raccoon" in panel.classes_note.value
+    panel.labels_input.value = "cat=raccoon, dog=raccoon, bear=raccoon"
+    assert panel.classes_input.disabled  # the named model classes are what it predicts
+    assert panel.classes_note.value == ""  # raccoons are predicted now
+    panel.start(wait=True)
+    assert panel.error is None, panel.error_traceback
+    assert panel.model.labels == {"cat": "raccoon", "dog": "raccoon", "bear": "raccoon"}
+    objects = [r for recs in nbl.Dataset.open(ds.db_path).df["annotations"] for r in recs]
+    assert objects, "the mapped model found no raccoon in 6 raccoon images"
+    assert {r["label"] for r in objects} == {"raccoon"}
+    panel.labels_input.value = ""
+    assert not panel.classes_input.disabled
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("cat raccoon", "is not model class=your class"),
+        ("cta=raccoon", "cat"),  # an unknown model class: the valid ones are listed
+        ("cat=raccoon, cat=dog", "named twice"),
+    ],
+)
+def test_a_wrong_class_naming_is_refused_with_text(make_ds, shared_dir, text, says):
+    ds = make_ds(3)
+    panel = nbl.setup_panel(ds, weights=str(shared_dir / "models" / "yolov5n.pt"))
+    panel.ai_choice.value = "general"
+    panel.category_input.value = "animal"
+    panel.labels_input.value = text
+    with pytest.raises(ValueError):
+        panel.start(wait=True)
+    assert isinstance(panel.error, ValueError)
+    assert says in panel.message
+    assert set(nbl.Dataset.open(ds.db_path).df["status"]) == {"unlabeled"}  # nothing written

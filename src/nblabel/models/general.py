@@ -101,6 +101,37 @@ def _as_list(images) -> list:
 MAPPED_CONF = 0.05
 
 
+def parse_labels(text: str) -> dict[str, str]:
+    """``labels`` for :class:`GeneralAI` from text such as ``"cat=raccoon, dog=raccoon"``:
+    each model class, ``=``, and your class. Empty text is no mapping (``{}``).
+
+    Raises:
+        ValueError: a part is not ``model class=your class``, or names a model class twice.
+
+    Example:
+        >>> parse_labels(" cat = raccoon, dog=raccoon ,")
+        {'cat': 'raccoon', 'dog': 'raccoon'}
+        >>> parse_labels("cat raccoon")
+        Traceback (most recent call last):
+        ...
+        ValueError: 'cat raccoon' is not model class=your class; write e.g. cat=raccoon, dog=raccoon
+    """
+    out: dict[str, str] = {}
+    for part in str(text).split(","):
+        if not part.strip():
+            continue
+        model, eq, yours = (x.strip() for x in part.partition("="))
+        if not eq or not model or not yours:
+            raise ValueError(
+                f"{part.strip()!r} is not model class=your class; write e.g. "
+                "cat=raccoon, dog=raccoon"
+            )
+        if model in out and out[model] != yours:
+            raise ValueError(f"{model!r} is named twice: {out[model]!r} and {yours!r}")
+        out[model] = yours
+    return out
+
+
 def _check_labels(spec: Category, labels: Mapping[str, str] | None) -> dict[str, str]:
     """``labels`` with the model's class names made canonical, or a ValueError."""
     if labels is None:

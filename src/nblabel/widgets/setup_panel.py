@@ -34,6 +34,7 @@ from ..models.categories import (
     unpredicted,
 )
 from ..models.deidentify import METHODS
+from ..models.general import parse_labels
 
 GENERAL, CUSTOM = "general", "custom"
 FIXED_NOTE = "fixed: fewer than 100 images"
@@ -52,7 +53,8 @@ class SetupPanel(W.VBox):
 
     Build it with :func:`setup_panel`. The inputs are attributes, so a script can fill them
     in exactly as a user would: ``ai_choice`` (``"general"``/``"custom"``),
-    ``category_input``, ``classes_input``, ``weights_input`` (General AI); ``task_input``,
+    ``category_input``, ``classes_input``, ``labels_input`` (model classes named as yours,
+    ``"cat=raccoon, dog=raccoon"``), ``weights_input`` (General AI); ``task_input``,
     ``class_names_input``, ``base_input``, ``retrain_input`` (Custom AI); ``face_input``,
     ``plate_input``, ``method_input`` (preprocessing); ``count_input``; ``start_button``.
 
@@ -126,6 +128,15 @@ class SetupPanel(W.VBox):
         )  # fmt: skip
         # which of the dataset's classes the chosen category cannot predict
         self.classes_note = W.Label(layout=W.Layout(margin="0 0 0 128px"))
+        # a class the model knows under another name (a raccoon is found as a cat, dog or
+        # bear): the model classes named here are predicted, under your names
+        self.labels_input = W.Text(
+            placeholder="optional: model class=yours, e.g. cat=raccoon, dog=raccoon",
+            tooltip="predicts only the model classes named here, under your class names",
+            description="name as yours",
+            style=style,
+            layout=wide,
+        )
         self.weights_input = W.Text(
             value="" if weights is None else str(weights),
             description="weights",
@@ -139,6 +150,7 @@ class SetupPanel(W.VBox):
                 self.category_note,
                 self.classes_input,
                 self.classes_note,
+                self.labels_input,
                 self.weights_input,
             ]
         )
@@ -209,9 +221,11 @@ class SetupPanel(W.VBox):
             (self.weights_input, "nbl-setup-weights"),
             (self.base_input, "nbl-setup-base"),
             (self.classes_note, "nbl-setup-classes-note"),
+            (self.labels_input, "nbl-setup-labels"),
         ):
             w.add_class(name)
         self.category_input.observe(self._on_category, names="value")
+        self.labels_input.observe(self._on_labels, names="value")
         self.ai_choice.observe(self._on_ai, names="value")
         self.start_button.on_click(lambda _b: self.start())
         self._on_category({"new": first})
@@ -345,13 +359,15 @@ class SetupPanel(W.VBox):
             "method": self.method_input.value,
         }
         if s["ai"] == GENERAL:
-            if not self.classes_input.value:
+            s["labels"] = parse_labels(self.labels_input.value)
+            if not s["labels"] and not self.classes_input.value:
                 raise ValueError(
                     f"no class selected; pick at least one of {list(self.classes_input.options)}"
                 )
             s["count"] = check_count(len(self.ds), int(self.count_input.value))
             s["category"] = self.category_input.value
-            s["classes"] = list(self.classes_input.value)
+            # named as yours: only those model classes, whatever the list shows selected
+            s["classes"] = None if s["labels"] else list(self.classes_input.value)
             s["weights"] = self.weights_input.value.strip() or None
         else:
             s["task"] = self.task_input.value
@@ -408,7 +424,12 @@ class SetupPanel(W.VBox):
         if s["ai"] == GENERAL:
             from ..models.general import GeneralAI
 
-            model = GeneralAI(s["category"], classes=s["classes"], weights=s["weights"])
+            model = GeneralAI(
+                s["category"],
+                classes=s["classes"],
+                weights=s["weights"],
+                labels=s["labels"] or None,
+            )
             return model.load()  # a missing or wrong checkpoint fails now, before any work
         from ..models.custom import CustomAI
 
@@ -545,17 +566,33 @@ class SetupPanel(W.VBox):
         self.classes_input.options = options
         self.classes_input.value = tuple(options)  # all selected: the usual choice
         self.category_note.value = f"{spec.task}: {spec.description}"
-        missing = unpredicted(spec, self.ds.classes)
+        self._say_unpredicted()
+        # short enough to be read whole in the input; the rest is its tooltip
+        self.weights_input.placeholder = f"empty: {spec.weights} (downloads when online)"
+        self.weights_input.tooltip = "optional: path to a checkpoint (.pt, .onnx)"
+        self._forget_error()
+
+    def _say_unpredicted(self) -> None:
+        """Which of the dataset's classes the chosen category cannot predict (under its own
+        names, or as named in "name as yours")."""
+        spec = CATEGORIES[self.category_input.value]
+        try:
+            named = set(parse_labels(self.labels_input.value).values())
+        except ValueError:
+            named = set()
+        missing = [c for c in unpredicted(spec, self.ds.classes) if c not in named]
         self.classes_note.value = (
-            f"not predicted by {name}: {', '.join(missing)} (Custom AI learns them from your "
-            "labels)"
+            f"not predicted by {spec.name}: {', '.join(missing)} (Custom AI learns them from "
+            "your labels, or name a model class as yours below)"
             if missing
             else ""
         )
         self.classes_note.layout.display = None if self.classes_note.value else "none"
-        # short enough to be read whole in the input; the rest is its tooltip
-        self.weights_input.placeholder = f"empty: {spec.weights} (downloads when online)"
-        self.weights_input.tooltip = "optional: path to a checkpoint (.pt, .onnx)"
+
+    def _on_labels(self, change) -> None:
+        # the classes list does not choose while model classes are named as yours
+        self.classes_input.disabled = bool(str(change["new"]).strip())
+        self._say_unpredicted()
         self._forget_error()
 
     def _forget_error(self) -> None:
