@@ -6,6 +6,7 @@ another journal, of a copy of the file that went its own way, or a damaged one, 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -211,3 +212,20 @@ def test_the_frame_is_saved_again_once_many_rows_were_written_since(folder, db, 
     info = frames.load(frames.path_for(db), ds._journal.journal_id)[1]
     assert info["rev"] > first
     assert ds._journal.events_after(info["rev"]) == (0, False)
+
+
+def test_a_save_killed_half_way_leaves_nothing_the_next_save_keeps(folder, db):
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    left = db.parent / f".{frames.path_for(db).name}.{dead}.tmp"
+    left.write_bytes(b"half a frame")
+    ours = db.parent / f".{frames.path_for(db).name}.{os.getpid()}.tmp.keep"
+    ours.write_bytes(b"not a temporary file of a save")
+    nbl.Dataset.from_folder(folder(3), db=db, classes=["raccoon"])
+    assert not left.exists()
+    assert ours.exists()
+    assert frames.path_for(db).exists()

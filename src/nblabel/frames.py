@@ -36,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import struct
@@ -79,6 +80,7 @@ def save(path: str | os.PathLike, df: pd.DataFrame, info: dict) -> bool:
     complete or not at all; False (and nothing written) when a column cannot be kept or the
     file cannot be written."""
     path = Path(path)
+    _sweep(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
@@ -112,6 +114,26 @@ def save(path: str | os.PathLike, df: pd.DataFrame, info: dict) -> bool:
         with contextlib.suppress(OSError):
             tmp.unlink()
         return False
+
+
+def _sweep(path: Path) -> None:
+    """Remove the temporary files of saves whose process is gone (a kernel killed mid-save
+    leaves one the size of the frame)."""
+    with contextlib.suppress(OSError):
+        for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            pid = tmp.name[len(path.name) + 2 : -4]
+            if pid.isdigit() and not _alive(int(pid)):
+                tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def load(path: str | os.PathLike, journal_id: str) -> tuple[pd.DataFrame, dict] | None:
