@@ -25,8 +25,8 @@ SRC = Path(nblabel.__file__).resolve().parent
 # only the package's __init__, so a new module must be placed here).
 LAYERS = (
     ("nblabel.core",),
-    # records, images (their headers, folders of them), the journal and its WAL checkpoints,
-    # columns, video frames: plain data, no formats or models
+    # records, images (their headers, folders of them), the journal, its WAL checkpoints and
+    # saved frames, columns, video frames: plain data, no formats or models
     (
         "nblabel.records",
         "nblabel.images",
@@ -34,6 +34,7 @@ LAYERS = (
         "nblabel.folders",
         "nblabel.journal",
         "nblabel.wal",
+        "nblabel.frames",
         "nblabel.columns",
         "nblabel.video",
     ),

@@ -265,7 +265,11 @@ def test_a_dragged_suggestion_is_kept_and_an_ignored_one_left_out(lab, images, d
     recs = ds.row("img_000")["annotations"]
     assert len(recs) == 1 and recs[0]["score"] is None, recs
     assert close(recs[0]["bbox"], [360, 340, 760, 740])
-    assert "1 suggestion below 0.25 left out" in lab.eval("w.message")
+    # the message comes after the write that made the row verified: waited for, not raced
+    wait_for(
+        lambda: "1 suggestion below 0.25 left out" in lab.eval("w.message"),
+        what="the message naming the suggestion left out",
+    )
 
 
 def test_enter_on_an_empty_image_asks_and_shift_enter_never_submits(lab, images, db):
