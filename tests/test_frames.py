@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 
 import nblabel as nbl
+from nblabel import dataset as dataset_module
 from nblabel import frames
 from nblabel.journal import Journal
 
@@ -229,3 +231,57 @@ def test_a_save_killed_half_way_leaves_nothing_the_next_save_keeps(folder, db):
     assert not left.exists()
     assert ours.exists()
     assert frames.path_for(db).exists()
+
+
+def test_an_import_run_again_reads_only_new_headers_and_opens_from_the_frame(
+    folder, db, raccoon_dir, monkeypatch, rows_only
+):
+    images = folder(6)
+    first = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])
+    first.annotate(first.keys()[0], [{"label": "raccoon", "bbox": [3, 4, 50, 60]}])
+    asked: list[str] = []
+    real = dataset_module.image_sizes
+
+    def spy(paths):
+        asked.extend(paths)
+        return real(paths)
+
+    monkeypatch.setattr(dataset_module, "image_sizes", spy)
+    opened: list[bool] = []
+    real_open = nbl.Dataset._from_saved_frame.__func__
+    monkeypatch.setattr(
+        nbl.Dataset,
+        "_from_saved_frame",
+        classmethod(lambda cls, j: opened.append(True) or real_open(cls, j)),
+    )
+    again = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])
+    assert asked == []  # every header is in the journal already
+    assert opened == [True]
+    pd.testing.assert_frame_equal(again.df, rows_only(db))
+    new = sorted((raccoon_dir / "images").glob("*.jpg"))[60]
+    (images / new.name).symlink_to(new)
+    more = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])
+    assert asked == [str(images / new.name)]
+    assert len(more) == 7 and more.row(new.stem)["width"] > 0
+    assert more.row(first.keys()[0])["status"] == "verified"  # the label made before stays
+    pd.testing.assert_frame_equal(more.df, rows_only(db))
+
+
+def test_an_import_run_again_knows_a_row_sqlite_does_not_take_for_json(folder, db):
+    images = folder(3)
+    ds = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])
+    key = ds.keys()[1]
+    del ds
+    conn = sqlite3.connect(db)
+    (data,) = conn.execute("SELECT data FROM rows WHERE key=?", (f'"{key}"',)).fetchone()
+    conn.execute(
+        "UPDATE rows SET data=? WHERE key=?",
+        (data.replace('"confidence":null', '"confidence":NaN'), f'"{key}"'),
+    )
+    conn.commit()
+    conn.close()
+    assert Journal(db, create=False).row_images()[1][1].endswith(".jpg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN is shown as missing, and said so
+        again = nbl.Dataset.from_folder(images, db=db, classes=["raccoon"])
+    assert len(again) == 3  # the row was not taken for a new image

@@ -19,6 +19,7 @@ import gc
 import hashlib
 import os
 import re
+import sqlite3
 import threading
 import time
 import warnings
@@ -225,7 +226,8 @@ class Dataset:
             ds._save_frame(problems)
         else:
             del rows  # freed before the DataFrame is read back: a million dicts are gigabytes
-            ds = cls._from_journal(journal)
+            # nothing added (an import cell run again): the saved frame serves as on open
+            ds = (not added and cls._from_saved_frame(journal)) or cls._from_journal(journal)
         ds.import_report = list(report) + ds.import_report
         if known:
             ds.import_report.append(
@@ -240,12 +242,12 @@ class Dataset:
     @staticmethod
     def _new_rows(journal: Journal, items, classes, source):
         """Inside the import transaction: the rows to add and how many the journal had."""
-        known_rows = journal.rows_since(-1)
+        known_rows = journal.row_images()
         # A journal already holds this dataset: keep every label in it and only add the
         # images it does not know yet, so re-running an import cell never loses work.
         known_classes = journal.get_meta("classes", []) or []
-        known_images = {d.get("image") for _, d, _ in known_rows if isinstance(d, dict)}
-        known_keys = {k for k, _, _ in known_rows}
+        known_images = {image for _, image in known_rows if image is not None}
+        known_keys = {k for k, _ in known_rows}
         all_classes = list(known_classes)
         for c in classes:
             if c not in all_classes:
@@ -433,9 +435,14 @@ class Dataset:
             nested = 0 if recursive else sum(1 for q in root.rglob("*") if is_image_path(q))
             raise no_images_error(root, recursive, other, nested)
         prefix = len(os.path.join(os.fspath(root), ""))
+        # an import run again reads the headers of the new images only: the journal keeps
+        # the others' (a million headers are most of a re-run's time)
+        path_db = Path(db).expanduser() if db is not None else default_db_path(root)
+        known = set() if overwrite else _journaled_images(path_db)
+        todo = [p for p in listing.images if p not in known] if known else listing.images
         # (width, height, problem) per image: three values, not a dict, held per row until
         # the journal has them
-        sizes = image_sizes(listing.images)
+        sizes = image_sizes(todo)
         items = (
             {
                 "image": path,
@@ -444,7 +451,7 @@ class Dataset:
                 "issues": [problem] if problem else [],
                 "key": os.path.splitext(path[prefix:])[0].replace(os.sep, "/"),
             }
-            for path, (w, h, problem) in zip(listing.images, sizes)
+            for path, (w, h, problem) in zip(todo, sizes)
         )
         report = []
         if other:
@@ -1387,6 +1394,25 @@ def _view_row(key, data, problems: list[str]) -> dict:
         problems.extend(f"row {key!r}: {b}" for b in bad)
         row["issues"] = _join_issues(row.get("issues"), *bad)
     return row
+
+
+def _journaled_images(db: Path) -> set[str]:
+    """The image paths the journal at ``db`` already has (empty when there is none, or it
+    cannot be read here: the import then reads every header, and the journal says why)."""
+    if not db.is_file():
+        return set()
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return set()
+    try:
+        # in SQLite, so a million rows are not decoded in Python for one field each
+        query = "SELECT json_extract(data, '$.image') FROM rows WHERE json_valid(data)"
+        return {p for (p,) in conn.execute(query) if isinstance(p, str)}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
 
 
 def _frame(keys: list, rows: list[dict]) -> pd.DataFrame:
