@@ -19,7 +19,6 @@ import gc
 import hashlib
 import os
 import re
-import sqlite3
 import threading
 import time
 import warnings
@@ -44,7 +43,7 @@ from .images import (
     no_images_error,
     size_or_problem,
 )
-from .journal import Journal, decode_key
+from .journal import Journal, decode_key, journaled_images
 from .records import AnnotationError, image_confidence, normalize_record
 
 __all__ = ["CORE_COLUMNS", "HUMAN", "STATUSES", "Dataset", "default_db_path"]
@@ -63,6 +62,11 @@ WRITE_OPTIONS = (
 )
 # Columns a write through annotate() owns; update() may not set them.
 _ANNOTATE_ONLY = ("annotations",)
+
+
+def _db_path(db, source) -> Path:
+    """The journal file an import writes: ``db`` when given, else the source's default."""
+    return Path(db).expanduser() if db is not None else default_db_path(source or "dataset")
 
 
 def default_db_path(source: str | os.PathLike) -> Path:
@@ -206,7 +210,7 @@ class Dataset:
         of being read back (a folder import of a million images saves the second pass).
         """
         explicit_db = db is not None
-        path = Path(db).expanduser() if explicit_db else default_db_path(source or "dataset")
+        path = _db_path(db, source)
         if overwrite and path.exists():
             for suffix in ("", "-wal", "-shm", frames.SUFFIX):
                 Path(str(path) + suffix).unlink(missing_ok=True)
@@ -437,8 +441,7 @@ class Dataset:
         prefix = len(os.path.join(os.fspath(root), ""))
         # an import run again reads the headers of the new images only: the journal keeps
         # the others' (a million headers are most of a re-run's time)
-        path_db = Path(db).expanduser() if db is not None else default_db_path(root)
-        known = set() if overwrite else _journaled_images(path_db)
+        known = set() if overwrite else journaled_images(_db_path(db, root))
         todo = [p for p in listing.images if p not in known] if known else listing.images
         # (width, height, problem) per image: three values, not a dict, held per row until
         # the journal has them
@@ -1394,25 +1397,6 @@ def _view_row(key, data, problems: list[str]) -> dict:
         problems.extend(f"row {key!r}: {b}" for b in bad)
         row["issues"] = _join_issues(row.get("issues"), *bad)
     return row
-
-
-def _journaled_images(db: Path) -> set[str]:
-    """The image paths the journal at ``db`` already has (empty when there is none, or it
-    cannot be read here: the import then reads every header, and the journal says why)."""
-    if not db.is_file():
-        return set()
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return set()
-    try:
-        # in SQLite, so a million rows are not decoded in Python for one field each
-        query = "SELECT json_extract(data, '$.image') FROM rows WHERE json_valid(data)"
-        return {p for (p,) in conn.execute(query) if isinstance(p, str)}
-    except sqlite3.Error:
-        return set()
-    finally:
-        conn.close()
 
 
 def _frame(keys: list, rows: list[dict]) -> pd.DataFrame:

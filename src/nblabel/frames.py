@@ -12,8 +12,9 @@ The journal stays the only record. The frame is a cache: it names the journal it
 that wrote a row), and is used only when the journal holds that same event, so a copy of
 the file that went its own way, or a rebuilt one, is read row by row instead. Each column
 carries a CRC-32, checked on every read: a frame torn by a crash (it is renamed into place
-unsynced, since a lost one costs only a slower open) or damaged is never read as labels. Anything unexpected (a column type it does not keep, an
-unwritable folder, a bad file) means no frame, and the journal is read as before.
+unsynced, since a lost one costs only a slower open) or damaged is never read as labels.
+Anything unexpected (a column type it does not keep, an unwritable folder, a bad file)
+means no frame, and the journal is read as before.
 
 The format holds only numbers and JSON text (no pickle): a frame from someone else's folder
 can at worst be wrong, and a wrong one is refused by the checks above.
@@ -42,7 +43,6 @@ import os
 import struct
 import zlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import orjson
@@ -195,18 +195,16 @@ def _encode(name: str, s: pd.Series) -> tuple[str, list[bytes], dict]:
         )
     if dtype != "object" and dtype != "str":
         raise TypeError(f"column {name!r}: {dtype} is not kept in a frame")
-    values = s.tolist()
-    missing = s.isna().to_numpy()
     if name in _CODED and dtype == "object":
+        # missing values are code -1, so the distinct ones are all present values
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         return (
             name,
-            [
-                codes.astype("<i4").tobytes(),
-                orjson.dumps([None if _missing(u) else u for u in uniques.tolist()]),
-            ],
+            [codes.astype("<i4").tobytes(), orjson.dumps(uniques.tolist())],
             {"kind": "coded", "dtype": dtype},
         )
+    values = s.tolist()
+    missing = s.isna().to_numpy()
     if dtype == "str":  # its missing values read back as missing from null
         values = [None if m else v for v, m in zip(values, missing)]
         missing = None
@@ -229,10 +227,6 @@ def _json(values: list, missing) -> bytes:
         return orjson.dumps(values)
     except orjson.JSONEncodeError:
         return json.dumps(values, allow_nan=True).encode()
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (type(v) is float and v != v)
 
 
 def _values(blobs) -> list:

@@ -179,6 +179,34 @@ def decode_key(text: str) -> Any:
     return json.loads(text)
 
 
+# (key, image, valid, data): each row's image read out by SQLite, and the text of a row it
+# does not take for JSON (decoded in Python instead)
+_ROW_IMAGES = (
+    "SELECT key, CASE WHEN json_valid(data) THEN json_extract(data, '$.image') END,"
+    " json_valid(data), CASE WHEN json_valid(data) THEN NULL ELSE data END"
+    " FROM rows ORDER BY pos"
+)
+
+
+def journaled_images(path: Path) -> set[str]:
+    """The image paths the journal at ``path`` already has, read without opening it for
+    writing; empty when there is none or it cannot be read here (a caller that then reads
+    every image's header loses only time, and the journal, once opened, says what is wrong).
+    A row SQLite does not take for JSON is left out: :meth:`Journal.row_images` decides."""
+    if not path.is_file():
+        return set()
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return set()
+    try:
+        return {image for _, image, _, _ in conn.execute(_ROW_IMAGES) if isinstance(image, str)}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
+
+
 def _file_id(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -343,11 +371,7 @@ class Journal:
         import run again does not decode a million rows for one field each. A row SQLite
         does not take for JSON (a NaN written by hand) is decoded here, as a scan would."""
         with self._lock:
-            fetched = self._conn.execute(
-                "SELECT key, CASE WHEN json_valid(data) THEN json_extract(data, '$.image') END,"
-                " json_valid(data), CASE WHEN json_valid(data) THEN NULL ELSE data END"
-                " FROM rows ORDER BY pos"
-            ).fetchall()
+            fetched = self._conn.execute(_ROW_IMAGES).fetchall()
         out = []
         for k, image, valid, data in fetched:
             if not valid:
