@@ -14,7 +14,8 @@ million), each against the obvious baseline in the same process:
   The two are measured in alternating rounds of 100 writes, so a slow spell of the machine
   falls on both alike;
 - durable ``annotate()`` calls per second, against raw ``sqlite3`` UPDATE + COMMIT per call
-  in WAL mode on the same machine.
+  in WAL mode on the same machine, and the cost per write of folding them into their rows
+  later (see ``nblabel.journal``).
 
 Usage: python benchmarks/dataset.py [--rows 20000] [--writes 3000]
 """
@@ -211,6 +212,17 @@ def main() -> None:
             f"durable annotate(): {per_s:,.0f} calls/s on {n:,} rows, the first {writes:,} writes "
             f"after opening; {again:,.0f} calls/s the next {writes:,} (raw sqlite3 "
             f"UPDATE+COMMIT, WAL: {raw:,.0f}/s, ratio {again / raw:.2f})"
+        )
+        # the writes wait in the event log until a fold writes them into their rows (before
+        # any read of rows, and in the background past journal.FOLD_AT): its cost per write
+        t = time.perf_counter()
+        folded = ds._journal.fold()
+        fold_s = time.perf_counter() - t
+        per_fold = fold_s / max(folded, 1)
+        print(
+            f"fold: {folded:,} waiting writes into their rows in {fold_s:.2f} s "
+            f"({per_fold * 1e6:.0f} us a write); every write and its fold together: "
+            f"{1 / (1 / again + per_fold):,.0f}/s"
         )
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import nblabel as nbl
 from nblabel.columns import CHECKS, _well_formed, clean_row
-from nblabel.journal import decode_key, encode_key
+from nblabel.journal import SCHEMA_VERSION, decode_key, encode_key
 
 GOOD = {
     "image": "a.jpg",
@@ -252,7 +252,8 @@ def test_a_journal_whose_events_use_autoincrement_keeps_logging_in_order(folder,
     conn.executescript(
         "BEGIN; CREATE TABLE old_events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,"
         " key TEXT, kind TEXT NOT NULL, source TEXT, seconds REAL NOT NULL DEFAULT 0,"
-        " n_objects INTEGER, status TEXT); INSERT INTO old_events SELECT * FROM events;"
+        " n_objects INTEGER, status TEXT); INSERT INTO old_events"
+        " SELECT id, ts, key, kind, source, seconds, n_objects, status FROM events;"
         " DROP TABLE events; ALTER TABLE old_events RENAME TO events; COMMIT;"
     )
     conn.close()
@@ -310,7 +311,7 @@ def test_a_journal_with_the_revision_index_of_older_versions_keeps_growing(folde
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     version = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
     conn.close()
-    assert "rows_rev" not in names and version == ("3",)
+    assert "rows_rev" not in names and version == (str(SCHEMA_VERSION),)
 
 
 def test_dropping_the_last_dataset_on_a_file_closes_its_files(folder, db):

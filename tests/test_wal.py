@@ -4,24 +4,24 @@ the log into the database file, and the file still gets every write."""
 from __future__ import annotations
 
 import shutil
-import sqlite3
 
 import nblabel as nbl
 from nblabel import wal
-from nblabel.journal import loads
+from nblabel.journal import Journal, encode_key
 
 REC = [{"label": "raccoon", "bbox": [1, 2, 30, 40]}]
 
 
 def _rows_in_file_alone(db, tmp_path) -> dict:
-    """The rows the database file holds without its log (what a checkpoint put there)."""
+    """The rows the database file holds without its log (what a checkpoint put there), with
+    the changes its event log holds folded in, as any reader of the file sees them."""
     alone = tmp_path / "alone.db"
     shutil.copy(db, alone)
-    conn = sqlite3.connect(alone)
+    journal = Journal(alone, create=False)
     try:
-        return {k: loads(d) for k, d in conn.execute("SELECT key, data FROM rows")}
+        return {encode_key(k): d for k, d, _ in journal.scan()}
     finally:
-        conn.close()
+        journal.close()
 
 
 def test_writes_reach_the_database_file_through_background_checkpoints(folder, db, tmp_path):

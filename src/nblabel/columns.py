@@ -189,7 +189,8 @@ def clean_row(key: Any, data: Any) -> tuple[dict, list[str]]:
         (0, "journal value width=None must be a whole number >= 0 (shown as 0); set it with ds.update('img1', width=...)")
     """  # noqa: E501
     if not isinstance(data, dict):
-        return {"image": ""}, [f"journal row is not a record ({type(data).__name__})"]
+        # every column shown as its default, so the row still fits the table
+        return clean_row(key, {})[0], [f"journal row is not a record ({type(data).__name__})"]
     if _well_formed(data):
         return dict(data), []
     row = dict(data)

@@ -60,8 +60,12 @@ WRITE_OPTIONS = (
     "skip_human",
     "columns",
 )
+_WRITE_OPTION_SET = frozenset(WRITE_OPTIONS)
 # Columns a write through annotate() owns; update() may not set them.
 _ANNOTATE_ONLY = ("annotations",)
+# The columns of its row a write of objects builds on (the skip_human rule, the image size
+# that clips boxes, the totals it adds to)
+_WRITE_READS = ("status", "source", "width", "height", "seconds", "edits")
 
 
 def _db_path(db, source) -> Path:
@@ -148,6 +152,37 @@ class Dataset:
     def _df(self, df: pd.DataFrame) -> None:
         self._table = df
         self._pending: dict[int, dict] = {}
+        self._arrays: dict = {}  # columns as arrays (see _column), kept until the frame changes
+
+    def _stored(self, key) -> tuple[int, dict]:
+        """The columns a write builds on (:data:`_WRITE_READS`), as the journal holds them
+        now: inside a write transaction, after :meth:`_sync`, this object's rows are the
+        journal's (every commit of another writer pulled, its own applied), so a write
+        needs no read of its row. Read from the frame's arrays, not cell by cell through
+        pandas, which cost more than the rest of the write. Returns the row's position too."""
+        try:
+            pos = self._table.index.get_loc(key)
+        except (KeyError, TypeError):
+            self._check_key(key)
+            raise
+        columns = self._arrays.get(_WRITE_READS)
+        if columns is None:
+            columns = self._arrays[_WRITE_READS] = [self._column(c) for c in _WRITE_READS]
+        status, source, width, height, seconds, edits = (values[pos] for values in columns)
+        stored = {
+            "status": str(status),
+            "source": source if isinstance(source, str) else None,
+            "width": int(width),
+            "height": int(height),
+            "seconds": float(seconds),
+            "edits": int(edits),
+        }
+        written = self._pending.get(pos)
+        if written:  # written behind, not yet in the arrays
+            for col in _WRITE_READS:
+                if col in written:
+                    stored[col] = written[col]
+        return pos, stored
 
     def _flush(self) -> None:
         """Move the written-behind cells into the frame: column by column, as one array
@@ -156,6 +191,7 @@ class Dataset:
         pending, self._pending = self._pending, {}
         if not pending:
             return
+        self._arrays = {}  # the frame's columns change below, some as new arrays
         by_col: dict[str, tuple[list[int], list]] = {}
         for pos, changes in pending.items():
             for col, value in changes.items():
@@ -175,10 +211,25 @@ class Dataset:
         written = self._pending.get(pos)
         if written is not None and col in written:
             return written[col]
-        return self._table.iat[pos, self._column_kinds()[col][0]]
+        return self._column(col)[pos]
+
+    def _column(self, col: str):
+        """The frame's column as the array pandas holds it in (no copy), kept until a cell
+        of it is set: ``iat`` cost more than a write's commit. A set cell may move the whole
+        column to a new array (pandas copies on write while anything else shares it), so
+        :meth:`_set_cell` and :meth:`_flush` drop what is kept."""
+        values = self._arrays.get(col)
+        if values is None:
+            c = self._column_kinds()[col][0]
+            get = getattr(self._table, "_get_column_array", None)  # O(1): the block's own
+            values = get(c) if get is not None else self._table.iloc[:, c].array
+            self._arrays[col] = values
+        return values
 
     def _set_cell(self, pos: int, col: str, value) -> None:
         df = self._table
+        if self._arrays:
+            self._arrays = {}
         c, _ = self._column_kinds()[col]
         try:
             df.iat[pos, c] = value
@@ -944,10 +995,9 @@ class Dataset:
         with self._lock:
             with self._journal.transaction():
                 self._sync()
+                batch: dict = {}  # rows written earlier in this batch, as they are now
                 for key, anns, opt in writes:
-                    self._check_key(key)
-                    raw = self._journal.read_row(key)
-                    stored, _ = clean_row(key, raw)
+                    pos, stored = batch.get(key) or self._stored(key)
                     if opt.get("skip_human") and (
                         stored["status"] == "verified" or stored["source"] == HUMAN
                     ):
@@ -995,13 +1045,13 @@ class Dataset:
                         "status": status,
                         "key": key,
                     }
-                    # written at once, so a second write of the same key in this batch
-                    # counts from the first
-                    rev = self._put(key, changes, event, stored=raw)
-                    prepared.append((key, changes, rev))
-            for key, changes, rev in prepared:
-                self._apply(key, changes, rev)
-        written = [k for k, _, _ in prepared]
+                    # a second write of the same key in this batch counts from the first
+                    batch[key] = pos, {**stored, **changes}
+                    rev = self._journal.put_changes(key, changes, event)
+                    prepared.append((key, changes, rev, pos))
+            for key, changes, rev, pos in prepared:
+                self._apply(key, changes, rev, pos)
+        written = [p[0] for p in prepared]
         self._notify(written)
         return written
 
@@ -1140,22 +1190,21 @@ class Dataset:
             sample = list(self._table.index[:5])
             raise KeyError(f"no image with key {key!r} in this dataset (keys look like {sample})")
 
-    def _put(self, key, changes: dict, event: dict, stored: dict | None = None) -> int:
-        """Inside a journal transaction: write ``changes`` over the row as stored now
-        (``stored``, when the caller has just read it in the same transaction); returns the
-        row's new revision."""
-        if stored is None:
-            stored = self._journal.read_row(key)
+    def _put(self, key, changes: dict, event: dict) -> int:
+        """Inside a journal transaction: write ``changes`` over the row as stored now;
+        returns the row's new revision."""
+        stored = self._journal.read_row(key)
         if not isinstance(stored, dict):
             stored = {}
         stored.update(changes)
         return self._journal.put_row(key, stored, event)
 
-    def _apply(self, key, changes: dict, rev: int) -> None:
+    def _apply(self, key, changes: dict, rev: int, pos: int | None = None) -> None:
         """After a commit: show what was written, and remember that this object has seen its
         own revision (everything before it was pulled inside the same transaction)."""
-        self._set_row(key, changes)
-        self._rev = max(self._rev, rev)
+        self._set_row(key, changes, pos)
+        if rev > self._rev:
+            self._rev = rev
 
     def _sync(self) -> list:
         """Pull rows committed by other writers, when SQLite says another connection
@@ -1188,9 +1237,10 @@ class Dataset:
             )
         return [k for k, _, _ in changed]
 
-    def _set_row(self, key, row: dict) -> None:
+    def _set_row(self, key, row: dict, pos: int | None = None) -> None:
         df = self._table
-        pos = df.index.get_loc(key)
+        if pos is None:
+            pos = df.index.get_loc(key)
         kinds = self._column_kinds()
         written = self._pending.get(pos)
         counts = self._status_counts
@@ -1201,7 +1251,7 @@ class Dataset:
                 counts[new] += 1
             else:
                 self._status_counts = None  # counted again on the next ask
-        if any(col not in kinds for col in row):
+        if not row.keys() <= kinds.keys():
             # a new column: the frame changes shape, so everything written behind goes in
             # first and this row is set directly
             self._flush()
@@ -1215,10 +1265,10 @@ class Dataset:
             return
         if written is None:
             written = self._pending[pos] = {}
+        written.update(row)
         for col, value in row.items():
             if value is None and kinds[col][1] == "f":
-                value = float("nan")
-            written[col] = value
+                written[col] = float("nan")
 
     def _column_kinds(self, fresh: bool = False) -> dict:
         """``{column: (position, dtype kind)}`` of the DataFrame, kept between writes: asking
@@ -1269,8 +1319,8 @@ def _check_write(write) -> tuple:
     except (TypeError, ValueError):
         raise ValueError(f"each write is (key, records, options), got {write!r}") from None
     opt = dict(opt or {})
-    unknown = [o for o in opt if o not in WRITE_OPTIONS]
-    if unknown:
+    if not opt.keys() <= _WRITE_OPTION_SET:
+        unknown = [o for o in opt if o not in WRITE_OPTIONS]
         import difflib
 
         hint = difflib.get_close_matches(str(unknown[0]), WRITE_OPTIONS, n=1)

@@ -10,7 +10,15 @@ Several writers may share one journal (a notebook cell run again while the old o
 write, two kernels on one file). Every row carries ``rev``, the id of the event that last
 wrote it, so a reader asks for what changed since the last revision it saw instead of
 trusting its own memory; the events after that revision name the rows (rows.rev has no
-index of its own, which would cost every write two more pages of log). A write is one
+index of its own, which would cost every write two more pages of log).
+
+An ``annotate()`` write does not rewrite its row: it appends the columns it changed to its
+event (``events.changes``), so a write touches only the last page of the event log instead
+of a row page anywhere in a table of a million, and needs no read of the row (the Dataset
+knows it). The changes are *folded* into the rows, many at once, before anything reads rows
+(:meth:`Journal.read_row`, :meth:`Journal.scan`, :meth:`Journal.rows_since` ...), and in the
+background once :data:`FOLD_AT` are waiting; ``meta.folded`` is the newest event whose
+changes are in the rows. The events keep the changes after that: each write's history. A write is one
 ``BEGIN IMMEDIATE`` transaction (writers queue on SQLite's lock), and before it changes
 anything it checks that the file on disk is still the one this handle opened: a journal deleted, or re-created by ``overwrite=True``, under a
 writer makes the write raise :class:`JournalGoneError` instead of vanishing into an
@@ -28,7 +36,6 @@ import time
 import uuid
 import weakref
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +48,13 @@ from .core.errors import NblabelError
 from .core.jsonsafe import json_default
 
 # 2: rows.rev, meta.journal_id. 3: a row's revision is the id of the event that wrote it
-# (no index on rows.rev: it cost two of a write's four pages)
-SCHEMA_VERSION = 3
+# (no index on rows.rev: it cost two of a write's four pages). 4: events.changes, meta.folded
+SCHEMA_VERSION = 4
+# Changes waiting in the event log from which a writer folds them into the rows in the
+# background, so the next open or reader never has more than about this many to fold.
+FOLD_AT = 20_000
+# Rows read and rewritten per statement of a fold.
+_FOLD_PART = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,7 +72,8 @@ CREATE TABLE IF NOT EXISTS events (
     source TEXT,
     seconds REAL NOT NULL DEFAULT 0,
     n_objects INTEGER,
-    status TEXT
+    status TEXT,
+    changes TEXT
 );
 """
 # events.id is a plain rowid: events are only ever appended, so it grows as AUTOINCREMENT
@@ -188,6 +201,125 @@ _ROW_IMAGES = (
 )
 
 
+def fold(conn: sqlite3.Connection, limit: int | None = None) -> int:
+    """Inside a write transaction on ``conn``: write the changes waiting in the event log
+    into their rows, oldest first (at most ``limit`` events of them); returns how many.
+
+    Each row is read and rewritten once however many writes it had waiting, in key order so
+    neighbouring rows share pages, :data:`_FOLD_PART` rows a statement. A row whose text is
+    not a JSON record becomes the changes alone, as a write over it always did.
+    """
+    (done,) = conn.execute(
+        "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name='folded'), 0)"
+    ).fetchone()
+    waiting = conn.execute(
+        "SELECT id, key, changes FROM events WHERE id > ? AND changes IS NOT NULL ORDER BY id"
+        + ("" if limit is None else f" LIMIT {int(limit)}"),
+        (done,),
+    ).fetchall()
+    if limit is None or len(waiting) < limit:
+        (upto,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
+    else:  # events after the last one folded may still be waiting
+        upto = waiting[-1][0]
+    merged: dict[str, list] = {}  # encoded key -> [newest event id, its changes merged]
+    for event_id, key, changes in waiting:
+        change = loads(changes)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = [event_id, change]
+        else:
+            seen[0] = event_id
+            seen[1].update(change)
+    keys = sorted(merged)
+    for i in range(0, len(keys), _FOLD_PART):
+        part = keys[i : i + _FOLD_PART]
+        marks = ",".join("?" * len(part))
+        updates = []
+        for key, data in conn.execute(f"SELECT key, data FROM rows WHERE key IN ({marks})", part):
+            try:
+                row = loads(data)
+            except ValueError:
+                row = None
+            if not isinstance(row, dict):
+                row = {}
+            event_id, change = merged[key]
+            row.update(change)
+            updates.append((dumps(row), event_id, key))
+        conn.executemany("UPDATE rows SET data=?, rev=? WHERE key=?", updates)
+    if upto > done:
+        conn.execute(
+            "INSERT INTO meta(name, value) VALUES('folded', ?) "
+            "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+            (str(upto),),
+        )
+    return len(waiting)
+
+
+def waiting_after(conn: sqlite3.Connection, rev: int = 0) -> bool:
+    """True when a change after event ``rev`` is still only in the event log (not yet
+    folded into its row)."""
+    (waiting,) = conn.execute(
+        "SELECT EXISTS(SELECT 1 FROM events WHERE changes IS NOT NULL AND id > MAX(?, COALESCE("
+        "(SELECT CAST(value AS INTEGER) FROM meta WHERE name='folded'), 0)))",
+        (rev,),
+    ).fetchone()
+    return bool(waiting)
+
+
+_folding: set[str] = set()  # paths a background fold is running on
+_folding_lock = threading.Lock()
+
+
+def fold_in_background(path: Path, part: int = 1_000) -> None:
+    """Fold what waits in the journal at ``path`` on a thread of its own, over its own
+    connection, ``part`` events a transaction with a pause between them, so the writer that
+    asked is held up for one part at a time (tens of milliseconds) and never for the whole."""
+    key = str(path)
+    with _folding_lock:
+        if key in _folding:
+            return
+        _folding.add(key)
+
+    def run():
+        try:
+            # mode=rw: a journal deleted meanwhile is not created again, empty
+            conn = sqlite3.connect(
+                f"file:{path}?mode=rw", uri=True, timeout=30, isolation_level=None
+            )
+            try:
+                while True:
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        n = fold(conn, limit=part)
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                    conn.execute("COMMIT")
+                    if n < part:
+                        return
+                    time.sleep(0.01)  # the writer's turn
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError):
+            pass  # best effort: whatever still waits is folded by the next reader
+        finally:
+            with _folding_lock:
+                _folding.discard(key)
+
+    threading.Thread(target=run, name="nblabel-journal-fold", daemon=True).start()
+
+
+def wait_folded(path: Path, timeout: float = 60.0) -> bool:
+    """Block until no background fold runs on ``path``; False on timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with _folding_lock:
+            if str(path) not in _folding:
+                return True
+        time.sleep(0.01)
+    return False
+
+
 def journaled_images(path: Path) -> set[str]:
     """The image paths the journal at ``path`` already has, read without opening it for
     writing; empty when there is none or it cannot be read here (a caller that then reads
@@ -270,6 +402,7 @@ class Journal:
         self._seen_version: int | None = None
         self._commits = 0
         self._bulk = False  # the open transaction inserts rows: an import, checkpointed after it
+        self._unfolded = 0  # changes this handle left in the event log since it last folded
         try:
             # autocommit mode; transactions are opened explicitly so each write is exactly one
             self._conn = sqlite3.connect(
@@ -295,6 +428,7 @@ class Journal:
             raise ValueError(f"{self.path}: not an nblabel database ({e})") from None
         self.journal_id = self.get_meta("journal_id")
         self._file = _file_id(self.path)
+        self._path_text = str(self.path)  # os.stat of a str: no Path conversion per write
         # Python's sqlite3 connection sits in a reference cycle (with its statement cache), so
         # dropping the last Dataset on a file left the connection, its three open files and
         # its locks until the next full garbage collection, and commits on the file through
@@ -306,6 +440,9 @@ class Journal:
         cols = {r[1] for r in self._conn.execute("PRAGMA table_info(rows)")}
         if "rev" not in cols:  # a journal written before rows had revisions
             self._conn.execute("ALTER TABLE rows ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
+        if "changes" not in {r[1] for r in self._conn.execute("PRAGMA table_info(events)")}:
+            # every row of a journal written before is up to date: nothing waits to be folded
+            self._conn.execute("ALTER TABLE events ADD COLUMN changes TEXT")
         indexes = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
         if "rows_rev" in indexes:
             # revisions become event ids: the next event id must be above every revision
@@ -371,6 +508,7 @@ class Journal:
         import run again does not decode a million rows for one field each. A row SQLite
         does not take for JSON (a NaN written by hand) is decoded here, as a scan would."""
         with self._lock:
+            self._fold_waiting()
             fetched = self._conn.execute(_ROW_IMAGES).fetchall()
         out = []
         for k, image, valid, data in fetched:
@@ -404,6 +542,8 @@ class Journal:
         else:
             query, args = _ROWS_SINCE, (rev,)
         with self._lock:
+            # changes up to ``rev`` the caller has (its own, waiting in the log, among them)
+            self._fold_waiting(max(rev, 0))
             fetched = self._conn.execute(query, args).fetchall()
         return [(decode_key(k), loads(d), r) for _, k, d, r in fetched]
 
@@ -414,6 +554,7 @@ class Journal:
         holding all of it decoded at once.
         """
         with self._lock:
+            self._fold_waiting()
             cursor = self._conn.execute("SELECT key, data, rev FROM rows ORDER BY pos")
             while batch := cursor.fetchmany(chunk):
                 for k, d, r in batch:
@@ -422,6 +563,7 @@ class Journal:
     def read_row(self, key: Any) -> dict | None:
         """The row as stored now (inside a :meth:`transaction`, as this write will see it)."""
         with self._lock:
+            self._fold_waiting()
             row = self._conn.execute(
                 "SELECT data FROM rows WHERE key=?", (encode_key(key),)
             ).fetchone()
@@ -438,6 +580,42 @@ class Journal:
             raise KeyError(key)
         return rev
 
+    def put_changes(self, key: Any, changes: dict, event: dict) -> int:
+        """Inside a :meth:`transaction`: write ``changes`` (columns and their new values) to
+        row ``key`` by appending them to the event that says why, without reading or
+        rewriting the row (see the module's note on folding); returns the row's new revision.
+        The caller checked that the row exists."""
+        self._unfolded += 1
+        return self.event(event, changes=dumps(changes))
+
+    def fold(self) -> int:
+        """Write every change waiting in the event log into its row now; returns how many
+        there were. Readers of rows do this themselves; it is here for a caller that wants
+        the file's rows table complete (another program about to read it)."""
+        with self._lock:
+            if self._in_tx:
+                return self._fold_now()
+            with self.transaction():
+                return self._fold_now()
+
+    def _fold_now(self) -> int:
+        n = fold(self._conn)
+        self._unfolded = 0
+        return n
+
+    def _fold_waiting(self, rev: int = 0) -> None:
+        """Before rows are read: fold the changes after event ``rev`` still waiting in the
+        event log (and, with them, all that wait)."""
+        # this handle's own changes wait only when it wrote some since its last fold; a caller
+        # asking from a revision on already has them
+        if not (self._unfolded and not rev) and not waiting_after(self._conn, rev):
+            return
+        if self._in_tx:
+            self._fold_now()
+        else:
+            with self.transaction():
+                self._fold_now()
+
     def add_rows(self, rows: Iterable[tuple[Any, dict]], event: dict) -> int:
         """Insert new rows inside a :meth:`transaction`, with the import ``event`` (whose
         kind is set to ``"import"``); returns their revision."""
@@ -449,28 +627,27 @@ class Journal:
         )
         return rev
 
-    @contextmanager
-    def transaction(self):
+    def transaction(self) -> _Write:
         """One write transaction: queued behind other writers, all or nothing, and refused
         (:class:`JournalGoneError`) when the file is no longer the one opened."""
-        with self._lock:
-            with self._tx(check=True):
-                self._seen_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-                self._in_tx = True
-                try:
-                    yield self
-                finally:
-                    self._in_tx = False
-            self._commits += 1
-            if self._bulk:
-                # an import: its log is the size of the table, and the next open reads it
-                # back at once, so it goes into the file now, as part of the import
-                self._bulk = False
-                wal.finish(self._conn, self.path)
-            elif self._commits % wal.EVERY == 0:
-                wal.request(self.path)
-            elif wal.needs_finish(self.path):
-                wal.finish(self._conn, self.path)
+        return _Write(self)
+
+    def _committed(self) -> None:
+        """After a write transaction committed: the log's upkeep."""
+        self._commits += 1
+        if self._bulk:
+            # an import: its log is the size of the table, and the next open reads it
+            # back at once, so it goes into the file now, as part of the import
+            self._bulk = False
+            wal.finish(self._conn, self.path)
+        elif self._commits % wal.EVERY == 0:
+            wal.request(self.path)
+        elif self._commits % 8 == 0 and wal.needs_finish(self.path):
+            # asked every few commits: a long log waits a few writes more, each write less
+            wal.finish(self._conn, self.path)
+        if self._unfolded >= FOLD_AT:
+            fold_in_background(self.path)
+            self._unfolded = 0
 
     def log(self, event: dict) -> None:
         with self.transaction():
@@ -482,12 +659,12 @@ class Journal:
                 "SELECT ts, key, kind, source, seconds, n_objects, status FROM events ORDER BY id"
             ).fetchall()
 
-    def event(self, e: dict) -> int:
+    def event(self, e: dict, changes: str | None = None) -> int:
         """Append one event inside a :meth:`transaction`; returns its id."""
         key = e.get("key")
         return self._conn.execute(
-            "INSERT INTO events(ts, key, kind, source, seconds, n_objects, status) "
-            "VALUES(?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events(ts, key, kind, source, seconds, n_objects, status, changes) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 e.get("ts", time.time()),
                 None if key is None else encode_key(key),
@@ -496,11 +673,18 @@ class Journal:
                 float(e.get("seconds") or 0.0),
                 e.get("n_objects"),
                 e.get("status"),
+                changes,
             ),
         ).lastrowid
 
     def check_same_file(self) -> None:
         """Raise :class:`JournalGoneError` when the path no longer holds the opened file."""
+        try:
+            st = os.stat(self._path_text)
+            if (st.st_dev, st.st_ino) == self._file:
+                return
+        except FileNotFoundError:
+            pass
         now = _file_id(self.path)
         if now is None:
             raise JournalGoneError(
@@ -539,3 +723,42 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class _Write:
+    """:meth:`Journal.transaction`: a class rather than a generator, since a person's click
+    or a model's write pays for this on every call."""
+
+    __slots__ = ("journal",)
+
+    def __init__(self, journal: Journal):
+        self.journal = journal
+
+    def __enter__(self) -> Journal:
+        j = self.journal
+        j._lock.acquire()
+        try:
+            conn = j._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                j.check_same_file()
+                j._seen_version = conn.execute("PRAGMA data_version").fetchone()[0]
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            j._in_tx = True
+        except BaseException:
+            j._lock.release()
+            raise
+        return j
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        j = self.journal
+        try:
+            j._in_tx = False
+            j._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type is None:
+                j._committed()
+        finally:
+            j._lock.release()
+        return False

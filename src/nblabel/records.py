@@ -26,6 +26,7 @@ from .core.geometry import nms
 from .core.sources import HUMAN
 
 CORE_KEYS = ("label", "bbox", "points", "keypoints", "score", "source")
+_PLAIN = frozenset(CORE_KEYS)
 
 
 class AnnotationError(NblabelError, ValueError):
@@ -33,6 +34,8 @@ class AnnotationError(NblabelError, ValueError):
 
 
 def _num(v: Any, what: str) -> float:
+    if type(v) is float and v - v == 0.0:  # the common case, finite (inf - inf is NaN)
+        return v
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -126,15 +129,19 @@ def normalize_record(
                 "annotation needs a 'bbox' (or 'points'/'keypoints' to derive it)"
             )
     try:
-        x1, y1, x2, y2 = (_num(v, "bbox coordinate") for v in bbox)
-    except (TypeError, ValueError) as e:
-        if isinstance(e, AnnotationError):
-            raise
+        x1, y1, x2, y2 = bbox
+    except (TypeError, ValueError):
         raise AnnotationError(f"'bbox' must be [x1, y1, x2, y2], got {bbox!r}") from None
-    x1, x2 = sorted((x1, x2))
-    y1, y2 = sorted((y1, y2))
-    x1, x2 = _clip(x1, width), _clip(x2, width)
-    y1, y2 = _clip(y1, height), _clip(y2, height)
+    x1, y1 = _num(x1, "bbox coordinate"), _num(y1, "bbox coordinate")
+    x2, y2 = _num(x2, "bbox coordinate"), _num(y2, "bbox coordinate")
+    if x2 < x1:
+        x1, x2 = x2, x1
+    if y2 < y1:
+        y1, y2 = y2, y1
+    if width and width > 0:
+        x1, x2 = min(max(x1, 0.0), float(width)), min(max(x2, 0.0), float(width))
+    if height and height > 0:
+        y1, y2 = min(max(y1, 0.0), float(height)), min(max(y2, 0.0), float(height))
     if x2 - x1 <= 0 or y2 - y1 <= 0:
         raise AnnotationError(
             f"box {list(bbox)} has zero area inside the {width}x{height} image"
@@ -157,6 +164,8 @@ def normalize_record(
         "score": score,
         "source": str(source),
     }
+    if rec.keys() <= _PLAIN:  # nothing more to check or keep
+        return out
     if rec.get("track") is not None:
         # the identity of an object across video frames (nblabel.tracks): an integer id
         track = rec["track"]
