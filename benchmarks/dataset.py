@@ -182,15 +182,8 @@ def main() -> None:
             + f"reading every row from the journal: {rows_s:.2f} s"
         )
 
-        mem = memory_pass(big, root / "mem.db")
-        print(
-            f"memory at {n:,} rows (separate process): RSS +{mem['import_mb']:,.0f} MB after "
-            f"the import, +{mem['open_mb']:,.0f} MB after Dataset.open; process RSS "
-            f"{mem['rss_mb']:,.0f} MB, peak {mem['peak_mb']:,.0f} MB "
-            f"({mem['open_mb'] * 1e3 / n:.2f} KB/row)"
-        )
-
         small_ds = nbl.Dataset.from_folder(small, db=root / "small.db", classes=["raccoon"])
+        os.sync()  # the imports' pages on disk before the timing, for both sizes alike
         writes = args.writes
         lat_small, lat_big = [], []
         small_keys, big_keys = small_ds.keys(), ds.keys()
@@ -223,6 +216,17 @@ def main() -> None:
             f"fold: {folded:,} waiting writes into their rows in {fold_s:.2f} s "
             f"({per_fold * 1e6:.0f} us a write); every write and its fold together: "
             f"{1 / (1 / again + per_fold):,.0f}/s"
+        )
+
+        # last: its million-row import leaves hundreds of MB for the disk to take in the
+        # next half minute, which fell on the timed writes when it ran before them
+        del ds, small_ds
+        mem = memory_pass(big, root / "mem.db")
+        print(
+            f"memory at {n:,} rows (separate process): RSS +{mem['import_mb']:,.0f} MB after "
+            f"the import, +{mem['open_mb']:,.0f} MB after Dataset.open; process RSS "
+            f"{mem['rss_mb']:,.0f} MB, peak {mem['peak_mb']:,.0f} MB "
+            f"({mem['open_mb'] * 1e3 / n:.2f} KB/row)"
         )
 
 

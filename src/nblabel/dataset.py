@@ -65,7 +65,7 @@ _WRITE_OPTION_SET = frozenset(WRITE_OPTIONS)
 _ANNOTATE_ONLY = ("annotations",)
 # The columns of its row a write of objects builds on (the skip_human rule, the image size
 # that clips boxes, the totals it adds to)
-_WRITE_READS = ("status", "source", "width", "height", "seconds", "edits")
+_WRITE_READS = ("width", "height", "seconds", "edits", "status", "source")
 
 
 def _db_path(db, source) -> Path:
@@ -154,12 +154,14 @@ class Dataset:
         self._pending: dict[int, dict] = {}
         self._arrays: dict = {}  # columns as arrays (see _column), kept until the frame changes
 
-    def _stored(self, key) -> tuple[int, dict]:
+    def _stored(self, key, owner: bool) -> tuple[int, dict]:
         """The columns a write builds on (:data:`_WRITE_READS`), as the journal holds them
         now: inside a write transaction, after :meth:`_sync`, this object's rows are the
         journal's (every commit of another writer pulled, its own applied), so a write
         needs no read of its row. Read from the frame's arrays, not cell by cell through
-        pandas, which cost more than the rest of the write. Returns the row's position too."""
+        pandas, which cost more than the rest of the write. ``status`` and ``source`` (who
+        wrote the row last) only when ``owner``: at a million rows each column read is a
+        cache miss. Returns the row's position too."""
         try:
             pos = self._table.index.get_loc(key)
         except (KeyError, TypeError):
@@ -168,15 +170,17 @@ class Dataset:
         columns = self._arrays.get(_WRITE_READS)
         if columns is None:
             columns = self._arrays[_WRITE_READS] = [self._column(c) for c in _WRITE_READS]
-        status, source, width, height, seconds, edits = (values[pos] for values in columns)
+        width, height, seconds, edits, status, source = columns
         stored = {
-            "status": str(status),
-            "source": source if isinstance(source, str) else None,
-            "width": int(width),
-            "height": int(height),
-            "seconds": float(seconds),
-            "edits": int(edits),
+            "width": int(width[pos]),
+            "height": int(height[pos]),
+            "seconds": float(seconds[pos]),
+            "edits": int(edits[pos]),
         }
+        if owner:
+            source = source[pos]
+            stored["status"] = str(status[pos])
+            stored["source"] = source if isinstance(source, str) else None
         written = self._pending.get(pos)
         if written:  # written behind, not yet in the arrays
             for col in _WRITE_READS:
@@ -997,8 +1001,9 @@ class Dataset:
                 self._sync()
                 batch: dict = {}  # rows written earlier in this batch, as they are now
                 for key, anns, opt in writes:
-                    pos, stored = batch.get(key) or self._stored(key)
-                    if opt.get("skip_human") and (
+                    skip_human = opt.get("skip_human")
+                    pos, stored = batch.get(key) or self._stored(key, owner=skip_human)
+                    if skip_human and (
                         stored["status"] == "verified" or stored["source"] == HUMAN
                     ):
                         continue
@@ -1045,8 +1050,8 @@ class Dataset:
                         "status": status,
                         "key": key,
                     }
-                    # a second write of the same key in this batch counts from the first
-                    batch[key] = pos, {**stored, **changes}
+                    if len(writes) > 1:  # a second write of the key here counts from this
+                        batch[key] = pos, {**stored, **changes}
                     rev = self._journal.put_changes(key, changes, event)
                     prepared.append((key, changes, rev, pos))
             for key, changes, rev, pos in prepared:
