@@ -1003,9 +1003,7 @@ class Dataset:
                 for key, anns, opt in writes:
                     skip_human = opt.get("skip_human")
                     pos, stored = batch.get(key) or self._stored(key, owner=skip_human)
-                    if skip_human and (
-                        stored["status"] == "verified" or stored["source"] == HUMAN
-                    ):
+                    if skip_human and (stored["status"] == "verified" or stored["source"] == HUMAN):
                         continue
                     source = opt.get("source") or HUMAN
                     human = source == HUMAN
