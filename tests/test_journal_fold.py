@@ -207,3 +207,21 @@ def test_a_column_held_by_the_user_never_makes_a_write_build_on_old_values(folde
     assert ds.row(key)["seconds"] == 3.0 and ds.row(key)["edits"] == 3
     assert nbl.Dataset.open(db).row(key)["seconds"] == 3.0
     assert held[key] == 1.0  # and the user's copy is still what it was
+
+
+def test_a_change_edited_by_hand_into_garbage_is_left_out_and_the_rest_folds(folder, db):
+    ds = nbl.Dataset.from_folder(folder(3), db=db, classes=["raccoon"])
+    a, b = ds.keys()[0], ds.keys()[1]
+    ds.annotate(a, REC, seconds=1.0)
+    ds.annotate(b, REC, seconds=2.0)
+    del ds
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "UPDATE events SET changes='{not json' WHERE key=? AND changes IS NOT NULL",
+        (encode_key(a),),
+    )
+    conn.commit()
+    conn.close()
+    back = nbl.Dataset.open(db)  # opens, and keeps every readable write
+    assert back.row(b)["seconds"] == 2.0 and back.row(a)["status"] == "unlabeled"
+    assert not _waiting(db)

@@ -18,11 +18,12 @@ of a row page anywhere in a table of a million, and needs no read of the row (th
 knows it). The changes are *folded* into the rows, many at once, before anything reads rows
 (:meth:`Journal.read_row`, :meth:`Journal.scan`, :meth:`Journal.rows_since` ...), and in the
 background once :data:`FOLD_AT` are waiting; ``meta.folded`` is the newest event whose
-changes are in the rows. The events keep the changes after that: each write's history. A write is one
-``BEGIN IMMEDIATE`` transaction (writers queue on SQLite's lock), and before it changes
-anything it checks that the file on disk is still the one this handle opened: a journal deleted, or re-created by ``overwrite=True``, under a
-writer makes the write raise :class:`JournalGoneError` instead of vanishing into an
-unlinked file.
+changes are in the rows. The events keep the changes after that: each write's history.
+
+A write is one ``BEGIN IMMEDIATE`` transaction (writers queue on SQLite's lock), and before
+it changes anything it checks that the file on disk is still the one this handle opened: a
+journal deleted, or re-created by ``overwrite=True``, under a writer makes the write raise
+:class:`JournalGoneError` instead of vanishing into an unlinked file.
 """
 
 from __future__ import annotations
@@ -223,7 +224,14 @@ def fold(conn: sqlite3.Connection, limit: int | None = None) -> int:
         upto = waiting[-1][0]
     merged: dict[str, list] = {}  # encoded key -> [newest event id, its changes merged]
     for event_id, key, changes in waiting:
-        change = loads(changes)
+        try:
+            change = loads(changes)
+        except ValueError:
+            change = None
+        if not isinstance(change, dict) or key is None:
+            # not written by nblabel (edited by hand): nothing to fold, and no reason for
+            # every later read to fail on it
+            continue
         seen = merged.get(key)
         if seen is None:
             merged[key] = [event_id, change]
@@ -272,8 +280,8 @@ _folding_lock = threading.Lock()
 
 def fold_in_background(path: Path, part: int = 1_000) -> None:
     """Fold what waits in the journal at ``path`` on a thread of its own, over its own
-    connection, ``part`` events a transaction with a pause between them, so the writer that
-    asked is held up for one part at a time (tens of milliseconds) and never for the whole."""
+    connection, ``part`` events a transaction with a pause between them, so a writer is held
+    up for one part at a time (tens of milliseconds) and never for the whole fold."""
     key = str(path)
     with _folding_lock:
         if key in _folding:
@@ -297,7 +305,9 @@ def fold_in_background(path: Path, part: int = 1_000) -> None:
                     conn.execute("COMMIT")
                     if n < part:
                         return
-                    time.sleep(0.01)  # the writer's turn
+                    # the writer's turn: longer than the longest sleep of SQLite's busy
+                    # handler (100 ms), so a writer that queued behind the part gets in
+                    time.sleep(0.12)
             finally:
                 conn.close()
         except (sqlite3.Error, OSError):
