@@ -202,6 +202,10 @@ _ROW_IMAGES = (
 )
 
 
+# the newest event whose changes are in the rows (0: none folded yet)
+_FOLDED = "COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name='folded'), 0)"
+
+
 def fold(conn: sqlite3.Connection, limit: int | None = None) -> int:
     """Inside a write transaction on ``conn``: write the changes waiting in the event log
     into their rows, oldest first (at most ``limit`` events of them); returns how many.
@@ -210,9 +214,7 @@ def fold(conn: sqlite3.Connection, limit: int | None = None) -> int:
     neighbouring rows share pages, :data:`_FOLD_PART` rows a statement. A row whose text is
     not a JSON record becomes the changes alone, as a write over it always did.
     """
-    (done,) = conn.execute(
-        "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name='folded'), 0)"
-    ).fetchone()
+    (done,) = conn.execute(f"SELECT {_FOLDED}").fetchone()
     waiting = conn.execute(
         "SELECT id, key, changes FROM events WHERE id > ? AND changes IS NOT NULL ORDER BY id"
         + ("" if limit is None else f" LIMIT {int(limit)}"),
@@ -267,8 +269,7 @@ def waiting_after(conn: sqlite3.Connection, rev: int = 0) -> bool:
     """True when a change after event ``rev`` is still only in the event log (not yet
     folded into its row)."""
     (waiting,) = conn.execute(
-        "SELECT EXISTS(SELECT 1 FROM events WHERE changes IS NOT NULL AND id > MAX(?, COALESCE("
-        "(SELECT CAST(value AS INTEGER) FROM meta WHERE name='folded'), 0)))",
+        f"SELECT EXISTS(SELECT 1 FROM events WHERE changes IS NOT NULL AND id > MAX(?, {_FOLDED}))",
         (rev,),
     ).fetchone()
     return bool(waiting)
@@ -422,7 +423,7 @@ class Journal:
             self._conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
             # checkpoints run on a background thread (nblabel.wal), not inside a commit
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
-            with self._tx(check=False):
+            with _Write(self, check=False):
                 # statement by statement: executescript() would COMMIT the open transaction
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     self._conn.execute(statement)
@@ -709,27 +710,6 @@ class Journal:
                 f"with nbl.Dataset.open({str(self.path)!r}) and use the new object."
             )
 
-    class _Tx:
-        def __init__(self, journal: Journal, check: bool):
-            self.journal = journal
-            self.check = check
-
-        def __enter__(self):
-            self.journal._conn.execute("BEGIN IMMEDIATE")
-            if self.check:
-                try:
-                    self.journal.check_same_file()
-                except BaseException:
-                    self.journal._conn.execute("ROLLBACK")
-                    raise
-
-        def __exit__(self, exc_type, exc, tb):
-            self.journal._conn.execute("ROLLBACK" if exc_type else "COMMIT")
-            return False
-
-    def _tx(self, check: bool = True):
-        return Journal._Tx(self, check)
-
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -737,12 +717,14 @@ class Journal:
 
 class _Write:
     """:meth:`Journal.transaction`: a class rather than a generator, since a person's click
-    or a model's write pays for this on every call."""
+    or a model's write pays for this on every call. ``check=False`` (creating the schema)
+    skips the check that the file is still the one opened."""
 
-    __slots__ = ("journal",)
+    __slots__ = ("journal", "check")
 
-    def __init__(self, journal: Journal):
+    def __init__(self, journal: Journal, check: bool = True):
         self.journal = journal
+        self.check = check
 
     def __enter__(self) -> Journal:
         j = self.journal
@@ -751,7 +733,8 @@ class _Write:
             conn = j._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                j.check_same_file()
+                if self.check:
+                    j.check_same_file()
                 j._seen_version = conn.execute("PRAGMA data_version").fetchone()[0]
             except BaseException:
                 conn.execute("ROLLBACK")
