@@ -156,3 +156,65 @@ def test_evidence_in_the_layouts_older_journals_wrote_is_read_back(folder, tmp_p
     assert len(lab.grades()) == 2
     assert grades[True].labels == ("raccoon",) and grades[False].labels == ("raccoon",)
     assert lab.serving()["compared"] == 1
+
+
+class Preparing(SlowLearner):
+    """An untrained SlowLearner that can get ready for its first fit, which it records with
+    the thread it ran on; ``fail`` makes the preparation raise."""
+
+    def __init__(self, fail: bool = False):
+        super().__init__()
+        self.version = None  # nothing learned yet
+        self.fail = fail
+        self.order: list[tuple[str, str]] = []
+
+    def prepare(self, ds):
+        self.order.append(("prepare", threading.current_thread().name))
+        time.sleep(0.3)
+        if self.fail:
+            raise RuntimeError("the training code cannot be imported")
+
+    def fit(self, ds, keys=None, progress=None):
+        self.order.append(("fit", threading.current_thread().name))
+        self.version = f"prep@{len(self.order)}"
+        return self
+
+
+def test_an_untrained_model_gets_ready_on_the_worker_before_its_first_retrain(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(6), db=tmp_path / "p.db", classes=["raccoon"])
+    model = Preparing()
+    lab = AutoLabeler(ds, model, batch=4, retrain_every=2)
+    model.lab = lab
+    # getting ready is not a job: the loop is idle and nothing waits for it
+    st = lab.state
+    assert st["phase"] == "idle" and not st["busy"]
+    for k in ("raccoon-1", "raccoon-2"):
+        ds.annotate(k, HUMAN_BOX, kind="submit")  # the first retrain is due
+    assert lab.wait(60)
+    assert [call for call, _ in model.order] == ["prepare", "fit"]
+    # the same worker, so the fit came after it and never ran beside it
+    assert {name for _, name in model.order} == {model.order[1][1]}
+    assert model.order[0][1].startswith("nblabel-loop")
+    assert lab.errors == []
+
+
+def test_a_failed_preparation_is_left_to_the_fit(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(6), db=tmp_path / "f.db", classes=["raccoon"])
+    model = Preparing(fail=True)
+    lab = AutoLabeler(ds, model, batch=4, retrain_every=2)
+    model.lab = lab
+    for k in ("raccoon-1", "raccoon-2"):
+        ds.annotate(k, HUMAN_BOX, kind="submit")
+    assert lab.wait(60)
+    assert [call for call, _ in model.order] == ["prepare", "fit"]
+    assert lab.errors == [] and lab.version.startswith("prep@")
+
+
+def test_a_trained_model_is_not_prepared_again(folder, tmp_path):
+    ds = nbl.Dataset.from_folder(folder(4), db=tmp_path / "t.db", classes=["raccoon"])
+    model = Preparing()
+    model.version = "prep@1"  # a fit already ran (an earlier session's model)
+    lab = AutoLabeler(ds, model, batch=4)
+    assert lab.wait(10)
+    time.sleep(0.2)
+    assert model.order == []

@@ -20,7 +20,7 @@ from support.model_fixtures import make_checkpoint, voc_items, yolo_items
 import nblabel as nbl
 from nblabel.loop.simulate import label_f1
 from nblabel.models.categories import COCO80, COCO_SUPER, get_category
-from nblabel.models.checkpoints import CheckpointError, checkpoint_kind, load_yolov5
+from nblabel.models.checkpoints import ULTRALYTICS, CheckpointError, checkpoint_kind, load_yolov5
 from nblabel.models.general import GeneralAI
 from nblabel.records import iou
 
@@ -247,6 +247,26 @@ def test_fine_tuned_from_coco_beats_from_scratch(yolov5n, raccoon_dir, tmp_path,
     assert "342 of 349 tensors from yolov5n.pt" in tuned.fit_metrics_["transferred"]
     assert tuned.from_scratch_ is False
     assert f_tuned["f1"] > f_scratch["f1"] + 0.2
+
+
+def test_prepare_converts_the_base_and_imports_training_without_learning(
+    yolov5n, raccoon_dir, tmp_path
+):
+    import pandas as pd
+
+    items = voc_items(raccoon_dir, 2)
+    frame = pd.DataFrame({"path": [str(p) for p, _ in items]}, index=[p.stem for p, _ in items])
+    ds = nbl.Dataset.from_dataframe(frame, image_col="path", db=tmp_path / "p.db")
+    model = nbl.CustomAI(classes=["raccoon"], base=yolov5n, workdir=tmp_path / "w")
+    spent = model.prepare(ds)
+    assert set(spent) == {"imports", "base"}
+    # the base a first fit trains from is written, in ultralytics' format
+    (converted,) = (tmp_path / "w" / "bases").glob("yolov5n-*-transfer.pt")
+    assert checkpoint_kind(converted) == ULTRALYTICS
+    assert "ultralytics.models.yolo.detect" in sys.modules
+    # nothing was learned: no version, no version folder
+    assert model.version is None and not hasattr(model, "weights_")
+    assert not list((tmp_path / "w").glob("detect/v*"))
 
 
 # --- a class of your own that the COCO model knows under other names ---

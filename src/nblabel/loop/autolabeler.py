@@ -192,6 +192,12 @@ class AutoLabeler:
         # Held weakly: re-running a notebook cell that builds a new AutoLabeler must not leave
         # the old one counting corrections and retraining.
         ds.on_change(self._on_change, weak=True)
+        # The first retrain should spend its time budget training: a model that can get
+        # ready for it does so now, ahead of every job on the worker, while the person
+        # labels the first images. Not a job: nothing waits for it or reports it.
+        prepare = getattr(model, "prepare", None)
+        if self.trainable and callable(prepare) and not _has_version(model):
+            self._executor.submit(_prepare_quietly, prepare, ds)
 
     # -- public properties -----------------------------------------------------------------
     @property
@@ -1386,6 +1392,13 @@ def _has_version(model) -> bool:
         return getattr(model, "version", "x") is not None
     except Exception:
         return False
+
+
+def _prepare_quietly(prepare: Callable, ds) -> None:
+    """A model's ``prepare(ds)``: only ever a head start, so a failure is left to the fit,
+    which does the same work and reports it."""
+    with contextlib.suppress(Exception):
+        prepare(ds)
 
 
 def _version_of(model) -> str:
